@@ -1,0 +1,86 @@
+"""The boundary every adapter crosses to reach its provider.
+
+``send`` performs one upstream request and turns transport failures into the domain
+errors of :mod:`adapters.errors`, so that no ``httpx`` exception escapes an adapter.
+Status codes that mean the same thing for every provider (429, 5xx) are translated
+here too; the provider-specific 4xx bodies are each client's business.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from adapters.errors import (
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+from adapters.model import Provider
+
+log = logging.getLogger("gateway.upstream")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+async def send(
+    client: httpx.AsyncClient, provider: Provider, request: httpx.Request
+) -> httpx.Response:
+    """Send ``request``; map transport errors, 429 and 5xx to domain errors."""
+    try:
+        response = await client.send(request)
+    except httpx.TimeoutException as exc:
+        log.warning("%s timed out: %s %s", provider.value, request.method, exc)
+        raise ProviderTimeout(
+            f"{provider.name} did not answer in time", provider=provider
+        ) from exc
+    except httpx.TransportError as exc:
+        log.warning("%s unreachable: %s %r", provider.value, request.method, exc)
+        raise ProviderUnavailable(
+            f"{provider.name} is unreachable", provider=provider
+        ) from exc
+    if response.status_code == 429:
+        raise RateLimited(
+            f"{provider.name} is rate limiting the gateway",
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
+            provider=provider,
+        )
+    if response.status_code >= 500:
+        log.warning(
+            "%s answered %s to %s %s",
+            provider.value,
+            response.status_code,
+            request.method,
+            request.url.path,
+        )
+        raise ProviderUnavailable(
+            f"{provider.name} failed (HTTP {response.status_code})", provider=provider
+        )
+    return response
+
+
+def json_body(response: httpx.Response, provider: Provider) -> object:
+    """The decoded JSON body, or ``ProviderError`` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProviderError(
+            f"{provider.name} sent a malformed answer", provider=provider
+        ) from exc

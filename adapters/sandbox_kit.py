@@ -1,0 +1,170 @@
+"""What every provider sandbox shares: a request log, latency and fault injection.
+
+``Controlled(app)`` wraps a provider's ASGI app. Tests and benchmarks reach it through
+``control``: every request is recorded (method, path, query, headers, body, start and
+end times) so that tests assert what the gateway sent upstream and count the calls;
+latency and faults are injected per route.
+
+Faults: an error status (with an optional body and ``Retry-After``), a delay, a hang,
+a malformed body, or a dropped connection. In process (``httpx.ASGITransport``) a
+dropped connection surfaces as ``httpx.RemoteProtocolError``, which is what a client
+sees from a real server that closes the socket mid-request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    started: float
+    ended: float = 0.0
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour. ``times`` None means every matching call."""
+
+    status: int | None = None
+    body: bytes = b'{"error": "injected"}'
+    content_type: str = "application/json"
+    retry_after: str | None = None
+    delay: float = 0.0
+    hang: bool = False
+    malformed: bool = False
+    drop: bool = False
+    times: int | None = None
+
+
+@dataclass
+class _Rule:
+    method: str | None
+    pattern: re.Pattern[str]
+    fault: Fault
+
+
+@dataclass
+class SandboxControl:
+    latency: float = 0.0  # added to every call, seconds
+    requests: list[RecordedRequest] = field(default_factory=list)
+    _rules: list[_Rule] = field(default_factory=list)
+
+    def inject(self, path_regex: str, fault: Fault, method: str | None = None) -> None:
+        self._rules.append(_Rule(method, re.compile(path_regex), fault))
+
+    def clear(self) -> None:
+        self._rules.clear()
+        self.requests.clear()
+
+    def calls(self, method: str | None = None, path: str | None = None) -> int:
+        return len(self.matching(method, path))
+
+    def matching(
+        self, method: str | None = None, path: str | None = None
+    ) -> list[RecordedRequest]:
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method == method)
+            and (path is None or re.fullmatch(path, r.path))
+        ]
+
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        for rule in self._rules:
+            if rule.method not in (None, method) or not rule.pattern.search(path):
+                continue
+            if rule.fault.times is not None:
+                if rule.fault.times <= 0:
+                    continue
+                rule.fault.times -= 1
+            return rule.fault
+        return None
+
+
+class Controlled:
+    """ASGI middleware: record, delay, and misbehave on demand."""
+
+    def __init__(self, app: ASGIApp, store: Any = None) -> None:
+        self.app = app
+        self.store = store  # the sandbox's data, for tests that arrange a state
+        self.control = SandboxControl()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        started = time.perf_counter()
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
+        }
+        method, path = scope["method"], scope["path"]
+        fault = self.control._fault_for(method, path)
+        delay = self.control.latency + (fault.delay if fault else 0.0)
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            if fault and fault.hang:
+                await asyncio.Event().wait()
+            if fault and fault.drop:
+                raise httpx.RemoteProtocolError("connection dropped by the sandbox")
+            if fault and (fault.status is not None or fault.malformed):
+                await _send_fault(send, fault)
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if replayed:
+                    return await receive()
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+            await self.app(scope, replay, send)
+        finally:
+            self.control.requests.append(
+                RecordedRequest(
+                    method=method,
+                    path=path,
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    headers=headers,
+                    body=bytes(body),
+                    started=started,
+                    ended=time.perf_counter(),
+                )
+            )
+
+
+async def _send_fault(send: Send, fault: Fault) -> None:
+    status = fault.status if fault.status is not None else 200
+    body = b'{"code": "0", "data": {' if fault.malformed else fault.body
+    headers = [(b"content-type", fault.content_type.encode())]
+    if fault.retry_after is not None:
+        headers.append((b"retry-after", fault.retry_after.encode()))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
