@@ -177,6 +177,7 @@ class Document:
     owner: Owner | None = None
     download_url: str | None = None
     signers: tuple[Signer, ...] = ()
+    provider_id: str | None = None  # the provider's own id, when ``key`` is more
 
 
 @dataclass(frozen=True)
