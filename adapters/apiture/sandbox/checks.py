@@ -1,0 +1,225 @@
+"""Checks and small rules the endpoints share: ETags, bodies, field types, names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from adapters.apiture.sandbox.store import JSON, ApiError, Record
+
+HAL = "application/hal+json"
+# Fields a client may write; everything else is the server's (§6.2, §12).
+APPLICATION_WRITABLE = (
+    "accountName",
+    "productName",
+    "organizationName",
+    "fundingAmount",
+    "fundingAccount",
+    "organization",
+    "applicants",
+    "products",
+    "documents",
+    "consents",
+)
+ENROLLMENT_WRITABLE = ("applicant", "applicants", "requiredDocuments", "documents")
+
+
+class HalResponse(JSONResponse):
+    media_type = HAL
+
+
+def hal_response(
+    body: JSON, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return HalResponse(body, status_code=status, headers=headers)
+
+
+def item(record: Record, render: Callable[[Record], JSON]) -> Response:
+    return hal_response(render(record), headers={"ETag": record.etag})
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip() for tag in header.split(",") if tag.strip()}
+
+
+def conditional_get(
+    request: Request, record: Record, render: Callable[[Record], JSON]
+) -> Response:
+    none_match = request.headers.get("if-none-match")
+    if none_match and (record.etag in _etags(none_match) or none_match.strip() == "*"):
+        return Response(status_code=304, headers={"ETag": record.etag})
+    return item(record, render)
+
+
+def check_if_match(request: Request, record: Record) -> None:
+    """412 when an ``If-Match`` is present and stale."""
+    header = request.headers.get("if-match")
+    if header is None:
+        return
+    if header.strip() != "*" and record.etag not in _etags(header):
+        raise ApiError(
+            412,
+            "preconditionFailed",
+            "The supplied If-Match header value does not match the most recent "
+            "ETag response header value. The resource has changed in the interim.",
+            attributes={"ifMatch": header},
+            remediation="Fetch the resource again and retry with its new ETag.",
+        )
+
+
+def require_if_match(request: Request, record: Record) -> None:
+    if request.headers.get("if-match") is None:
+        raise ApiError(
+            400,
+            "ifMatchRequired",
+            "The If-Match request header is required.",
+            remediation="Pass the ETag of the last representation in If-Match.",
+        )
+    check_if_match(request, record)
+
+
+async def json_object(request: Request) -> JSON:
+    raw = await request.body()
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            "malformedRequestBody",
+            "The request body must be a JSON object.",
+        )
+    return body
+
+
+def refuse_state_change(body: JSON, record: Record) -> None:
+    if "state" in body and body["state"] != record.data["state"]:
+        raise ApiError(
+            409,
+            "stateIsReadOnly",
+            "The state cannot be changed by an update; use the state operations.",
+            attributes={"state": record.data["state"], "requested": body["state"]},
+        )
+
+
+def apply_fields(
+    record: Record, body: JSON, writable: tuple[str, ...], replace: bool
+) -> None:
+    """PATCH merges the given fields; PUT replaces every writable field. Nested
+    ``_links``/``_embedded`` are ignored (L1695-1697)."""
+    for key in writable:
+        if key in body:
+            record.data[key] = body[key]
+        elif replace:
+            record.data.pop(key, None)
+
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "accountName": str,
+    "productName": str,
+    "organizationName": str,
+    "fundingAmount": dict,
+    "fundingAccount": dict,
+    "organization": dict,
+    "applicants": list,
+    "products": list,
+    "documents": list,
+    "consents": list,
+    "applicant": dict,
+    "requiredDocuments": list,
+}
+
+
+def _check_types(body: JSON, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if key in body and not isinstance(body[key], _TYPES[key]):
+            raise ApiError(
+                422,
+                "invalidField",
+                f"{key} has the wrong type.",
+                attributes={"field": key},
+            )
+
+
+def check_application_fields(body: JSON) -> None:
+    _check_types(body, APPLICATION_WRITABLE)
+    amount = body.get("fundingAmount")
+    if isinstance(amount, dict):
+        value, currency = amount.get("value"), amount.get("currency")
+        if not isinstance(value, str) or not _is_decimal(value):
+            raise ApiError(
+                422,
+                "invalidAmount",
+                "fundingAmount.value must be a decimal string.",
+                attributes={"field": "fundingAmount.value", "value": value},
+            )
+        if not (isinstance(currency, str) and len(currency) == 3):
+            raise ApiError(
+                422,
+                "invalidCurrency",
+                "fundingAmount.currency must be an ISO 4217 code.",
+                attributes={"field": "fundingAmount.currency", "value": currency},
+            )
+        if float(value) < 0:
+            raise ApiError(
+                422,
+                "positiveNumberRequired",
+                "The value for deposit must be greater than 0.",
+                attributes={"field": "fundingAmount.value", "value": value},
+                remediation="Provide a value which is greater than 0",
+            )
+
+
+def check_enrollment_fields(body: JSON) -> None:
+    _check_types(body, ENROLLMENT_WRITABLE)
+
+
+def _is_decimal(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return value.strip() == value and value.lower() not in ("nan", "inf", "-inf")
+
+
+def contact_name(applicant: Any) -> str | None:
+    contact = applicant.get("contact") if isinstance(applicant, dict) else None
+    if not isinstance(contact, dict):
+        return None
+    parts = [contact.get("firstName"), contact.get("lastName")]
+    name = " ".join(p for p in parts if isinstance(p, str) and p)
+    return name or None
+
+
+def primary_username(data: JSON) -> str | None:
+    applicants = [a for a in data.get("applicants") or [] if isinstance(a, dict)]
+    for applicant in applicants:
+        if (applicant.get("role") or {}).get("name") == "primaryUser":
+            return applicant.get("username")
+    return applicants[0].get("username") if applicants else None
+
+
+def derive_application_names(data: JSON) -> None:
+    products = data.get("products") or []
+    first = products[0] if products and isinstance(products[0], dict) else {}
+    if "productName" not in data and first.get("name"):
+        data["productName"] = first["name"]
+    applicants = data.get("applicants") or []
+    if applicants:
+        name = contact_name(applicants[0])
+        if name:
+            data["applicantName"] = name
+
+
+def has_contact(data: JSON, uri: str) -> bool:
+    wanted = uri.rstrip("/").rsplit("/", 1)[-1]
+    for applicant in data.get("applicants") or []:
+        contact = applicant.get("contact") if isinstance(applicant, dict) else None
+        if isinstance(contact, dict) and contact.get("_id") == wanted:
+            return True
+    return False
