@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from adapters.connectfi.client import ConnectFiClient
 from adapters.connectfi.sandbox import create_app
 from adapters.sandbox_kit import Controlled
 
@@ -28,3 +29,15 @@ async def raw(app: Controlled) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client
+
+
+@pytest.fixture
+async def http(app: Controlled) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient, clock: FakeClock) -> ConnectFiClient:
+    return ConnectFiClient(http, login="sandbox", password="sandbox", clock=clock)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from adapters.sandbox_kit import Controlled
+
 BASE_URL = "http://connectfi.test"
 START = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 
@@ -28,3 +30,11 @@ async def login(raw: httpx.AsyncClient) -> dict[str, str]:
     )
     assert response.status_code == 200
     return {"x-connectfi-token": response.json()["data"]["token"]}
+
+
+def logins(app: Controlled) -> int:
+    return app.control.calls("POST", "/auth/get-token")
+
+
+def paths(app: Controlled) -> list[str]:
+    return [r.path for r in app.control.requests]

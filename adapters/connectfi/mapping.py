@@ -1,0 +1,235 @@
+"""connectFi akepa JSON ⇄ the domain of :mod:`adapters.model`.
+
+The only module that knows connectFi's field names. The application object (a
+``/akepa/list`` item, seed ``002_…``, and the ``/akepa/status`` answer share one
+shape) becomes an :class:`Application`; the ``/akepa/document/generate`` answer
+(seed ``000_…``) and the upload answer become a :class:`Document`.
+
+- ``Application.key`` is ``"{customerId}:{applicationId}"``: ``/akepa/status``
+  needs both. ``provider_id`` is the ``applicationId``.
+- States follow DESIGN.md's table: ``completed`` + ``Approved`` is APPROVED,
+  ``completed`` + ``Denied`` REJECTED; an unknown status (or a ``completed`` with an
+  unknown outcome) is RUNNING, logged, never an error. Outcomes are compared without
+  case: the journey says ``Approved``, entities say ``approved``.
+- The application object has no creation time, so ``created_at`` stays None; list
+  and status carry the same shape, so every representation is complete and
+  ``fields`` is :data:`APPLICATION_FIELDS`.
+
+Malformed JSON raises ``KeyError``, ``TypeError`` or ``ValueError``; the client
+turns those into ``ProviderError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.model import (
+    Application,
+    ApplicationEntity,
+    Document,
+    DocumentStatus,
+    Provider,
+    State,
+)
+
+log = logging.getLogger(__name__)
+
+Json = Mapping[str, Any]
+
+KEY_SEPARATOR = ":"
+
+_STATES: Mapping[str, State] = {
+    "running": State.RUNNING,
+    "waiting_review": State.RUNNING,
+    "pending_journey_application_review": State.RUNNING,
+    "pending_step_up": State.BLOCKED,
+    "pending_documents": State.BLOCKED,
+    "data_request": State.BLOCKED,
+}
+_OUTCOMES: Mapping[str, State] = {"approved": State.APPROVED, "denied": State.REJECTED}
+
+CONTENT_TYPES: Mapping[str, str] = {"jpg": "image/jpeg", "png": "image/png"}
+
+# Every domain field a connectFi application object fills.
+APPLICATION_FIELDS = frozenset(
+    {
+        "provider",
+        "key",
+        "provider_id",
+        "state",
+        "provider_state",
+        "customer_id",
+        "reference",
+        "outcome",
+        "entities",
+        "available_actions",
+    }
+)
+
+
+def application_key(customer_id: str, application_id: str) -> str:
+    return f"{customer_id}{KEY_SEPARATOR}{application_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """``(customerId, applicationId)``; ``ValueError`` when ``key`` is not one."""
+    customer_id, separator, application_id = key.partition(KEY_SEPARATOR)
+    if not separator or not customer_id or not application_id:
+        raise ValueError("not a connectFi application key")
+    return customer_id, application_id
+
+
+def normalize_state(status: str, outcome: str | None) -> State:
+    """DESIGN.md's table; unknown values are RUNNING (nearest safe) and logged."""
+    if status == "completed":
+        state = _OUTCOMES.get((outcome or "").lower())
+        if state is not None:
+            return state
+        log.warning("connectFi completed with an unknown outcome %r", outcome)
+        return State.RUNNING
+    state = _STATES.get(status)
+    if state is None:
+        log.warning("connectFi sent an unknown status %r", status)
+        return State.RUNNING
+    return state
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _entity(data: Json) -> ApplicationEntity:
+    status = _text(data["status"])
+    outcome = _optional_text(data.get("outcome"))
+    return ApplicationEntity(
+        entity_id=_text(data["entityId"]),
+        is_customer=bool(data.get("isCustomer")),
+        state=normalize_state(status, outcome),
+        provider_state=status,
+        outcome=outcome,
+    )
+
+
+def application_from_json(data: Json) -> Application:
+    application_id = _text(data["applicationId"])
+    customer_id = _text(data["customerId"])
+    status = _text(data["status"])
+    outcome = _optional_text(data.get("outcome"))
+    return Application(
+        provider=Provider.CONNECTFI,
+        key=application_key(customer_id, application_id),
+        provider_id=application_id,
+        state=normalize_state(status, outcome),
+        provider_state=status,
+        customer_id=customer_id,
+        reference=_optional_text(data.get("reference")),
+        outcome=outcome,
+        entities=tuple(_entity(e) for e in data.get("entityApplications") or ()),
+        fields=APPLICATION_FIELDS,
+    )
+
+
+def _timestamp(value: object) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(_text(value))  # "…T16:44:19.473Z" on 3.11+
+
+
+def document_from_json(data: Json, *, size: int | None = None) -> Document:
+    extension = _optional_text(data.get("extension"))
+    uploaded = data.get("uploadStatus")
+    if not isinstance(uploaded, bool):
+        raise TypeError("uploadStatus is not a boolean")
+    return Document(
+        provider=Provider.CONNECTFI,
+        key=_text(data["id"]),
+        name=_text(data["name"]),
+        status=DocumentStatus.UPLOADED if uploaded else DocumentStatus.AWAITING_UPLOAD,
+        kind=_optional_text(data.get("type")),
+        file_extension=extension,
+        content_type=CONTENT_TYPES.get(extension or ""),
+        size=size,
+        created_at=_timestamp(data.get("dtsCreatedAt")),
+    )
+
+
+def generate_request(
+    *,
+    workflow: str,
+    name: str,
+    extension: str,
+    type: str,
+    note: str | None,
+    note_author_agent_email: str | None,
+) -> dict[str, Any]:
+    """The ``/akepa/document/generate`` body; absent optionals are left out."""
+    body: dict[str, Any] = {
+        "workflow": workflow,
+        "name": name,
+        "extension": extension,
+        "type": type,
+    }
+    if note is not None:
+        body["note"] = note
+    if note_author_agent_email is not None:
+        body["note_author_agent_email"] = note_author_agent_email
+    return body
+
+
+def timestamp(moment: datetime) -> str:
+    """connectFi's ISO format (milliseconds, ``Z``); a naive time is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def list_request(
+    customer_id: str,
+    *,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    offset: int,
+    limit: int,
+) -> dict[str, Any]:
+    """The ``/akepa/list`` body (seed 002)."""
+    body: dict[str, Any] = {"customerId": customer_id}
+    if created_from is not None:
+        body["dateCreateFrom"] = timestamp(created_from)
+    if created_to is not None:
+        body["dateCreateTo"] = timestamp(created_to)
+    body["numberOfRecords"] = limit
+    body["skipRecords"] = offset
+    return body
+
+
+# connectFi request properties → the GraphQL input path a violation names.
+GENERATE_PATHS: Mapping[str, tuple[str, ...]] = {
+    "workflow": ("workflow",),
+    "name": ("name",),
+    "extension": ("extension",),
+    "type": ("type",),
+    "note": ("note",),
+    "note_author_agent_email": ("noteAuthorAgentEmail",),
+}
+LIST_PATHS: Mapping[str, tuple[str, ...]] = {
+    "customerId": ("filter", "customerId"),
+    "dateCreateFrom": ("filter", "createdFrom"),
+    "dateCreateTo": ("filter", "createdTo"),
+    "numberOfRecords": ("first",),
+    "skipRecords": ("after",),
+}
+STATUS_PATHS: Mapping[str, tuple[str, ...]] = {
+    "customerId": ("id",),
+    "applicationId": ("id",),
+}
+UPLOAD_PATHS: Mapping[str, tuple[str, ...]] = {"file": ("file",)}
