@@ -1,0 +1,401 @@
+"""Mambu core banking, API v1 Attachments: the gateway's client.
+
+Seed: ``/work/shared/seeds/004_70f253724f9fbb2d.txt`` (authority), with
+``reference/providers.md`` §4. The tenant base URL is the ``httpx.AsyncClient``'s
+``base_url``; every call carries ``Authorization: Basic base64(user:password)``.
+Endpoints used:
+
+- ``GET /api/{collection}/{holder}/documents?offset=&limit=`` (list a holder's
+  attachments: :meth:`MambuClient.list_documents`, :meth:`documents_for_owners`,
+  :meth:`get_documents`, and the ownership checks);
+- ``GET /api/documents/{encodedKey}`` (the content, a quoted base64 string:
+  :meth:`get_contents`);
+- ``POST /api/documents`` (JSON with the base64 content: :meth:`upload_document`);
+- ``DELETE /api/documents/{encodedKey}`` (:meth:`delete_document`).
+
+Choices:
+
+- Keys are ``"{documentHolderType}:{holder id}:{encodedKey}"`` (see
+  :mod:`adapters.mambu.mapping`). v1 has no metadata-by-document call, so
+  :meth:`get_documents` lists each holder once (grouping the keys) and picks the
+  documents out. The content and delete calls only need the encoded key, but they
+  check first that the document belongs to the key's holder (one listing per holder,
+  run alongside the content calls), so a key forged with someone else's encoded key
+  and one's own holder reads or deletes nothing.
+- Paging: :meth:`list_documents` asks for ``limit + 1`` and trims, so ``has_more`` is
+  exact (at ``limit`` 1000, Mambu's maximum, it falls back to "a full page came
+  back"); ``total`` is None, v1 does not say. Whole-holder listings ask for pages of
+  1000, i.e. one call per holder in practice.
+- Uploads are validated first with the seed's rules (name, forbidden characters, one
+  extension matching ``type``, the extension list, the size limit), raising
+  ``ValidationFailed`` / ``UploadTooLarge`` before any upstream call. ``type`` is the
+  uploaded file's extension (the name's when the file has none). The JSON body is
+  then *streamed*: its prefix, the file's base64 encoded 48 KiB (a multiple of 3) at
+  a time, and its suffix, with a ``Content-Length`` computed from ``upload.size``,
+  so at most one chunk's base64 is ever in memory.
+- ``documentHolderKey`` is sent as the owner's id as the caller gives it; the seed
+  calls it the holder's encoded key, which a real tenant may insist on (the sandbox
+  accepts either).
+- Errors: 401 → ``ProviderAuthFailed``; 404, or a holder's entity code (301
+  ``INVALID_CLIENT_ID``…) → ``NotFound``; 413 → ``UploadTooLarge``; 400 with
+  ``INVALID_PARAMETERS`` on ``name``/``type``/``documentContent`` →
+  ``ValidationFailed``; any other refusal → ``ProviderRejected`` (429 and 5xx are
+  :func:`adapters.http.send`'s). ``provider_code`` is Mambu's ``returnStatus``;
+  messages never quote a body, a URL or a credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import BinaryIO, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from adapters.errors import (
+    AdapterError,
+    NotFound,
+    ProviderAuthFailed,
+    ProviderRejected,
+    UploadTooLarge,
+    ValidationFailed,
+    Violation,
+)
+from adapters.http import json_body, send
+from adapters.mambu import mapping
+from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
+from adapters.model import Document, Owner, Page, Upload
+
+MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
+MAX_LIMIT = 1000  # Mambu v1's largest page
+CHUNK_BYTES = 48 * 1024  # read and encoded at a time; a multiple of 3
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+log = logging.getLogger("gateway.mambu")
+
+
+class MambuClient:
+    """Attachments on Mambu clients, groups, accounts, products, branches, centres
+    and users. One instance per process, shared by every request."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        username: str,
+        password: str,
+        max_upload_bytes: int = MAX_UPLOAD_BYTES,
+        max_concurrency: int = 16,
+    ) -> None:
+        self._http = http
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        self._authorization = f"Basic {token}"
+        self.max_upload_bytes = max_upload_bytes
+        self._slots = asyncio.Semaphore(max_concurrency)
+
+    # reads ----------------------------------------------------------------------------
+
+    async def list_documents(
+        self, owner: Owner, *, offset: int, limit: int
+    ) -> Page[Document]:
+        """One page of the owner's attachments, newest first."""
+        violations = []
+        if offset < 0:
+            violations.append(Violation(("after",), "The offset must be 0 or more."))
+        if not 1 <= limit <= MAX_LIMIT:
+            violations.append(
+                Violation(("first",), f"Ask for 1 to {MAX_LIMIT} documents.")
+            )
+        if violations:
+            raise ValidationFailed(
+                mapping.violations_message(violations), violations, provider=PROVIDER
+            )
+        holder = _holder(owner)
+        asked = limit + 1 if limit < MAX_LIMIT else limit
+        found = await self._list(holder, owner, offset, asked)
+        return Page(
+            items=found[:limit],
+            offset=offset,
+            total=None,
+            has_more=len(found) > limit or (asked == limit and len(found) == limit),
+        )
+
+    async def documents_for_owners(
+        self, owners: Sequence[Owner]
+    ) -> Mapping[Owner, Sequence[Document] | AdapterError]:
+        """Every attachment of each owner: one listing per distinct owner,
+        concurrently (bounded by ``max_concurrency``)."""
+        return await self._each(list(dict.fromkeys(owners)), self._list_all)
+
+    async def get_documents(
+        self, keys: Sequence[str]
+    ) -> Mapping[str, Document | AdapterError]:
+        """Metadata by key; each holder is listed once, whatever the number of keys."""
+        parsed, refused = self._parse_keys(keys)
+        result: dict[str, Document | AdapterError] = dict(refused)
+        holders = await self.documents_for_owners([k.owner for k in parsed.values()])
+        for key, document_key in parsed.items():
+            listed = holders[document_key.owner]
+            if isinstance(listed, AdapterError):
+                result[key] = listed
+                continue
+            result[key] = next(
+                (d for d in listed if d.provider_id == document_key.encoded_key),
+                _no_document(),
+            )
+        return result
+
+    async def get_contents(
+        self, keys: Sequence[str]
+    ) -> Mapping[str, str | AdapterError]:
+        """The base64 content of each document, checked to belong to its key's
+        holder (the holders listed once each, alongside the content calls)."""
+        parsed, refused = self._parse_keys(keys)
+        result: dict[str, str | AdapterError] = dict(refused)
+        members, contents = await asyncio.gather(
+            self._members([k.owner for k in parsed.values()]),
+            self._each(list(parsed), lambda key: self._content(parsed[key])),
+        )
+        for key, document_key in parsed.items():
+            belongs = members[document_key.owner]
+            content = contents[key]
+            if isinstance(belongs, AdapterError):
+                result[key] = belongs
+            elif document_key.encoded_key not in belongs:
+                result[key] = _no_document()
+            else:
+                result[key] = content
+        return result
+
+    # writes ---------------------------------------------------------------------------
+
+    async def upload_document(
+        self, owner: Owner, *, name: str, upload: Upload
+    ) -> Document:
+        """Attach ``upload`` to ``owner`` under ``name``; refused before any upstream
+        call when the seed's rules or the size limit say no."""
+        holder = mapping.BY_OWNER_KIND.get(owner.kind)
+        type_, violations = mapping.upload_type(name, upload.filename)
+        if holder is None:
+            violations.insert(
+                0, Violation(("owner",), "Mambu documents belong to a Mambu holder.")
+            )
+        if upload.size > self.max_upload_bytes:
+            raise UploadTooLarge(
+                f"Mambu accepts files up to {self.max_upload_bytes} bytes.",
+                limit=self.max_upload_bytes,
+                provider=PROVIDER,
+            )
+        if upload.size <= 0:
+            violations.append(Violation(("file",), "The file is empty."))
+        if violations or holder is None or type_ is None:
+            raise ValidationFailed(
+                mapping.violations_message(violations), violations, provider=PROVIDER
+            )
+        prefix = mapping.upload_prefix(holder, owner.id, name, type_)
+        suffix = mapping.UPLOAD_SUFFIX
+        length = len(prefix) + 4 * -(-upload.size // 3) + len(suffix)
+        request = self._http.build_request(
+            "POST",
+            "/api/documents",
+            headers={
+                "Authorization": self._authorization,
+                "Content-Type": "application/json",
+                "Content-Length": str(length),
+            },
+            content=_json_body(prefix, upload.file, upload.size, suffix),
+        )
+        async with self._slots:
+            response = await send(self._http, PROVIDER, request)
+        self._raise_for(response, f"Mambu has no such {holder.noun}")
+        return mapping.document_from_json(json_body(response, PROVIDER), owner)
+
+    async def delete_document(self, key: str) -> None:
+        """Delete the document, once it is known to belong to the key's holder."""
+        document_key = mapping.parse_key(key)
+        if document_key is None:
+            raise _no_document()
+        members = (await self._members([document_key.owner]))[document_key.owner]
+        if isinstance(members, AdapterError):
+            raise members
+        if document_key.encoded_key not in members:
+            raise _no_document()
+        request = self._request(
+            "DELETE", f"/api/documents/{quote(document_key.encoded_key, safe='')}"
+        )
+        async with self._slots:
+            response = await send(self._http, PROVIDER, request)
+        self._raise_for(response, "Mambu has no such document")
+
+    # internals ------------------------------------------------------------------------
+
+    def _request(
+        self, method: str, path: str, params: Mapping[str, int] | None = None
+    ) -> httpx.Request:
+        return self._http.build_request(
+            method,
+            path,
+            params=params,
+            headers={
+                "Authorization": self._authorization,
+                "Accept": "application/json",
+            },
+        )
+
+    async def _list(
+        self, holder: HolderKind, owner: Owner, offset: int, limit: int
+    ) -> list[Document]:
+        path = f"/api/{holder.collection}/{quote(owner.id, safe='')}/documents"
+        request = self._request("GET", path, {"offset": offset, "limit": limit})
+        async with self._slots:
+            response = await send(self._http, PROVIDER, request)
+        self._raise_for(response, f"Mambu has no such {holder.noun}")
+        return mapping.documents_from_json(json_body(response, PROVIDER), owner)
+
+    async def _list_all(self, owner: Owner) -> list[Document]:
+        holder = _holder(owner)
+        documents: list[Document] = []
+        while True:
+            page = await self._list(holder, owner, len(documents), MAX_LIMIT)
+            documents += page
+            if len(page) < MAX_LIMIT:
+                return documents
+
+    async def _members(
+        self, owners: Sequence[Owner]
+    ) -> Mapping[Owner, frozenset[str] | AdapterError]:
+        listed = await self.documents_for_owners(owners)
+        return {
+            owner: found
+            if isinstance(found, AdapterError)
+            else frozenset(d.provider_id for d in found if d.provider_id)
+            for owner, found in listed.items()
+        }
+
+    async def _content(self, document_key: DocumentKey) -> str:
+        path = f"/api/documents/{quote(document_key.encoded_key, safe='')}"
+        async with self._slots:
+            response = await send(self._http, PROVIDER, self._request("GET", path))
+        self._raise_for(response, "Mambu has no such document")
+        return mapping.content_from_body(response.text)
+
+    async def _each(
+        self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]
+    ) -> dict[K, V | AdapterError]:
+        """``fetch`` every key concurrently; an AdapterError answers just its key.
+        (The semaphore around each upstream call bounds the concurrency.)"""
+
+        async def one(key: K) -> V | AdapterError:
+            try:
+                return await fetch(key)
+            except AdapterError as exc:
+                return exc
+
+        values = await asyncio.gather(*(one(key) for key in keys))
+        return dict(zip(keys, values, strict=True))
+
+    @staticmethod
+    def _parse_keys(
+        keys: Sequence[str],
+    ) -> tuple[dict[str, DocumentKey], dict[str, AdapterError]]:
+        """The keys that name a Mambu document; the others, answered NotFound."""
+        parsed: dict[str, DocumentKey] = {}
+        refused: dict[str, AdapterError] = {}
+        for key in dict.fromkeys(keys):
+            document_key = mapping.parse_key(key)
+            if document_key is None:
+                refused[key] = _no_document()
+            else:
+                parsed[key] = document_key
+        return parsed, refused
+
+    def _raise_for(self, response: httpx.Response, missing: str) -> None:
+        """Translate a refusal; ``missing`` is what a 404 means on this endpoint."""
+        if response.is_success:
+            return
+        status = response.status_code
+        try:
+            body: object = response.json()
+        except ValueError:
+            body = None
+        answer = mapping.return_code(body)
+        log.warning(
+            "mambu refused: HTTP %s returnCode=%s returnStatus=%s errorSource=%s",
+            status,
+            answer.code,
+            answer.status,
+            answer.source,
+        )
+        error = self._refusal(status, answer, missing)
+        error.provider_code = answer.status
+        raise error
+
+    def _refusal(
+        self, status: int, answer: mapping.ReturnCode, missing: str
+    ) -> AdapterError:
+        if status == 401:
+            return ProviderAuthFailed(
+                "Mambu refused the gateway's credentials", provider=PROVIDER
+            )
+        if status == 404:
+            return NotFound(missing, provider=PROVIDER)
+        if answer.code in mapping.HOLDER_NOT_FOUND_CODES:
+            return NotFound("Mambu has no such document holder", provider=PROVIDER)
+        if status == 413:
+            return UploadTooLarge(
+                f"Mambu accepts files up to {self.max_upload_bytes} bytes.",
+                self.max_upload_bytes,
+                provider=PROVIDER,
+            )
+        path = mapping.INPUT_PATHS.get(answer.source or "")
+        if status == 400 and answer.code == 4 and path is not None:
+            violation = Violation(path, f"Mambu refused the {path[-1]}.")
+            return ValidationFailed(violation.message, [violation], provider=PROVIDER)
+        return ProviderRejected(
+            f"Mambu refused the request (HTTP {status})", provider=PROVIDER
+        )
+
+
+def _holder(owner: Owner) -> HolderKind:
+    holder = mapping.BY_OWNER_KIND.get(owner.kind)
+    if holder is None:
+        raise NotFound("Mambu holds no documents for that owner", provider=PROVIDER)
+    return holder
+
+
+def _no_document() -> NotFound:
+    return NotFound("Mambu has no such document", provider=PROVIDER)
+
+
+async def _json_body(
+    prefix: bytes, file: BinaryIO, size: int, suffix: bytes
+) -> AsyncIterator[bytes]:
+    """The upload body: ``prefix``, the file's base64 chunk by chunk, ``suffix``.
+
+    Reads are synchronous: 48 KiB from a local spooled file takes microseconds, less
+    than handing each chunk to a thread would cost.
+    """
+    yield prefix
+    file.seek(0)
+    remaining = size
+    carry = b""
+    while remaining:
+        data = file.read(min(CHUNK_BYTES, remaining))
+        if not data:
+            raise ValidationFailed(
+                "The file is shorter than its declared size.",
+                [Violation(("file",), "The file is shorter than its declared size.")],
+                provider=PROVIDER,
+            )
+        remaining -= len(data)
+        data = carry + data
+        # Encode whole 3-byte groups only, so that no padding appears mid-stream.
+        cut = len(data) if not remaining else len(data) - len(data) % 3
+        carry = data[cut:]
+        yield base64.b64encode(data[:cut])
+    yield suffix
