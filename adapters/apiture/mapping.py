@@ -1,0 +1,501 @@
+"""Apiture Account Applications v0.18.3 JSON ⇄ the domain of :mod:`adapters.model`.
+
+The only module that knows Apiture's field names (seed ``001_1434ba7a5e588ce0``,
+digest ``shared/reference/apiture.md`` §5-§6).
+
+- ``key`` and ``provider_id`` are the resource ``_id``.
+- ``state`` values map 1:1 onto :class:`State` (DESIGN.md); an unknown value is
+  logged and becomes RUNNING when it is not one of the terminal values, so a new
+  provider state never crashes a query.
+- ``available_actions`` comes from the ``apiture:approve|reject|cancel|expire|start``
+  links (seed L2147 etc.: present iff the action is allowed).
+- ``version`` is the ``ETag`` response header, never part of the body.
+- ``documents[]`` ({uri, contentType, revisionId, revisedAt}, §6.6) become
+  :class:`Document` with key = the uri, status UPLOADED, ``created_at`` = revisedAt.
+- ``fields`` lists the domain fields a representation answered. A summary (§5.2)
+  answers the ones whose Apiture keys it carried, and ``completed_at`` when it
+  carries ``createdAt`` (an extended summary leaves ``completedAt`` out only when
+  there is none). Apiture has no customer id, reference, outcome or entities, so
+  every representation answers those (always empty).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
+from typing import Any
+
+from adapters.model import (
+    TERMINAL_STATES,
+    Action,
+    Applicant,
+    ApplicantInput,
+    Application,
+    ApplicationInput,
+    Document,
+    DocumentStatus,
+    Enrollment,
+    EnrollmentInput,
+    FundingAccount,
+    Money,
+    Owner,
+    OwnerKind,
+    Provider,
+    RequiredDocument,
+    State,
+)
+
+log = logging.getLogger("gateway.adapters.apiture")
+
+JSON = dict[str, Any]
+APPLICATION_PROFILE = (
+    "https://api.apiture.com/schemas/accountApplications/application/v1.0.0/"
+    "profile.json"
+)
+_STATES = {s.value: s for s in State}
+_ACTIONS = {f"apiture:{a.value}": a for a in Action}
+_NEVER_AT_APITURE = frozenset({"customer_id", "reference", "outcome", "entities"})
+APPLICATION_FIELDS = frozenset(
+    f.name for f in dataclass_fields(Application) if f.name != "fields"
+)
+ENROLLMENT_FIELDS = frozenset(
+    f.name for f in dataclass_fields(Enrollment) if f.name != "fields"
+)
+_IDENTITY = frozenset({"provider", "key", "provider_id", "state", "provider_state"})
+# Apiture key of a summary -> the domain field it answers
+_APPLICATION_SUMMARY_KEYS = {
+    "name": "name",
+    "accountName": "name",
+    "applicantName": "applicant_name",
+    "productName": "product_name",
+    "createdAt": "created_at",
+    "completedAt": "completed_at",
+}
+_ENROLLMENT_SUMMARY_KEYS = {
+    "name": "name",
+    "applicantName": "applicant_name",
+    "createdAt": "created_at",
+    "completedAt": "completed_at",
+}
+# Domain sort names (snake or camel case) -> Apiture ``sortBy`` fields (L558-564).
+SORT_FIELDS = {
+    "name": "accountName",
+    "account_name": "accountName",
+    "accountName": "accountName",
+    "applicant_name": "applicantName",
+    "applicantName": "applicantName",
+    "product_name": "productName",
+    "productName": "productName",
+    "organization_name": "organizationName",
+    "organizationName": "organizationName",
+    "state": "state",
+    "created_at": "createdAt",
+    "createdAt": "createdAt",
+    "completed_at": "completedAt",
+    "completedAt": "completedAt",
+}
+
+
+# reading ----------------------------------------------------------------------------
+
+
+def state_of(raw: object, *, kind: str, id_: str) -> tuple[State, str]:
+    value = raw if isinstance(raw, str) else ""
+    state = _STATES.get(value)
+    if state is None:
+        log.warning("apiture %s %s has an unknown state %r", kind, id_, raw)
+        state = State.RUNNING
+    return state, value
+
+
+def application_summary(item: JSON) -> Application:
+    id_ = str(item.get("_id", ""))
+    state, raw = state_of(item.get("state"), kind="application", id_=id_)
+    carried = {
+        _APPLICATION_SUMMARY_KEYS[k] for k in item if k in _APPLICATION_SUMMARY_KEYS
+    }
+    if "createdAt" in item or state not in TERMINAL_STATES:
+        carried.add("completed_at")
+    return Application(
+        provider=Provider.APITURE,
+        key=id_,
+        provider_id=id_,
+        state=state,
+        provider_state=raw,
+        name=_str(item.get("name")) or _str(item.get("accountName")),
+        product_name=_str(item.get("productName")),
+        applicant_name=_str(item.get("applicantName")),
+        created_at=_time(item.get("createdAt")),
+        completed_at=_time(item.get("completedAt")),
+        fields=frozenset(_IDENTITY | _NEVER_AT_APITURE | carried),
+    )
+
+
+def application(body: JSON, etag: str | None) -> Application:
+    id_ = str(body.get("_id", ""))
+    state, raw = state_of(body.get("state"), kind="application", id_=id_)
+    owner = Owner(OwnerKind.APITURE_APPLICATION, id_)
+    return Application(
+        provider=Provider.APITURE,
+        key=id_,
+        provider_id=id_,
+        state=state,
+        provider_state=raw,
+        name=_str(body.get("accountName")) or _str(body.get("name")),
+        product_name=_str(body.get("productName")),
+        applicant_name=_str(body.get("applicantName")),
+        created_at=_time(body.get("createdAt")),
+        completed_at=_time(body.get("completedAt")),
+        funding_amount=_money(body.get("fundingAmount")),
+        funding_account=_funding_account(body.get("fundingAccount")),
+        applicants=tuple(applicant(a) for a in _list(body.get("applicants"))),
+        documents=tuple(documents(body.get("documents"), owner)),
+        available_actions=actions(body.get("_links")),
+        version=etag,
+        fields=APPLICATION_FIELDS,
+    )
+
+
+def enrollment_summary(item: JSON) -> Enrollment:
+    id_ = str(item.get("_id", ""))
+    state, raw = state_of(item.get("state"), kind="enrollment", id_=id_)
+    carried = {
+        _ENROLLMENT_SUMMARY_KEYS[k] for k in item if k in _ENROLLMENT_SUMMARY_KEYS
+    }
+    if "createdAt" in item or state not in TERMINAL_STATES:
+        carried.add("completed_at")
+    return Enrollment(
+        provider=Provider.APITURE,
+        key=id_,
+        provider_id=id_,
+        state=state,
+        provider_state=raw,
+        name=_str(item.get("name")),
+        applicant_name=_str(item.get("applicantName")),
+        created_at=_time(item.get("createdAt")),
+        completed_at=_time(item.get("completedAt")),
+        fields=frozenset(_IDENTITY | carried),
+    )
+
+
+def enrollment(body: JSON, etag: str | None) -> Enrollment:
+    id_ = str(body.get("_id", ""))
+    state, raw = state_of(body.get("state"), kind="enrollment", id_=id_)
+    owner = Owner(OwnerKind.APITURE_ENROLLMENT, id_)
+    primary = body.get("applicant")
+    applicants = tuple(applicant(a) for a in _list(body.get("applicants")))
+    if isinstance(primary, dict):
+        main: Applicant | None = applicant(primary)
+    else:
+        main = applicants[0] if applicants else None
+    applicant_name = _str(body.get("applicantName"))
+    return Enrollment(
+        provider=Provider.APITURE,
+        key=id_,
+        provider_id=id_,
+        state=state,
+        provider_state=raw,
+        # A full enrollment has no ``name`` (§6.1); summaries name the applicant.
+        name=_str(body.get("name")) or applicant_name,
+        applicant_name=applicant_name,
+        applicant=main,
+        applicants=applicants,
+        required_documents=tuple(
+            required_document(r) for r in _list(body.get("requiredDocuments"))
+        ),
+        documents=tuple(documents(body.get("documents"), owner)),
+        flagged_for_review=_bool(body.get("flaggedForReview")),
+        created_at=_time(body.get("createdAt")),
+        completed_at=_time(body.get("completedAt")),
+        available_actions=actions(body.get("_links")) & {Action.APPROVE, Action.REJECT},
+        version=etag,
+        fields=ENROLLMENT_FIELDS,
+    )
+
+
+def actions(links: object) -> frozenset[Action]:
+    if not isinstance(links, dict):
+        return frozenset()
+    return frozenset(_ACTIONS[rel] for rel in links if rel in _ACTIONS)
+
+
+def applicant(raw: JSON) -> Applicant:
+    contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
+    assert isinstance(contact, dict)
+    first, last = _str(contact.get("firstName")), _str(contact.get("lastName"))
+    name = " ".join(p for p in (first, last) if p) or None
+    role = raw.get("role")
+    return Applicant(
+        name=name,
+        first_name=first,
+        last_name=last,
+        username=_str(raw.get("username")),
+        role=_str(role.get("name")) if isinstance(role, dict) else None,
+        email=_preferred(
+            contact.get("emailAddresses"),
+            contact.get("preferredEmailAddressId"),
+            "value",
+        ),
+        phone=_preferred(
+            contact.get("phones"), contact.get("preferredPhoneId"), "number"
+        ),
+        birthdate=_str(contact.get("birthdate")),
+        verified=_bool(raw.get("verified")),
+        contact_id=_str(contact.get("_id")),
+    )
+
+
+def documents(raw: object, owner: Owner) -> list[Document]:
+    found = []
+    for item in _list(raw):
+        uri = _str(item.get("uri"))
+        if not uri:
+            continue
+        name = _document_name(uri)
+        found.append(
+            Document(
+                provider=Provider.APITURE,
+                key=uri,
+                provider_id=uri,
+                name=name,
+                status=DocumentStatus.UPLOADED,
+                file_extension=name.rsplit(".", 1)[-1] if "." in name else None,
+                content_type=_str(item.get("contentType")),
+                created_at=_time(item.get("revisedAt")),
+                owner=owner,
+            )
+        )
+    return found
+
+
+def required_document(raw: JSON) -> RequiredDocument:
+    return RequiredDocument(
+        label=_str(raw.get("label")),
+        type=_str(raw.get("type")),
+        category=_str(raw.get("category")),
+        product_target=_str(raw.get("productTarget")),
+        document_uri=_str(raw.get("documentUri")),
+        require_if_verified=_bool(raw.get("requireIfVerified")),
+    )
+
+
+def collection_items(body: JSON) -> list[JSON]:
+    """``_embedded.items``, which the seed renders as ``{"anyOf": [...]}`` (§9.18)."""
+    embedded = body.get("_embedded")
+    items = embedded.get("items") if isinstance(embedded, dict) else None
+    if isinstance(items, dict):
+        items = items.get("anyOf")
+    return _list(items)
+
+
+# writing ----------------------------------------------------------------------------
+
+
+def create_body(data: ApplicationInput) -> JSON:
+    """A createApplication body in the seed's shape (L791-832)."""
+    body: JSON = {"_profile": APPLICATION_PROFILE}
+    if data.account_name is not None:
+        body["accountName"] = data.account_name
+    body["_links"] = {"apiture:product": {"href": data.product_uri}}
+    if data.applicants is not None:
+        body["applicants"] = [applicant_body(a) for a in data.applicants]
+    if data.product_name is not None:
+        body["products"] = [{"name": data.product_name}]
+    if data.organization_name is not None:
+        body["organizationName"] = data.organization_name
+    if data.funding_amount is not None:
+        body["fundingAmount"] = _money_body(data.funding_amount)
+    return body
+
+
+def patch_body(changes: ApplicationInput) -> JSON:
+    """A PATCH body: only the fields that are set (merge semantics, L1695-1697).
+    The product link is not sent: Apiture ignores ``_links`` on PATCH."""
+    body: JSON = {}
+    for key, value in _application_fields(changes).items():
+        if value is not None:
+            body[key] = value
+    return body
+
+
+def replacement_body(current: JSON, data: ApplicationInput) -> JSON:
+    """A PUT body: the current representation with every field the domain can
+    express replaced (unset ones removed), the rest (funding account, documents,
+    consents…) kept, so that a domain-level replace does not erase what the
+    domain cannot describe. Read-only parts (``_links`` other than the product,
+    ``_embedded``) are dropped."""
+    body = {k: v for k, v in current.items() if k not in ("_links", "_embedded")}
+    for key, value in _application_fields(data).items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    links = current.get("_links")
+    product = data.product_uri or (
+        (links.get("apiture:product") or {}).get("href")
+        if isinstance(links, dict)
+        else None
+    )
+    if product:
+        body["_links"] = {"apiture:product": {"href": product}}
+    return body
+
+
+def _application_fields(data: ApplicationInput) -> dict[str, Any]:
+    return {
+        "accountName": data.account_name,
+        "productName": data.product_name,
+        "products": None
+        if data.product_name is None
+        else [{"name": data.product_name}],
+        "organizationName": data.organization_name,
+        "fundingAmount": None
+        if data.funding_amount is None
+        else _money_body(data.funding_amount),
+        "applicants": None
+        if data.applicants is None
+        else [applicant_body(a) for a in data.applicants],
+    }
+
+
+def _money_body(money: Money) -> JSON:
+    return {"value": money.value, "currency": money.currency}
+
+
+def applicant_body(data: ApplicantInput) -> JSON:
+    contact: JSON = {}
+    if data.first_name is not None:
+        contact["firstName"] = data.first_name
+    if data.last_name is not None:
+        contact["lastName"] = data.last_name
+    if data.email is not None:
+        contact["emailAddresses"] = [
+            {"_id": "ea1", "value": data.email, "type": "personal"}
+        ]
+        contact["preferredEmailAddressId"] = "ea1"
+    if data.phone is not None:
+        contact["phones"] = [{"_id": "pa1", "type": "mobile", "number": data.phone}]
+        contact["preferredPhoneId"] = "pa1"
+    if data.birthdate is not None:
+        contact["birthdate"] = data.birthdate
+    if data.tax_id is not None:
+        contact["identification"] = [{"type": "taxId", "value": data.tax_id}]
+    body: JSON = {}
+    if data.username is not None:
+        body["username"] = data.username
+    body["contact"] = contact
+    if data.role is not None:
+        body["role"] = {"name": data.role}
+    return body
+
+
+def enrollment_body(data: EnrollmentInput, current: JSON | None = None) -> JSON:
+    """createEnrollment / PATCH body (L4127-4856), or with ``current`` a PUT body
+    (the current representation with the domain's fields replaced). The applicant
+    goes in both ``applicant`` and ``applicants``, as in the seed's example."""
+    body: JSON = {}
+    if current is not None:
+        keep = ("_links", "_embedded", "applicant", "applicants", "requiredDocuments")
+        body = {k: v for k, v in current.items() if k not in keep}
+    if data.applicant is not None:
+        one = applicant_body(data.applicant)
+        body["applicant"] = one
+        body["applicants"] = [one]
+    if data.required_documents is not None:
+        body["requiredDocuments"] = [
+            _drop_none(
+                {
+                    "label": r.label,
+                    "type": r.type,
+                    "productTarget": r.product_target,
+                    "documentUri": r.document_uri,
+                    "category": r.category,
+                    "requireIfVerified": r.require_if_verified,
+                }
+            )
+            for r in data.required_documents
+        ]
+    return body
+
+
+def sort_param(sort: Sequence[str]) -> str | None:
+    """``("-created_at", "name")`` -> ``"-createdAt,accountName"``; KeyError names
+    the first field Apiture cannot sort by."""
+    if not sort:
+        return None
+    parts = []
+    for key in sort:
+        descending = key.startswith("-")
+        parts.append(("-" if descending else "") + SORT_FIELDS[key.lstrip("+-")])
+    return ",".join(parts)
+
+
+# helpers ----------------------------------------------------------------------------
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _list(value: object) -> list[JSON]:
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, dict)]
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        log.warning("apiture sent an unreadable timestamp %r", value)
+        return None
+
+
+def _money(value: object) -> Money | None:
+    if not isinstance(value, dict):
+        return None
+    amount, currency = value.get("value"), value.get("currency")
+    if amount is None or not isinstance(currency, str):
+        return None
+    return Money(value=str(amount), currency=currency)
+
+
+def _funding_account(value: object) -> FundingAccount | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    numbers = value.get("accountNumbers")
+    masked = numbers.get("masked") if isinstance(numbers, dict) else None
+    return FundingAccount(
+        title=_str(value.get("title")),
+        institution_name=_str(value.get("institutionName")),
+        routing_number=_str(value.get("routingNumber")),
+        masked_account_number=_str(masked),
+    )
+
+
+def _preferred(items: object, preferred: object, key: str) -> str | None:
+    values = _list(items)
+    for item in values:
+        if preferred is not None and item.get("_id") == preferred:
+            return _str(item.get(key))
+    return _str(values[0].get(key)) if values else None
+
+
+def _document_name(uri: str) -> str:
+    """The last meaningful path segment: ``/vault/files/{id}/content`` -> ``{id}``."""
+    segments = [s for s in uri.split("?", 1)[0].split("/") if s]
+    if segments and segments[-1] == "content" and len(segments) > 1:
+        return segments[-2]
+    return segments[-1] if segments else uri
+
+
+def _drop_none(value: Mapping[str, Any]) -> JSON:
+    return {k: v for k, v in value.items() if v is not None}

@@ -1,0 +1,665 @@
+"""ApitureClient against the sandbox: the domain result and the request sent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+
+from adapters.apiture.client import ApitureClient
+from adapters.errors import (
+    InvalidStateTransition,
+    NotFound,
+    ProviderUnavailable,
+    ValidationFailed,
+    VersionConflict,
+)
+from adapters.model import (
+    Action,
+    ApplicantInput,
+    ApplicationInput,
+    ApplicationQuery,
+    DocumentStatus,
+    EnrollmentInput,
+    Money,
+    OwnerKind,
+    Provider,
+    RequiredDocument,
+    State,
+)
+from adapters.sandbox_kit import Controlled, Fault, RecordedRequest
+
+ROOT = "/accountApplications"
+HAL = "application/hal+json"
+PRODUCT = (
+    "https://www.example.com/products/products/51df9a81-2cb8-4515-aad1-9543b3c4fc18"
+)
+
+
+@pytest.fixture
+async def client(app: Controlled) -> AsyncIterator[ApitureClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app),
+        base_url=f"http://apiture.test{ROOT}",
+    ) as http:
+        yield ApitureClient(http, api_key="key-1", access_token="token-1")
+
+
+def last(app: Controlled) -> RecordedRequest:
+    return app.control.requests[-1]
+
+
+def query_of(request: RecordedRequest) -> dict[str, list[str]]:
+    return parse_qs(request.query)
+
+
+def assert_headers(request: RecordedRequest, *, body: bool = False) -> None:
+    assert request.headers["accept"] == HAL
+    assert request.headers["api-key"] == "key-1"
+    assert request.headers["authorization"] == "Bearer token-1"
+    if body:
+        assert request.headers["content-type"] == HAL
+    else:
+        assert "content-type" not in request.headers
+
+
+def first_in(app: Controlled, state: str, *, enrollments: bool = False) -> str:
+    ids: list[str] = app.store.ids_in_state(state, enrollments=enrollments)
+    return ids[0]
+
+
+ELSA = ApplicantInput(
+    first_name="Elsa",
+    last_name="Snowqueen",
+    username="Snowqueen123",
+    role="primaryUser",
+    email="elsa@example.com",
+)
+
+
+# collections -------------------------------------------------------------------------
+
+
+async def test_list_applications_sends_paging_sort_and_search(
+    app: Controlled, client: ApitureClient
+) -> None:
+    query = ApplicationQuery(search="checking", sort=("-createdAt", "applicant_name"))
+    page = await client.list_applications(query, 5, 10)
+    request = last(app)
+    assert (request.method, request.path) == ("GET", f"{ROOT}/applications")
+    assert query_of(request) == {
+        "start": ["5"],
+        "limit": ["10"],
+        "q": ["checking"],
+        "sortBy": ["-createdAt,applicantName"],
+    }
+    assert_headers(request)
+    assert page.offset == 5 and page.total is not None
+    assert page.has_more == (page.total > 5 + 10)
+    assert all("checking" in (a.product_name or "").lower() for a in page.items)
+    created = [a.created_at for a in page.items]
+    assert created == sorted(created, reverse=True)
+    summary = page.items[0]
+    assert summary.provider is Provider.APITURE and summary.key == summary.provider_id
+    assert summary.version is None and summary.applicants == ()
+    assert "available_actions" not in summary.fields
+    assert {"name", "state", "product_name", "created_at"} <= summary.fields
+
+
+@pytest.mark.parametrize(
+    ("states", "path", "params"),
+    [
+        ({State.RUNNING}, "runningApplications", {}),
+        ({State.BLOCKED}, "blockedApplications", {}),
+        (
+            {State.RUNNING, State.BLOCKED},
+            "applications",
+            {"filter": ["in(state,blocked|running)"]},
+        ),
+    ],
+)
+async def test_state_filters_use_the_views_or_filter(
+    app: Controlled,
+    client: ApitureClient,
+    states: set[State],
+    path: str,
+    params: dict[str, list[str]],
+) -> None:
+    page = await client.list_applications(
+        ApplicationQuery(states=frozenset(states)), 0, 100
+    )
+    request = last(app)
+    assert request.path == f"{ROOT}/{path}"
+    assert query_of(request) == {"start": ["0"], "limit": ["100"], **params}
+    assert {a.state for a in page.items} == states
+    assert page.total == sum(len(app.store.ids_in_state(s.value)) for s in states)
+
+
+async def test_running_view_with_states_uses_the_state_parameter(
+    app: Controlled, client: ApitureClient
+) -> None:
+    query = ApplicationQuery(states=frozenset({State.RUNNING, State.CANCELED}))
+    page = await client.list_applications(query, 0, 100, view="running")
+    request = last(app)
+    assert request.path == f"{ROOT}/runningApplications"
+    assert query_of(request)["state"] == ["canceled|running"]
+    assert {a.state for a in page.items} == {State.RUNNING}
+
+
+async def test_applicant_filter_and_dates(
+    app: Controlled, client: ApitureClient
+) -> None:
+    joint = next(
+        app.store.application(i)
+        for i in app.store.application_ids
+        if len(app.store.application(i)["applicants"]) == 2
+    )
+    contact = f"/contacts/contacts/{joint['applicants'][1]['contact']['_id']}"
+    page = await client.list_applications(ApplicationQuery(), 0, 10, applicant=contact)
+    assert query_of(last(app))["applicant"] == [contact]
+    assert len(page.items) == 2 and page.total == 2 and not page.has_more
+
+    from datetime import UTC, datetime
+
+    query = ApplicationQuery(
+        created_from=datetime(2019, 3, 1, tzinfo=UTC),
+        created_to=datetime(2019, 4, 1, tzinfo=UTC),
+    )
+    dated = await client.list_applications(query, 0, 100)
+    assert query_of(last(app))["filter"] == [
+        "and(ge(createdAt,2019-03-01T00:00:00.000Z),"
+        "le(createdAt,2019-04-01T00:00:00.000Z))"
+    ]
+    assert dated.items and all(
+        a.created_at and datetime(2019, 3, 1, tzinfo=UTC) <= a.created_at
+        for a in dated.items
+    )
+
+
+async def test_paging_to_the_end_returns_every_application_once(
+    app: Controlled, client: ApitureClient
+) -> None:
+    seen: list[str] = []
+    offset = 0
+    while True:
+        page = await client.list_applications(ApplicationQuery(), offset, 9)
+        seen += [a.key for a in page.items]
+        if not page.has_more:
+            break
+        offset += len(page.items)
+    assert sorted(seen) == sorted(app.store.application_ids)
+    assert len(seen) == len(set(seen)) == page.total
+
+
+async def test_iterate_applications_follows_next_links(
+    app: Controlled, client: ApitureClient
+) -> None:
+    keys = [
+        a.key
+        async for a in client.iterate_applications(
+            ApplicationQuery(sort=("name",)), page_size=20
+        )
+    ]
+    assert sorted(keys) == sorted(app.store.application_ids)
+    lists = app.control.matching("GET", f"{ROOT}/applications")
+    assert [query_of(r)["start"] for r in lists] == [["0"], ["20"], ["40"], ["60"]]
+    assert all(query_of(r)["sortBy"] == ["accountName"] for r in lists)
+
+
+async def test_unsupported_queries_fail_before_any_call(
+    app: Controlled, client: ApitureClient
+) -> None:
+    with pytest.raises(ValidationFailed) as sort:
+        await client.list_applications(ApplicationQuery(sort=("balance",)), 0, 10)
+    assert sort.value.violations[0].path == ("sort",)
+    with pytest.raises(ValidationFailed):
+        await client.list_applications(ApplicationQuery(customer_id="c1"), 0, 10)
+    assert app.control.requests == []
+
+
+async def test_a_refused_query_is_validation_failed(
+    app: Controlled, client: ApitureClient
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await client.list_enrollments(ApplicationQuery(sort=("productName",)), 0, 10)
+    assert refused.value.violations[0].path == ("sort",)
+    assert refused.value.provider_code == "invalidSortField"
+    assert refused.value.request_id
+    assert "accountApplications" not in refused.value.message
+
+
+async def test_list_enrollments(app: Controlled, client: ApitureClient) -> None:
+    query = ApplicationQuery(states=frozenset({State.RUNNING}), sort=("createdAt",))
+    page = await client.list_enrollments(query, 0, 4)
+    request = last(app)
+    assert (request.method, request.path) == ("GET", f"{ROOT}/enrollments")
+    assert query_of(request) == {
+        "start": ["0"],
+        "limit": ["4"],
+        "sortBy": ["createdAt"],
+        "filter": ["in(state,running)"],
+    }
+    assert_headers(request)
+    assert len(page.items) == 4 and page.has_more
+    assert page.total == len(app.store.ids_in_state("running", enrollments=True))
+    item = page.items[0]
+    assert item.state is State.RUNNING and item.applicant_name and item.name
+    assert "applicant" not in item.fields and "applicant_name" in item.fields
+
+
+# application items -------------------------------------------------------------------
+
+
+async def test_get_applications_maps_full_representations_and_not_found(
+    app: Controlled, client: ApitureClient
+) -> None:
+    with_docs = next(
+        i
+        for i in app.store.ids_in_state("blocked")
+        if app.store.application(i)["documents"]
+    )
+    result = await client.get_applications([with_docs, "nope", with_docs])
+    assert isinstance(result["nope"], NotFound)
+    assert result["nope"].provider is Provider.APITURE
+    found = result[with_docs]
+    assert not isinstance(found, Exception)
+    raw = app.store.application(with_docs)
+    assert found.state is State.BLOCKED and found.provider_state == "blocked"
+    assert found.version == app.store.application_etag(with_docs)
+    assert found.available_actions == set(Action)
+    assert found.funding_amount == Money(**raw["fundingAmount"])
+    assert found.funding_account is not None
+    assert (
+        found.funding_account.masked_account_number
+        == (raw["fundingAccount"]["accountNumbers"]["masked"])
+    )
+    primary = found.applicants[0]
+    contact = raw["applicants"][0]["contact"]
+    assert primary.contact_id == contact["_id"]
+    assert primary.email == contact["emailAddresses"][0]["value"]
+    assert primary.role == "primaryUser" and primary.verified is True
+    document = found.documents[0]
+    assert document.key == raw["documents"][0]["uri"]
+    assert document.status is DocumentStatus.UPLOADED
+    assert document.content_type == raw["documents"][0]["contentType"]
+    assert document.owner is not None
+    assert document.owner.kind is OwnerKind.APITURE_APPLICATION
+    assert document.owner.id == with_docs
+    assert "available_actions" in found.fields and "applicants" in found.fields
+    gets = app.control.matching("GET", f"{ROOT}/applications/.*")
+    assert len(gets) == 2  # de-duplicated
+    assert_headers(gets[0])
+
+
+async def test_get_applications_revalidates_with_if_none_match(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = first_in(app, "running")
+    first = (await client.get_applications([id_]))[id_]
+    again = (await client.get_applications([id_]))[id_]
+    assert again is first
+    revalidation = last(app)
+    assert revalidation.headers["if-none-match"] == app.store.application_etag(id_)
+    app.store.set_application_state(id_, "blocked")
+    changed = (await client.get_applications([id_]))[id_]
+    assert not isinstance(changed, Exception) and changed.state is State.BLOCKED
+
+
+async def test_get_applications_runs_concurrently(
+    app: Controlled, client: ApitureClient
+) -> None:
+    ids = app.store.application_ids[:50]
+    app.control.latency = 0.02
+    result = await client.get_applications(ids)
+    assert len(result) == 50
+    assert not [v for v in result.values() if isinstance(v, Exception)]
+    calls = app.control.matching("GET", f"{ROOT}/applications/.*")
+    assert len(calls) == 50
+    # 16 at a time: far less than 50 x 20 ms, and calls overlap in time
+    assert max(c.ended for c in calls) - min(c.started for c in calls) < 0.5
+    overlapping = sum(
+        1
+        for a in calls
+        for b in calls
+        if a is not b and a.started < b.ended and b.started < a.ended
+    )
+    assert overlapping > 50
+
+
+async def test_a_failing_upstream_fills_only_its_own_keys(
+    app: Controlled, client: ApitureClient
+) -> None:
+    ok, broken = app.store.application_ids[:2]
+    app.control.inject(f"/applications/{broken}$", Fault(status=503))
+    result = await client.get_applications([ok, broken])
+    assert isinstance(result[broken], ProviderUnavailable)
+    assert not isinstance(result[ok], Exception)
+
+
+async def test_create_application_sends_the_seed_shape(
+    app: Controlled, client: ApitureClient
+) -> None:
+    data = ApplicationInput(
+        product_uri=PRODUCT,
+        account_name="My checking account",
+        product_name="Personal Savings",
+        applicants=(ELSA,),
+        funding_amount=Money("1500.00", "USD"),
+    )
+    created = await client.create_application(data)
+    request = last(app)
+    assert (request.method, request.path, request.query) == (
+        "POST",
+        f"{ROOT}/applications",
+        "",
+    )
+    assert_headers(request, body=True)
+    body = json.loads(request.body)
+    assert body["_links"] == {"apiture:product": {"href": PRODUCT}}
+    assert body["accountName"] == "My checking account"
+    assert body["products"] == [{"name": "Personal Savings"}]
+    assert body["fundingAmount"] == {"value": "1500.00", "currency": "USD"}
+    applicant = body["applicants"][0]
+    assert applicant["username"] == "Snowqueen123"
+    assert applicant["role"] == {"name": "primaryUser"}
+    assert applicant["contact"]["firstName"] == "Elsa"
+    assert applicant["contact"]["emailAddresses"][0]["value"] == "elsa@example.com"
+    assert created.state is State.RUNNING
+    assert created.name == "My checking account"
+    assert created.product_name == "Personal Savings"
+    assert created.applicant_name == "Elsa Snowqueen"
+    assert created.version == app.store.application_etag(created.key)
+    assert Action.START not in created.available_actions
+
+
+async def test_create_without_product_fails_before_any_call(
+    app: Controlled, client: ApitureClient
+) -> None:
+    with pytest.raises(ValidationFailed) as error:
+        await client.create_application(ApplicationInput(account_name="x"))
+    assert error.value.violations[0].path == ("input", "productUri")
+    assert app.control.requests == []
+
+
+async def test_update_application_patches_with_if_match(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = first_in(app, "running")
+    etag = app.store.application_etag(id_)
+    updated = await client.update_application(
+        id_, ApplicationInput(account_name="Rainy Day Fund"), etag
+    )
+    request = last(app)
+    assert (request.method, request.path) == ("PATCH", f"{ROOT}/applications/{id_}")
+    assert_headers(request, body=True)
+    assert request.headers["if-match"] == etag
+    assert json.loads(request.body) == {"accountName": "Rainy Day Fund"}
+    assert updated.name == "Rainy Day Fund" and updated.version != etag
+    with pytest.raises(VersionConflict) as stale:
+        await client.update_application(id_, ApplicationInput(account_name="x"), etag)
+    assert stale.value.request_id
+
+
+async def test_update_without_if_match_gets_the_etag_first(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = first_in(app, "running")
+    etag = app.store.application_etag(id_)
+    await client.update_application(id_, ApplicationInput(account_name="Y"), None)
+    get, patch = app.control.requests[-2:]
+    assert (get.method, patch.method) == ("GET", "PATCH")
+    assert patch.headers["if-match"] == etag
+
+
+async def test_invalid_input_maps_to_a_violation_path(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = first_in(app, "running")
+    with pytest.raises(ValidationFailed) as error:
+        await client.update_application(
+            id_, ApplicationInput(funding_amount=Money("-1.00", "USD")), None
+        )
+    assert error.value.violations[0].path == ("input", "fundingAmount", "value")
+    assert error.value.provider_code == "positiveNumberRequired"
+
+
+async def test_replace_application_puts_the_whole_representation(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = next(
+        i
+        for i in app.store.ids_in_state("running")
+        if app.store.application(i)["documents"]
+    )
+    before = app.store.application(id_)
+    etag = app.store.application_etag(id_)
+    data = ApplicationInput(
+        product_uri=PRODUCT, account_name="Replaced", product_name="Money Market"
+    )
+    replaced = await client.replace_application(id_, data, etag)
+    get, put = app.control.requests[-2:]
+    assert (get.method, get.path) == ("GET", f"{ROOT}/applications/{id_}")
+    assert (put.method, put.path) == ("PUT", f"{ROOT}/applications/{id_}")
+    assert put.headers["if-match"] == etag
+    assert_headers(put, body=True)
+    body = json.loads(put.body)
+    assert body["accountName"] == "Replaced" and body["productName"] == "Money Market"
+    assert body["_links"] == {"apiture:product": {"href": PRODUCT}}
+    assert "applicants" not in body and "fundingAmount" not in body
+    assert body["documents"] == before["documents"]  # kept: the domain can't say
+    assert replaced.name == "Replaced" and replaced.applicants == ()
+    assert len(replaced.documents) == len(before["documents"])
+
+
+async def test_delete_application(app: Controlled, client: ApitureClient) -> None:
+    expired = first_in(app, "expired")
+    etag = app.store.application_etag(expired)
+    await client.delete_application(expired, etag)
+    request = last(app)
+    assert (request.method, request.path) == (
+        "DELETE",
+        f"{ROOT}/applications/{expired}",
+    )
+    assert request.headers["if-match"] == etag
+    assert_headers(request)
+    assert expired not in app.store.application_ids
+    running = first_in(app, "running")
+    with pytest.raises(InvalidStateTransition):
+        await client.delete_application(running, None)
+    assert [r.method for r in app.control.requests[-2:]] == ["GET", "DELETE"]
+    with pytest.raises(NotFound):
+        await client.delete_application("nope", None)
+
+
+@pytest.mark.parametrize(
+    ("action", "set_name", "state", "after"),
+    [
+        (Action.APPROVE, "approvedApplications", "running", State.APPROVED),
+        (Action.REJECT, "rejectedApplications", "blocked", State.REJECTED),
+        (Action.CANCEL, "canceledApplications", "running", State.CANCELED),
+        (Action.EXPIRE, "expiredApplications", "blocked", State.EXPIRED),
+        (Action.START, "runningApplications", "blocked", State.RUNNING),
+    ],
+)
+async def test_act_on_application(
+    app: Controlled,
+    client: ApitureClient,
+    action: Action,
+    set_name: str,
+    state: str,
+    after: State,
+) -> None:
+    id_ = first_in(app, state)
+    etag = app.store.application_etag(id_)
+    result = await client.act_on_application(id_, action, etag)
+    request = last(app)
+    assert (request.method, request.path) == ("POST", f"{ROOT}/{set_name}")
+    assert query_of(request) == {"application": [id_]}
+    assert request.body == b""
+    assert request.headers["if-match"] == etag
+    assert_headers(request)
+    assert result.state is after and result.key == id_
+    assert result.version == app.store.application_etag(id_)
+    assert action not in result.available_actions
+
+
+async def test_action_errors(app: Controlled, client: ApitureClient) -> None:
+    approved = first_in(app, "approved")
+    with pytest.raises(InvalidStateTransition) as conflict:
+        await client.act_on_application(approved, Action.CANCEL, None)
+    assert "if-match" not in last(app).headers
+    assert conflict.value.provider_code == "invalidApplicationState"
+    with pytest.raises(NotFound):
+        await client.act_on_application("nope", Action.APPROVE, None)
+    running = first_in(app, "running")
+    with pytest.raises(VersionConflict):
+        await client.act_on_application(running, Action.APPROVE, '"stale"')
+    noop = await client.act_on_application(running, Action.START, None)
+    assert noop.state is State.RUNNING
+
+
+# enrollments -------------------------------------------------------------------------
+
+
+async def test_get_enrollments(app: Controlled, client: ApitureClient) -> None:
+    id_ = next(
+        i
+        for i in app.store.enrollment_ids
+        if app.store.enrollment(i)["documents"]
+        and app.store.enrollment(i)["requiredDocuments"]
+    )
+    raw = app.store.enrollment(id_)
+    result = await client.get_enrollments([id_, "nope"])
+    assert isinstance(result["nope"], NotFound)
+    found = result[id_]
+    assert not isinstance(found, Exception)
+    assert found.key == id_ and found.version == app.store.enrollment_etag(id_)
+    assert found.applicant is not None
+    assert found.applicant.first_name == raw["applicant"]["contact"]["firstName"]
+    assert found.applicant.verified == raw["applicant"]["verified"]
+    assert found.required_documents[0].category == "driversLicense"
+    assert found.documents[0].owner is not None
+    assert found.documents[0].owner.kind is OwnerKind.APITURE_ENROLLMENT
+    assert found.flagged_for_review is raw["flaggedForReview"]
+    request = app.control.matching("GET", f"{ROOT}/enrollments/{id_}")[0]
+    assert_headers(request)
+    await client.get_enrollments([id_])
+    assert last(app).headers["if-none-match"] == found.version
+
+
+async def test_create_enrollment(app: Controlled, client: ApitureClient) -> None:
+    data = EnrollmentInput(
+        applicant=ApplicantInput(
+            first_name="John",
+            last_name="Smith",
+            username="jsmith",
+            tax_id="111-11-1111",
+        ),
+        required_documents=(
+            RequiredDocument(type="governmentId", category="driversLicense"),
+        ),
+    )
+    created = await client.create_enrollment(data)
+    request = last(app)
+    assert (request.method, request.path) == ("POST", f"{ROOT}/enrollments")
+    assert_headers(request, body=True)
+    body = json.loads(request.body)
+    assert body["applicant"] == body["applicants"][0]
+    assert body["applicant"]["contact"]["identification"] == [
+        {"type": "taxId", "value": "111-11-1111"}
+    ]
+    assert body["requiredDocuments"] == [
+        {"type": "governmentId", "category": "driversLicense"}
+    ]
+    assert created.state is State.RUNNING and created.applicant_name == "John Smith"
+    assert created.available_actions == {Action.REJECT}  # not verified yet
+    assert created.version == app.store.enrollment_etag(created.key)
+
+
+async def test_update_and_replace_enrollment(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = first_in(app, "running", enrollments=True)
+    etag = app.store.enrollment_etag(id_)
+    changes = EnrollmentInput(
+        applicant=ApplicantInput(first_name="Ann", last_name="Lee")
+    )
+    updated = await client.update_enrollment(id_, changes, etag)
+    patch = last(app)
+    assert (patch.method, patch.path) == ("PATCH", f"{ROOT}/enrollments/{id_}")
+    assert patch.headers["if-match"] == etag
+    assert set(json.loads(patch.body)) == {"applicant", "applicants"}
+    assert updated.applicant_name == "Ann Lee"
+    replaced = await client.replace_enrollment(
+        id_,
+        EnrollmentInput(applicant=ApplicantInput(first_name="Bo", last_name="Ek")),
+        None,
+    )
+    get, put = app.control.requests[-2:]
+    assert (get.method, put.method) == ("GET", "PUT")
+    assert put.headers["if-match"] == updated.version
+    assert "requiredDocuments" not in json.loads(put.body)  # a PUT clears it
+    assert replaced.applicant_name == "Bo Ek" and replaced.required_documents == ()
+
+
+async def test_delete_enrollment_sends_no_if_match(
+    app: Controlled, client: ApitureClient
+) -> None:
+    id_ = app.store.enrollment_ids[0]
+    await client.delete_enrollment(id_)
+    request = last(app)
+    assert (request.method, request.path) == ("DELETE", f"{ROOT}/enrollments/{id_}")
+    assert "if-match" not in request.headers
+    assert_headers(request)
+    assert id_ not in app.store.enrollment_ids
+
+
+@pytest.mark.parametrize(
+    ("action", "set_name", "after"),
+    [
+        (Action.APPROVE, "approvedEnrollments", State.APPROVED),
+        (Action.REJECT, "rejectedEnrollments", State.REJECTED),
+    ],
+)
+async def test_act_on_enrollment(
+    app: Controlled, client: ApitureClient, action: Action, set_name: str, after: State
+) -> None:
+    id_ = first_in(app, "running", enrollments=True)
+    app.store.set_enrollment_verified(id_, True)
+    etag = app.store.enrollment_etag(id_)
+    result = await client.act_on_enrollment(id_, action, etag)
+    request = last(app)
+    assert (request.method, request.path) == ("POST", f"{ROOT}/{set_name}")
+    assert query_of(request) == {"enrollment": [id_]}
+    assert request.headers["if-match"] == etag and request.body == b""
+    assert_headers(request)
+    assert result.state is after and result.available_actions == frozenset()
+
+
+async def test_enrollment_action_errors(app: Controlled, client: ApitureClient) -> None:
+    id_ = first_in(app, "running", enrollments=True)
+    app.store.set_enrollment_verified(id_, False)
+    with pytest.raises(InvalidStateTransition):
+        await client.act_on_enrollment(id_, Action.APPROVE, None)
+    with pytest.raises(NotFound):
+        await client.act_on_enrollment("nope", Action.REJECT, None)
+    before = len(app.control.requests)
+    with pytest.raises(ValidationFailed):
+        await client.act_on_enrollment(id_, Action.CANCEL, None)
+    assert len(app.control.requests) == before
+
+
+async def test_error_messages_leak_nothing_upstream(
+    app: Controlled, client: ApitureClient
+) -> None:
+    app.control.inject(
+        "/applications/",
+        Fault(status=409, body=b'{"_error": {"_id": "e1", "message": "secret"}}'),
+    )
+    with pytest.raises(InvalidStateTransition) as error:
+        await client.update_application("x", ApplicationInput(account_name="a"), '"1"')
+    assert "secret" not in str(error.value) and "http" not in str(error.value)
+    assert error.value.request_id == "e1"
