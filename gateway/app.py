@@ -1,0 +1,63 @@
+"""``create_app(settings)``: the FastAPI application.
+
+One upstream client per provider is created in the lifespan and shared by every
+request; each request gets fresh dataloaders and the caller's identity in its
+GraphQL context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from strawberry.fastapi import GraphQLRouter
+
+from adapters.model import Provider
+from adapters.sandbox_kit import Controlled
+from gateway.settings import Settings
+from gateway.upstreams import Upstreams, create_upstreams
+from schema.api import schema
+from schema.context import Context
+from schema.loaders import create_loaders
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sandboxes: dict[Provider, Controlled] | None = None,
+) -> FastAPI:
+    """The gateway. ``sandboxes`` lets tests hand in sandboxes they control."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upstreams = create_upstreams(settings, sandboxes)
+        app.state.upstreams = upstreams
+        try:
+            yield
+        finally:
+            await upstreams.aclose()
+
+    async def context(request: Request) -> Context:
+        upstreams: Upstreams = request.app.state.upstreams
+        return Context(upstreams=upstreams, loaders=create_loaders(upstreams))
+
+    graphql = GraphQLRouter(
+        schema,
+        context_getter=context,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=True,
+    )
+    app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
+    app.state.settings = settings
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, object]:
+        return {
+            "status": "ok",
+            "sandboxes": sorted(p.name for p in settings.sandboxed()),
+        }
+
+    return app

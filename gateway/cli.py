@@ -1,0 +1,105 @@
+"""``gateway``: serve the gateway, serve the sandboxes, export the schema.
+
+gateway serve [--host H] [--port P] [--workers N]
+gateway sandbox [--provider NAME] [--port N] [--latency SECONDS]
+gateway export-schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from adapters.model import Provider
+from gateway.settings import Settings
+
+SANDBOX_PORTS = {
+    Provider.APITURE: 8101,
+    Provider.CONNECTFI: 8102,
+    Provider.AUCO: 8103,
+    Provider.MAMBU: 8104,
+}
+
+
+def _serve(args: argparse.Namespace) -> None:
+    settings = Settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    sandboxed = ", ".join(sorted(p.name for p in settings.sandboxed())) or "none"
+    print(
+        f"Gateway on http://{host}:{port}/graphql (embedded sandboxes: {sandboxed})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+    )
+
+
+async def _serve_sandboxes(
+    providers: Sequence[Provider], port: int | None, latency: float, host: str
+) -> None:
+    from gateway.upstreams import create_sandboxes
+
+    settings = Settings(sandbox_latency=latency)
+    apps = create_sandboxes(settings)
+    servers = []
+    for provider in providers:
+        bind = port if port and len(providers) == 1 else SANDBOX_PORTS[provider]
+        config = uvicorn.Config(
+            apps[provider], host=host, port=bind, log_level="warning"
+        )
+        servers.append(uvicorn.Server(config))
+        print(f"{provider.name} sandbox on http://{host}:{bind}", file=sys.stderr)
+    await asyncio.gather(*(s.serve() for s in servers))
+
+
+def _sandbox(args: argparse.Namespace) -> None:
+    providers = [Provider[args.provider.upper()]] if args.provider else list(Provider)
+    asyncio.run(_serve_sandboxes(providers, args.port, args.latency, args.host))
+
+
+def _export_schema(_: argparse.Namespace) -> None:
+    from schema.api import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the gateway")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    sandbox = sub.add_parser("sandbox", help="serve provider sandboxes on own ports")
+    sandbox.add_argument(
+        "--provider", choices=[p.name.lower() for p in Provider], default=None
+    )
+    sandbox.add_argument("--port", type=int, default=None)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--latency", type=float, default=0.0)
+    sandbox.set_defaults(run=_sandbox)
+
+    export = sub.add_parser("export-schema", help="print the schema as SDL")
+    export.set_defaults(run=_export_schema)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

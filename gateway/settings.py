@@ -1,0 +1,65 @@
+"""The gateway's one settings class: environment variables prefixed ``GATEWAY_``.
+
+Tests build ``Settings(...)`` directly; nothing patches ``os.environ``. A provider whose
+URL is unset is served by its sandbox, in process; a configured provider never falls
+back to its sandbox. Credentials are ``SecretStr`` so no repr or log line shows them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters.model import Provider
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: Literal["development", "production"] = "development"
+
+    apiture_url: str | None = None
+    apiture_api_key: SecretStr | None = None
+    apiture_access_token: SecretStr | None = None
+
+    connectfi_url: str | None = None
+    connectfi_login: str | None = None
+    connectfi_password: SecretStr | None = None
+
+    auco_url: str | None = None
+    auco_private_key: SecretStr | None = None
+    auco_public_key: SecretStr | None = None
+
+    mambu_url: str | None = None
+    mambu_username: str | None = None
+    mambu_password: SecretStr | None = None
+
+    # Upstream HTTP: one pooled client per provider, created at start-up.
+    connect_timeout: float = Field(default=3.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=100, ge=1)
+    max_concurrency_per_provider: int = Field(default=16, ge=1)
+
+    # Embedded sandboxes: added latency per call (for demos and benchmarks).
+    sandbox_latency: float = Field(default=0.0, ge=0)
+
+    # Uploads: the gateway's own ceiling, checked while the request streams in.
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+
+    graphiql: bool = True
+
+    def provider_url(self, provider: Provider) -> str | None:
+        url: str | None = getattr(self, f"{provider.value}_url")
+        return url.rstrip("/") if url else None
+
+    def sandboxed(self) -> frozenset[Provider]:
+        """The providers served by their embedded sandbox."""
+        return frozenset(p for p in Provider if self.provider_url(p) is None)
+
+
+def secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

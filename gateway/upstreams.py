@@ -1,0 +1,148 @@
+"""One pooled upstream client per provider, created once for the app's lifetime.
+
+For a provider whose URL is unset the client talks to its sandbox in process through
+``httpx.ASGITransport``; the sandbox's own demo credentials are used. A configured
+provider gets a real pooled transport and the configured credentials, never the
+sandbox.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from adapters.apiture import sandbox as apiture_sandbox
+from adapters.apiture.client import ApitureClient
+from adapters.auco import sandbox as auco_sandbox
+from adapters.auco.client import AucoClient
+from adapters.connectfi import sandbox as connectfi_sandbox
+from adapters.connectfi.client import ConnectFiClient
+from adapters.mambu import sandbox as mambu_sandbox
+from adapters.mambu.client import MambuClient
+from adapters.model import Provider
+from adapters.sandbox_kit import Controlled
+from gateway.settings import Settings, secret
+
+SANDBOX_HOSTS = {p: f"http://{p.value}.sandbox" for p in Provider}
+
+
+@dataclass
+class Upstreams:
+    apiture: ApitureClient
+    connectfi: ConnectFiClient
+    auco: AucoClient
+    mambu: MambuClient
+    http: dict[Provider, httpx.AsyncClient]
+    sandboxes: dict[Provider, Controlled] = field(default_factory=dict)
+
+    async def probe(self, provider: Provider) -> float | None:
+        """Round trip of a HEAD to the provider's base URL in ms; None if down.
+
+        Any HTTP answer counts as reachable: the probe asks "is it there", not
+        "is this request valid".
+        """
+        started = time.perf_counter()
+        try:
+            await self.http[provider].head("", timeout=2.0)
+        except httpx.HTTPError:
+            return None
+        return (time.perf_counter() - started) * 1000
+
+    async def aclose(self) -> None:
+        for client in self.http.values():
+            await client.aclose()
+
+
+def create_sandboxes(settings: Settings) -> dict[Provider, Controlled]:
+    """Fresh sandboxes for every provider the settings leave unconfigured."""
+    factories: dict[Provider, Callable[[], Controlled]] = {
+        Provider.APITURE: apiture_sandbox.create_app,
+        Provider.CONNECTFI: connectfi_sandbox.create_app,
+        Provider.AUCO: auco_sandbox.create_app,
+        Provider.MAMBU: mambu_sandbox.create_app,
+    }
+    sandboxes: dict[Provider, Controlled] = {}
+    for provider in settings.sandboxed():
+        app = factories[provider]()
+        app.control.latency = settings.sandbox_latency
+        sandboxes[provider] = app
+    return sandboxes
+
+
+_BASE_PATHS = {
+    Provider.APITURE: apiture_sandbox.BASE_PATH,
+    Provider.CONNECTFI: connectfi_sandbox.BASE_PATH,
+    Provider.AUCO: auco_sandbox.BASE_PATH,
+    Provider.MAMBU: mambu_sandbox.BASE_PATH,
+}
+
+
+def _http_client(
+    settings: Settings, provider: Provider, sandbox: Controlled | None
+) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    if sandbox is not None:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=sandbox),
+            base_url=SANDBOX_HOSTS[provider] + _BASE_PATHS[provider],
+            timeout=timeout,
+        )
+    url = settings.provider_url(provider)
+    assert url is not None  # only sandboxed providers lack one
+    limits = httpx.Limits(
+        max_connections=settings.max_connections,
+        max_keepalive_connections=settings.max_connections,
+    )
+    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+
+
+def create_upstreams(
+    settings: Settings, sandboxes: dict[Provider, Controlled] | None = None
+) -> Upstreams:
+    """Build every provider's client; ``sandboxes`` lets tests pass their own."""
+    if sandboxes is None:
+        sandboxes = create_sandboxes(settings)
+    http = {p: _http_client(settings, p, sandboxes.get(p)) for p in Provider}
+    sandboxed = settings.sandboxed()
+    concurrency = settings.max_concurrency_per_provider
+
+    def pick(provider: Provider, configured: str | None, demo: str) -> str:
+        return demo if provider in sandboxed else (configured or "")
+
+    return Upstreams(
+        apiture=ApitureClient(
+            http[Provider.APITURE],
+            api_key=secret(settings.apiture_api_key),
+            access_token=secret(settings.apiture_access_token),
+            max_concurrency=concurrency,
+        ),
+        connectfi=ConnectFiClient(
+            http[Provider.CONNECTFI],
+            login=pick(Provider.CONNECTFI, settings.connectfi_login, "sandbox"),
+            password=pick(
+                Provider.CONNECTFI, secret(settings.connectfi_password), "sandbox"
+            ),
+            max_concurrency=concurrency,
+        ),
+        auco=AucoClient(
+            http[Provider.AUCO],
+            private_key=pick(
+                Provider.AUCO, secret(settings.auco_private_key), "prk_sandbox"
+            ),
+            public_key=pick(
+                Provider.AUCO, secret(settings.auco_public_key), "puk_sandbox"
+            ),
+            max_concurrency=concurrency,
+        ),
+        mambu=MambuClient(
+            http[Provider.MAMBU],
+            username=pick(Provider.MAMBU, settings.mambu_username, "sandbox"),
+            password=pick(Provider.MAMBU, secret(settings.mambu_password), "sandbox"),
+            max_concurrency=concurrency,
+        ),
+        http=http,
+        sandboxes=sandboxes,
+    )

@@ -1,0 +1,56 @@
+"""The assembled GraphQL schema."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+
+from schema.errors import (
+    CodedErrors,
+    Forbidden,
+    InvalidStateTransition,
+    NotFound,
+    ProviderRejected,
+    UploadTooLarge,
+    ValidationFailed,
+    VersionConflict,
+)
+from schema.mutations.applications import ApplicationMutations
+from schema.mutations.enrollments import EnrollmentMutations
+from schema.queries import Query
+from schema.types.application import Application
+from schema.types.document import Document
+from schema.types.enrollment import Enrollment
+
+
+@strawberry.type(description="Change the onboarding journey: state actions, edits.")
+class Mutation(ApplicationMutations, EnrollmentMutations):
+    pass
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[
+            Application,
+            Enrollment,
+            Document,
+            NotFound,
+            VersionConflict,
+            InvalidStateTransition,
+            ValidationFailed,
+            ProviderRejected,
+            UploadTooLarge,
+            Forbidden,
+        ],
+        extensions=[
+            CodedErrors,
+            # Factories: the caches live at module level, shared by all requests.
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+        ],
+    )
+
+
+schema = build_schema()

@@ -1,0 +1,37 @@
+"""The per-request context: the caller, the upstream clients, fresh dataloaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import strawberry
+from strawberry.fastapi import BaseContext
+
+if TYPE_CHECKING:
+    from gateway.upstreams import Upstreams
+    from schema.loaders import Loaders
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking. Filled by authentication; anonymous staff in development."""
+
+    subject: str = "anonymous"
+    roles: frozenset[str] = frozenset({"staff"})
+    connectfi_customer_id: str | None = None
+    apiture_contact: str | None = None
+    mambu_client_key: str | None = None
+
+
+@dataclass
+class Context(BaseContext):
+    upstreams: Upstreams
+    loaders: Loaders
+    caller: Caller = field(default_factory=Caller)
+
+    def __post_init__(self) -> None:
+        super().__init__()
+
+
+Info = strawberry.Info[Context, None]

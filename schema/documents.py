@@ -1,0 +1,39 @@
+"""Which documents belong to an application or an enrollment, across providers.
+
+Apiture lists document references on the application and the enrollment themselves.
+A connectFi customer's documents are the Mambu attachments of the Mambu client whose
+id is that customer id (the link a bank keeps between its KYC provider and its core
+banking; the sandboxes' demo data share these ids).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adapters import model
+from schema import records
+from schema.context import Context
+
+
+async def documents_of_application(
+    ctx: Context, app: model.Application
+) -> Sequence[model.Document]:
+    if app.provider is model.Provider.APITURE:
+        return (await records.detailed_application(ctx, app)).documents
+    if app.provider is model.Provider.CONNECTFI and app.customer_id:
+        owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, app.customer_id)
+        return await documents_of_owner(ctx, owner)
+    return ()
+
+
+async def documents_of_enrollment(
+    ctx: Context, enrollment: model.Enrollment
+) -> Sequence[model.Document]:
+    return (await records.detailed_enrollment(ctx, enrollment)).documents
+
+
+async def documents_of_owner(
+    ctx: Context, owner: model.Owner
+) -> Sequence[model.Document]:
+    found = await ctx.loaders.documents_by_owner.load(owner)
+    return found or ()

@@ -1,0 +1,43 @@
+"""Global ids: opaque, stable, and enough for ``node(id:)`` to find the record.
+
+An id is the URL-safe base64 of ``Type:PROVIDER:key``, ``key`` being whatever the
+provider's adapter needs to fetch the record again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+from adapters.model import Provider
+
+TYPENAMES = frozenset({"Application", "Enrollment", "Document"})
+
+
+@dataclass(frozen=True)
+class GlobalId:
+    typename: str
+    provider: Provider
+    key: str
+
+    def encode(self) -> str:
+        raw = f"{self.typename}:{self.provider.name}:{self.key}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode(typename: str, provider: Provider, key: str) -> str:
+    return GlobalId(typename, provider, key).encode()
+
+
+def decode(value: str) -> GlobalId | None:
+    """The parts of an id, or None when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        typename, provider, key = raw.split(":", 2)
+        parsed = GlobalId(typename, Provider[provider], key)
+    except (binascii.Error, UnicodeDecodeError, ValueError, KeyError):
+        return None
+    if typename not in TYPENAMES or not key:
+        return None
+    return parsed

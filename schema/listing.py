@@ -1,0 +1,163 @@
+"""Listing applications, enrollments and documents: which providers to ask, how to
+page them, and whether the page needs the per-item detail."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from adapters import model
+from schema import pagination, planning
+from schema.context import Context
+from schema.pagination import Slice, Source
+from schema.types.inputs import ApplicationFilter, EnrollmentFilter
+
+T = TypeVar("T", model.Application, model.Enrollment)
+
+
+def _matches_search(text: str | None, *values: str | None) -> bool:
+    if not text:
+        return True
+    needle = text.casefold()
+    return any(v and needle in v.casefold() for v in values)
+
+
+def _in_range(
+    when: datetime | None, start: datetime | None, end: datetime | None
+) -> bool:
+    if when is None:
+        return True  # the provider filtered by date itself, or cannot tell
+    return (start is None or when >= start) and (end is None or when <= end)
+
+
+def application_sources(
+    ctx: Context, f: ApplicationFilter | None, chunk: int
+) -> list[Source[model.Application]]:
+    f = f or ApplicationFilter()
+    wanted = (
+        {model.Provider[p.name] for p in f.providers}
+        if f.providers
+        else {model.Provider.APITURE, model.Provider.CONNECTFI}
+    )
+    states = f.states_domain()
+    sources: list[Source[model.Application]] = []
+    if model.Provider.APITURE in wanted and (not f.customer_id or f.applicant_contact):
+        query = model.ApplicationQuery(
+            states=states, search=f.search, sort=("-createdAt",)
+        )
+        dated = f.created_from is not None or f.created_to is not None
+        sources.append(
+            Source(
+                model.Provider.APITURE,
+                lambda offset, limit: ctx.upstreams.apiture.list_applications(
+                    query, offset, limit, applicant=f.applicant_contact
+                ),
+                chunk=chunk,
+                keep=lambda a: _in_range(a.created_at, f.created_from, f.created_to),
+                exact_total=not dated,
+            )
+        )
+    if model.Provider.CONNECTFI in wanted and f.customer_id:
+        customer = f.customer_id
+        sources.append(
+            Source(
+                model.Provider.CONNECTFI,
+                lambda offset, limit: ctx.upstreams.connectfi.list_applications(
+                    customer,
+                    created_from=f.created_from,
+                    created_to=f.created_to,
+                    offset=offset,
+                    limit=limit,
+                ),
+                chunk=chunk,
+                keep=lambda a: (
+                    (not states or a.state in states)
+                    and _matches_search(
+                        f.search, a.name, a.reference, a.provider_id, a.applicant_name
+                    )
+                ),
+                exact_total=False,
+            )
+        )
+    return sources
+
+
+async def with_detail(
+    items: Sequence[T],
+    selected: frozenset[str],
+    load: Callable[[T], Awaitable[T | None]],
+) -> list[T]:
+    """Replace summaries by their detail, concurrently, when the selection needs it."""
+    todo = [i for i, x in enumerate(items) if planning.needs_detail(selected, x.fields)]
+    out = list(items)
+    if todo:
+        found = await asyncio.gather(*(load(items[i]) for i in todo))
+        for i, full in zip(todo, found, strict=True):
+            if full is not None:
+                out[i] = full
+    return out
+
+
+async def applications(
+    ctx: Context,
+    f: ApplicationFilter | None,
+    first: int | None,
+    after: str | None,
+    selected: frozenset[str],
+) -> Slice[model.Application]:
+    size = pagination.page_size(first)
+    page = await pagination.merged_slice(
+        application_sources(ctx, f, max(size, 1)),
+        after,
+        size,
+        created_at=lambda a: a.created_at,
+    )
+
+    async def detail(a: model.Application) -> model.Application | None:
+        if a.provider is model.Provider.APITURE:
+            return await ctx.loaders.apiture_application.load(a.key)
+        return await ctx.loaders.connectfi_application.load(a.key)
+
+    items = await with_detail([a for a, _ in page.items], selected, detail)
+    return Slice(
+        items=[(a, c) for a, (_, c) in zip(items, page.items, strict=True)],
+        has_next_page=page.has_next_page,
+        total_count=page.total_count,
+        start_cursor=page.start_cursor,
+    )
+
+
+async def enrollments(
+    ctx: Context,
+    f: EnrollmentFilter | None,
+    first: int | None,
+    after: str | None,
+    selected: frozenset[str],
+) -> Slice[model.Enrollment]:
+    f = f or EnrollmentFilter()
+    size = pagination.page_size(first)
+    states = frozenset(model.State[s.name] for s in f.states or ())
+    query = model.ApplicationQuery(states=states, search=f.search)
+    source = Source(
+        model.Provider.APITURE,
+        lambda offset, limit: ctx.upstreams.apiture.list_enrollments(
+            query, offset, limit
+        ),
+        chunk=max(size, 1),
+    )
+    page = await pagination.merged_slice(
+        [source], after, size, created_at=lambda _: None
+    )
+
+    async def detail(e: model.Enrollment) -> model.Enrollment | None:
+        return await ctx.loaders.apiture_enrollment.load(e.key)
+
+    items = await with_detail([e for e, _ in page.items], selected, detail)
+    return Slice(
+        items=[(e, c) for e, (_, c) in zip(items, page.items, strict=True)],
+        has_next_page=page.has_next_page,
+        total_count=page.total_count,
+        start_cursor=page.start_cursor,
+    )

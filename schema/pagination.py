@@ -1,0 +1,164 @@
+"""Relay connections over offset-paged provider collections, merged across providers.
+
+A cursor records how far into each provider's collection the connection has read
+(``{"APITURE": 14, "CONNECTFI": 6}``), so it stays valid however the page sizes
+change and whichever providers contribute. Each provider's stream comes back in one
+order (newest first where the provider knows creation times); the streams are merged
+by that key, ties and unknown creation times broken by provider and by position, so
+walking a connection to its end yields every item exactly once.
+
+Providers are read concurrently: each round fetches, at once, the next chunk of every
+provider whose buffer ran dry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from adapters import model
+from adapters.errors import ValidationFailed, Violation
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+
+Fetch = Callable[[int, int], Awaitable[model.Page[T]]]
+
+
+@dataclass(frozen=True)
+class Source(Generic[T]):
+    """One provider's collection: ``fetch(offset, limit)`` and what to keep."""
+
+    provider: model.Provider
+    fetch: Fetch[T]
+    chunk: int = DEFAULT_PAGE
+    keep: Callable[[T], bool] = lambda _: True
+    exact_total: bool = True  # the provider's count already reflects ``keep``
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    items: list[tuple[T, str]]  # item and the cursor just after it
+    has_next_page: bool
+    total_count: int | None
+    start_cursor: str | None = None
+
+
+def encode_cursor(offsets: Mapping[model.Provider, int]) -> str:
+    raw = json.dumps({p.name: n for p, n in sorted(offsets.items(), key=_name)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[model.Provider, int]:
+    if not cursor:
+        return {}
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        offsets = {model.Provider[k]: int(v) for k, v in data.items()}
+    except (binascii.Error, ValueError, KeyError, AttributeError, TypeError) as exc:
+        raise _bad_cursor() from exc
+    if any(n < 0 for n in offsets.values()):
+        raise _bad_cursor()
+    return offsets
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if not 0 <= first <= MAX_PAGE:
+        raise ValidationFailed(
+            f"first must be between 0 and {MAX_PAGE}",
+            [Violation(("first",), f"must be between 0 and {MAX_PAGE}")],
+        )
+    return first
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        "after is not a cursor of this connection",
+        [Violation(("after",), "not a cursor of this connection")],
+    )
+
+
+def _name(item: tuple[model.Provider, int]) -> str:
+    return item[0].name
+
+
+@dataclass
+class _Stream(Generic[T]):
+    source: Source[T]
+    rank: int
+    offset: int  # position of the next item to read from the provider
+    consumed: int  # position just after the last item handed out
+    buffer: deque[tuple[int, T]] = field(default_factory=deque)
+    exhausted: bool = False
+    total: int | None = None
+
+    async def refill(self) -> None:
+        page = await self.source.fetch(self.offset, self.source.chunk)
+        for i, item in enumerate(page.items):
+            self.buffer.append((self.offset + i, item))
+        self.offset += len(page.items)
+        self.total = page.total
+        self.exhausted = not page.has_more or not page.items
+
+
+def _order(created_at: datetime | None, rank: int, position: int) -> tuple[object, ...]:
+    # Newest first; records without a creation time after all that have one.
+    if created_at is None:
+        return (1, 0.0, rank, position)
+    return (0, -created_at.timestamp(), rank, position)
+
+
+async def merged_slice(
+    sources: Sequence[Source[T]],
+    after: str | None,
+    first: int,
+    created_at: Callable[[T], datetime | None],
+) -> Slice[T]:
+    offsets = decode_cursor(after)
+    streams = [
+        _Stream(s, rank, offsets.get(s.provider, 0), offsets.get(s.provider, 0))
+        for rank, s in enumerate(sources)
+    ]
+    out: list[tuple[T, str]] = []
+    while len(out) < first:
+        dry = [s for s in streams if not s.buffer and not s.exhausted]
+        if dry:
+            await asyncio.gather(*(s.refill() for s in dry))
+            continue
+        live = [s for s in streams if s.buffer]
+        if not live:
+            break
+        stream = min(
+            live,
+            key=lambda s: _order(created_at(s.buffer[0][1]), s.rank, s.buffer[0][0]),
+        )
+        position, item = stream.buffer.popleft()
+        stream.consumed = position + 1
+        if stream.source.keep(item):
+            out.append(
+                (item, encode_cursor({s.source.provider: s.consumed for s in streams}))
+            )
+    has_next = any(s.buffer or not s.exhausted for s in streams)
+    totals = [s.total for s in streams]
+    total = (
+        sum(t for t in totals if t is not None)
+        if all(t is not None for t in totals)
+        and all(s.source.exact_total for s in streams)
+        else None
+    )
+    start = encode_cursor(offsets) if after else None
+    return Slice(
+        items=out, has_next_page=has_next, total_count=total, start_cursor=start
+    )

@@ -1,0 +1,65 @@
+"""Relay-style connections: ``edges { cursor node }``, ``pageInfo``, ``totalCount``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar
+
+import strawberry
+
+from schema.pagination import Slice
+from schema.types.common import Provider
+
+N = TypeVar("N")
+D = TypeVar("D")
+
+
+@strawberry.type(description="Where a page stands in its connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow.")
+    has_previous_page: bool = strawberry.field(
+        description="Items precede this page (true whenever `after` was given)."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge: pass it as `after` for the next page."
+    )
+
+
+@strawberry.type(description="One item of a connection and its cursor.")
+class Edge(Generic[N]):
+    cursor: str = strawberry.field(description="Opaque position of this edge.")
+    node: N = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items, Relay style.")
+class Connection(Generic[N]):
+    edges: list[Edge[N]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="Paging facts.")
+    total_count: int | None = strawberry.field(
+        description="Items in the whole connection, where every provider says."
+    )
+    missing_providers: list[Provider] = strawberry.field(
+        description="Providers that failed to answer: their items are missing "
+        "from this page (an error with this path says why)."
+    )
+
+    @classmethod
+    def from_slice(
+        cls,
+        page: Slice[D],
+        node: Callable[[D], N],
+        missing: list[Provider] | None = None,
+    ) -> Self:
+        edges = [Edge(cursor=c, node=node(item)) for item, c in page.items]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=page.start_cursor is not None,
+                start_cursor=edges[0].cursor if edges else page.start_cursor,
+                end_cursor=edges[-1].cursor if edges else page.start_cursor,
+            ),
+            total_count=page.total_count,
+            missing_providers=missing or [],
+        )

@@ -1,0 +1,84 @@
+"""``Document``: an identity image, a contract to sign, or an attachment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from adapters import model
+from schema import ids
+from schema.context import Info
+from schema.types.common import (
+    DocumentOwner,
+    DocumentStatus,
+    Provider,
+    Signer,
+    by_name,
+)
+from schema.types.node import Node
+
+
+@strawberry.type(
+    description="A document at one provider: a connectFi identity image, an Auco "
+    "document sent for signature, a Mambu attachment, or a document listed on an "
+    "Apiture application or enrollment."
+)
+class Document(Node):
+    provider: Provider = strawberry.field(description="Where the document lives.")
+    provider_id: str = strawberry.field(
+        description="The provider's id: connectFi doc id, Auco code, Mambu "
+        "encodedKey, Apiture document URI."
+    )
+    name: str = strawberry.field(description="File or document name.")
+    kind: str | None = strawberry.field(
+        description="The provider's document type (passport, license, contract…)."
+    )
+    file_extension: str | None = strawberry.field(description="e.g. pdf, jpg.")
+    content_type: str | None = strawberry.field(description="MIME type.")
+    size: int | None = strawberry.field(description="Size in bytes, when known.")
+    status: DocumentStatus = strawberry.field(description="Normalized status.")
+    provider_status: str | None = strawberry.field(
+        description="The provider's own status value."
+    )
+    created_at: datetime | None = strawberry.field(description="When it was created.")
+    owner: DocumentOwner | None = strawberry.field(
+        description="The record it belongs to."
+    )
+    download_url: str | None = strawberry.field(
+        description="Where to download it, where the provider gives a link (Auco)."
+    )
+    signers: list[Signer] = strawberry.field(
+        description="Signature participants and their status (Auco)."
+    )
+    domain: strawberry.Private[model.Document]
+
+    @strawberry.field(
+        description="The file as base64. Fetched from the provider only when "
+        "selected; null where the provider offers no download (use downloadUrl)."
+    )
+    async def content(self, info: Info) -> str | None:
+        if self.domain.provider is model.Provider.MAMBU:
+            return await info.context.loaders.mambu_content.load(self.domain.key)
+        return None
+
+    @classmethod
+    def from_domain(cls, d: model.Document) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode("Document", d.provider, d.key)),
+            provider=by_name(Provider, d.provider),
+            provider_id=d.provider_id or d.key,
+            name=d.name,
+            kind=d.kind,
+            file_extension=d.file_extension,
+            content_type=d.content_type,
+            size=d.size,
+            status=by_name(DocumentStatus, d.status),
+            provider_status=d.provider_status,
+            created_at=d.created_at,
+            owner=DocumentOwner.from_domain(d.owner) if d.owner else None,
+            download_url=d.download_url,
+            signers=[Signer.from_domain(s) for s in d.signers],
+            domain=d,
+        )

@@ -1,0 +1,84 @@
+"""``Enrollment``: an online-banking enrollment (Apiture)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from adapters import model
+from schema import ids
+from schema.context import Info
+from schema.documents import documents_of_enrollment
+from schema.types.common import (
+    Applicant,
+    EnrollmentAction,
+    EnrollmentState,
+    Provider,
+    RequiredDocument,
+    by_name,
+)
+from schema.types.document import Document
+from schema.types.node import Node
+
+
+@strawberry.type(description="An enrollment in digital banking (Apiture).")
+class Enrollment(Node):
+    provider: Provider = strawberry.field(description="Where it lives.")
+    provider_id: str = strawberry.field(description="The provider's id (`_id`).")
+    state: EnrollmentState = strawberry.field(description="Normalized state.")
+    provider_state: str = strawberry.field(description="The provider's own state.")
+    applicant_name: str | None = strawberry.field(description="Enrolling person.")
+    applicant: Applicant | None = strawberry.field(
+        description="The enrolling applicant."
+    )
+    applicants: list[Applicant] = strawberry.field(description="All applicants.")
+    required_documents: list[RequiredDocument] = strawberry.field(
+        description="Documents the enrollment requires."
+    )
+    flagged_for_review: bool | None = strawberry.field(
+        description="Flagged for manual review by the financial institution."
+    )
+    created_at: datetime | None = strawberry.field(description="When it was created.")
+    completed_at: datetime | None = strawberry.field(
+        description="When it reached a terminal state."
+    )
+    available_actions: list[EnrollmentAction] = strawberry.field(
+        description="The actions allowed now, from the provider's action links."
+    )
+    version: str | None = strawberry.field(
+        description="Entity tag of this version; send it back as `ifMatch`."
+    )
+    domain: strawberry.Private[model.Enrollment]
+
+    @strawberry.field(description="Documents listed on the enrollment.")
+    async def documents(self, info: Info) -> list[Document]:
+        found = await documents_of_enrollment(info.context, self.domain)
+        return [Document.from_domain(d) for d in found]
+
+    @classmethod
+    def from_domain(cls, e: model.Enrollment) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode("Enrollment", e.provider, e.key)),
+            provider=by_name(Provider, e.provider),
+            provider_id=e.provider_id,
+            state=by_name(EnrollmentState, e.state),
+            provider_state=e.provider_state,
+            applicant_name=e.applicant_name,
+            applicant=Applicant.from_domain(e.applicant) if e.applicant else None,
+            applicants=[Applicant.from_domain(x) for x in e.applicants],
+            required_documents=[
+                RequiredDocument.from_domain(r) for r in e.required_documents
+            ],
+            flagged_for_review=e.flagged_for_review,
+            created_at=e.created_at,
+            completed_at=e.completed_at,
+            available_actions=[
+                by_name(EnrollmentAction, x)
+                for x in sorted(e.available_actions, key=lambda x: x.name)
+                if x.name in EnrollmentAction.__members__
+            ],
+            version=e.version,
+            domain=e,
+        )

@@ -1,0 +1,103 @@
+"""The merged connection walks every provider to its end, each item exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from adapters import model
+from adapters.errors import ValidationFailed
+from schema import pagination
+from schema.pagination import Source
+
+BASE = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def fake(
+    provider: model.Provider, items: list[tuple[str, datetime | None]]
+) -> tuple[Source[tuple[str, datetime | None]], list[tuple[int, int]]]:
+    calls: list[tuple[int, int]] = []
+
+    async def fetch(offset: int, limit: int) -> model.Page[tuple[str, datetime | None]]:
+        calls.append((offset, limit))
+        chunk = items[offset : offset + limit]
+        return model.Page(chunk, offset, len(items), offset + limit < len(items))
+
+    return Source(provider, fetch, chunk=5), calls
+
+
+async def walk(
+    sources: list[Source[tuple[str, datetime | None]]], first: int
+) -> list[str]:
+    seen: list[str] = []
+    after = None
+    for _ in range(1000):
+        page = await pagination.merged_slice(sources, after, first, lambda x: x[1])
+        seen.extend(item[0] for item, _ in page.items)
+        if page.items:
+            after = page.items[-1][1]
+        if not page.has_next_page:
+            return seen
+    raise AssertionError("did not end")
+
+
+@pytest.mark.parametrize("first", [1, 3, 5, 7, 20])
+async def test_walking_two_providers_returns_every_item_exactly_once(
+    first: int,
+) -> None:
+    newest_first = [(f"a{i}", BASE - timedelta(hours=i)) for i in range(23)]
+    undated = [(f"c{i}", None) for i in range(11)]
+    a, _ = fake(model.Provider.APITURE, newest_first)
+    c, _ = fake(model.Provider.CONNECTFI, undated)
+    seen = await walk([a, c], first)
+    assert sorted(seen) == sorted(x for x, _ in newest_first + undated)
+    assert len(seen) == len(set(seen)) == 34
+    # Newest first, records without a creation time after those with one.
+    assert seen[:23] == [x for x, _ in newest_first]
+
+
+async def test_interleaves_by_creation_time() -> None:
+    a, _ = fake(model.Provider.APITURE, [("a0", BASE), ("a1", BASE - timedelta(2))])
+    c, _ = fake(model.Provider.CONNECTFI, [("c0", BASE - timedelta(1))])
+    page = await pagination.merged_slice([a, c], None, 10, lambda x: x[1])
+    assert [item[0] for item, _ in page.items] == ["a0", "c0", "a1"]
+    assert page.total_count == 3
+    assert not page.has_next_page
+
+
+async def test_both_providers_are_read_in_the_same_round() -> None:
+    a, a_calls = fake(model.Provider.APITURE, [(f"a{i}", BASE) for i in range(3)])
+    c, c_calls = fake(model.Provider.CONNECTFI, [(f"c{i}", None) for i in range(3)])
+    await pagination.merged_slice([a, c], None, 2, lambda x: x[1])
+    assert a_calls == [(0, 5)]
+    assert c_calls == [(0, 5)]
+
+
+async def test_a_cursor_resumes_each_provider_where_it_stopped() -> None:
+    a, a_calls = fake(model.Provider.APITURE, [(f"a{i}", BASE) for i in range(9)])
+    page = await pagination.merged_slice([a], None, 4, lambda x: x[1])
+    again = await pagination.merged_slice([a], page.items[-1][1], 4, lambda x: x[1])
+    assert [x[0] for x, _ in again.items] == ["a4", "a5", "a6", "a7"]
+    assert a_calls[-1] == (4, 5)
+
+
+async def test_items_refused_by_keep_are_skipped_but_consumed() -> None:
+    items = [(f"a{i}", BASE - timedelta(hours=i)) for i in range(10)]
+    a, _ = fake(model.Provider.APITURE, items)
+    even = Source(a.provider, a.fetch, chunk=3, keep=lambda x: int(x[0][1:]) % 2 == 0)
+    seen = await walk([even], 2)
+    assert seen == ["a0", "a2", "a4", "a6", "a8"]
+
+
+def test_a_foreign_cursor_is_refused() -> None:
+    with pytest.raises(ValidationFailed):
+        pagination.decode_cursor("not-a-cursor")
+
+
+def test_page_size_is_bounded() -> None:
+    assert pagination.page_size(None) == pagination.DEFAULT_PAGE
+    with pytest.raises(ValidationFailed):
+        pagination.page_size(101)
+    with pytest.raises(ValidationFailed):
+        pagination.page_size(-1)
