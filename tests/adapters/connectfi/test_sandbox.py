@@ -529,7 +529,11 @@ async def test_an_upload_without_a_file_is_file_not_found(
         "/akepa/document/generate", json=SEED_GENERATE_REQUEST, headers=headers
     )
     document_id = generated.json()["data"]["id"]
-    for kwargs in ({"data": {"other": "x"}, "files": {"image": b"x"}}, {"json": {}}):
+    attempts: list[dict[str, Any]] = [
+        {"data": {"other": "x"}, "files": {"image": b"x"}},  # the wrong field
+        {"json": {}},  # not multipart at all
+    ]
+    for kwargs in attempts:
         response = await raw.post(
             f"/akepa/document/upload/{document_id}", headers=headers, **kwargs
         )
