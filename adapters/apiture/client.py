@@ -17,35 +17,28 @@ Endpoints used (all 21):
     PUT | PATCH enrollments/{id} (If-Match)            DELETE enrollments/{id}
     POST   {approved|rejected}Enrollments?enrollment={id}
 
-Choices where the seed is silent or contradicts itself:
-- State filters: exactly {RUNNING} or {BLOCKED} use the documented views
-  (``runningApplications``/``blockedApplications``, §3.1-3.2); several states use
-  ``state=a|b`` on the running view when that view was asked for (L220-221), and
-  otherwise ``filter=in(state,a|b)``. The filter grammar is not in the seed (§8):
-  we use Apiture's expression style, as the sandbox does; ``created_from``/``_to``
-  go the same way (``ge``/``le`` on ``createdAt``). ``customer_id`` has no Apiture
-  counterpart (only the ``applicant`` contact URI, L575): ValidationFailed.
-- Sort names: domain (``created_at``) or Apiture (``createdAt``) names of the
-  sortable fields of L558-564, ``-`` for descending; others are ValidationFailed.
+Choices where the seed is silent or contradicts itself (query parameters are in
+:mod:`adapters.apiture.queries`, error mapping in :mod:`adapters.apiture.errors`,
+field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
 - If-Match: sent whenever the caller gives one. PUT, PATCH and DELETE of an
-  application need one (§4.3), so without it the client GETs the current ETag
-  first (a lost-update check is then the caller's choice, not ours). Actions send
-  it only when given (the prose says "if passed", §9.7). Enrollment DELETE has no
-  If-Match in the seed (L12202-12215) and sends none.
+  application or enrollment need one (§4.3), so without it the client GETs the
+  current ETag first (a lost-update check is then the caller's choice). Actions
+  send it only when given (the prose says "if passed", §9.7). Enrollment DELETE
+  has no If-Match in the seed (L12202-12215) and sends none.
 - Replace (PUT) is "complete replacement" (L1319): the client GETs the current
   representation and replaces every field the domain can express, keeping what it
   cannot (documents, consents, funding account…), so a replace through the
-  gateway never erases data the gateway cannot show.
-- Errors: 404 NotFound; 409 InvalidStateTransition; 412 VersionConflict; 400/422
-  ValidationFailed (violation paths from ``_error.attributes.field``/``parameter``,
-  ``("input",)`` otherwise); on an action a 400 means "does not refer to an
-  existing application" (L2248), so NotFound; 401/403 ProviderAuthFailed; other
-  4xx ProviderRejected. ``_error._id`` is the request id and ``_error.type`` the
-  provider code. Messages are ours: never the upstream body or URL.
+  gateway never erases data the gateway cannot show. Replace costs two calls.
+- Item GETs go through a bounded per-client LRU of (ETag, item) and send
+  ``If-None-Match``; a 304 answers from the cache. Mutations refresh it.
+- ``get_*`` run concurrently under a semaphore (``max_concurrency``, shared by
+  every call of this client); each id maps to its item or its AdapterError.
 - Enrollment actions are APPROVE and REJECT only (§2); others fail as
-  ValidationFailed before any call.
+  ValidationFailed before any call. ``create_application`` without a product
+  (L13: the only required input) and ``create_enrollment`` without an applicant
+  fail the same way.
 """
 
 from __future__ import annotations
@@ -54,23 +47,13 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from adapters.apiture import mapping
-from adapters.errors import (
-    AdapterError,
-    InvalidStateTransition,
-    NotFound,
-    ProviderAuthFailed,
-    ProviderError,
-    ProviderRejected,
-    ValidationFailed,
-    VersionConflict,
-    Violation,
-)
+from adapters.apiture import mapping, queries
+from adapters.apiture.errors import Kind, domain_error
+from adapters.errors import AdapterError, ProviderError, ValidationFailed, Violation
 from adapters.http import json_body, send
 from adapters.model import (
     Action,
@@ -81,14 +64,12 @@ from adapters.model import (
     EnrollmentInput,
     Page,
     Provider,
-    State,
 )
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
 JSON = dict[str, Any]
 T = TypeVar("T")
-Kind = Literal["application", "enrollment"]
 
 APPLICATION_SETS = {
     Action.APPROVE: "approvedApplications",
@@ -101,8 +82,6 @@ ENROLLMENT_SETS = {
     Action.APPROVE: "approvedEnrollments",
     Action.REJECT: "rejectedEnrollments",
 }
-_VIEWS = {"all": "applications", "running": "runningApplications"}
-_VIEWS["blocked"] = "blockedApplications"
 
 
 class _LRU(Generic[T]):
@@ -163,7 +142,7 @@ class ApitureClient:
         view: Literal["all", "running", "blocked"] = "all",
         applicant: str | None = None,
     ) -> Page[Application]:
-        path, params = self._application_query(query, view, applicant)
+        path, params = queries.application_params(query, view, applicant)
         params.update(start=str(offset), limit=str(limit))
         body = await self._get_collection(path, params)
         return self._page(body, offset, mapping.application_summary)
@@ -177,7 +156,7 @@ class ApitureClient:
         applicant: str | None = None,
     ) -> AsyncIterator[Application]:
         """Every matching application, following the server's ``next`` links."""
-        path, params = self._application_query(query, view, applicant)
+        path, params = queries.application_params(query, view, applicant)
         params.update(start="0", limit=str(page_size))
         request: httpx.Request | None = self._request("GET", path, params=params)
         while request is not None:
@@ -185,38 +164,6 @@ class ApitureClient:
             for item in mapping.collection_items(body):
                 yield mapping.application_summary(item)
             request = self._next(body)
-
-    def _application_query(
-        self,
-        query: ApplicationQuery,
-        view: Literal["all", "running", "blocked"],
-        applicant: str | None,
-    ) -> tuple[str, dict[str, str]]:
-        if query.customer_id is not None:
-            raise ValidationFailed(
-                "Apiture applications cannot be filtered by customer id",
-                [Violation(("filter", "customerId"), "not supported by Apiture")],
-                provider=APITURE,
-            )
-        params: dict[str, str] = {}
-        states = set(query.states)
-        if applicant is None and view == "all" and states in ({State.RUNNING},):
-            view, states = "running", set()
-        elif applicant is None and view == "all" and states == {State.BLOCKED}:
-            view, states = "blocked", set()
-        if applicant is not None:
-            params["applicant"] = applicant
-            if view != "all":  # the views have no applicant parameter (§3.3)
-                states = states or {State(view)}
-                view = "all"
-        terms: list[str] = []
-        if states and view == "running":
-            params["state"] = "|".join(sorted(s.value for s in states))
-        elif states:
-            terms.append(f"in(state,{'|'.join(sorted(s.value for s in states))})")
-        terms += _date_terms(query)
-        self._common_params(params, query, terms)
-        return _VIEWS[view], params
 
     # applications: items ------------------------------------------------------------
 
@@ -312,18 +259,7 @@ class ApitureClient:
     async def list_enrollments(
         self, query: ApplicationQuery, offset: int, limit: int
     ) -> Page[Enrollment]:
-        if query.customer_id is not None:
-            raise ValidationFailed(
-                "Apiture enrollments cannot be filtered by customer id",
-                [Violation(("filter", "customerId"), "not supported by Apiture")],
-                provider=APITURE,
-            )
-        params: dict[str, str] = {"start": str(offset), "limit": str(limit)}
-        terms: list[str] = []
-        if query.states:
-            terms.append(f"in(state,{'|'.join(sorted(s.value for s in query.states))})")
-        terms += _date_terms(query)
-        self._common_params(params, query, terms)
+        params = queries.enrollment_params(query, offset, limit)
         body = await self._get_collection("enrollments", params)
         return self._page(body, offset, mapping.enrollment_summary)
 
@@ -419,31 +355,6 @@ class ApitureClient:
 
     # plumbing -----------------------------------------------------------------------
 
-    def _common_params(
-        self, params: dict[str, str], query: ApplicationQuery, terms: list[str]
-    ) -> None:
-        if query.search:
-            params["q"] = query.search
-        try:
-            sort_by = mapping.sort_param(query.sort)
-        except KeyError as exc:
-            raise ValidationFailed(
-                "Apiture cannot sort by this field",
-                [Violation(("sort",), f"cannot sort by {exc.args[0]}")],
-                provider=APITURE,
-            ) from None
-        if sort_by:
-            params["sortBy"] = sort_by
-        extra = dict(query.extra)
-        if "filter" in extra:
-            terms.append(extra.pop("filter"))
-        if terms:
-            params["filter"] = (
-                terms[0] if len(terms) == 1 else f"and({','.join(terms)})"
-            )
-        for key, value in extra.items():
-            params.setdefault(key, value)
-
     def _request(
         self,
         method: str,
@@ -486,7 +397,7 @@ class ApitureClient:
         async with self._limit:
             response = await send(self._http, APITURE, request)
         if response.status_code >= 400:
-            raise _error(response, kind, action=action)
+            raise domain_error(response, kind, action=action)
         return response
 
     def _body(self, response: httpx.Response) -> JSON:
@@ -545,90 +456,3 @@ def _etag(response: httpx.Response) -> str | None:
 
 def _if_match(value: str | None) -> dict[str, str] | None:
     return {"If-Match": value} if value else None
-
-
-def _apiture_time(when: datetime) -> str:
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _date_terms(query: ApplicationQuery) -> list[str]:
-    terms = []
-    if query.created_from is not None:
-        terms.append(f"ge(createdAt,{_apiture_time(query.created_from)})")
-    if query.created_to is not None:
-        terms.append(f"le(createdAt,{_apiture_time(query.created_to)})")
-    return terms
-
-
-_FIELD_PATHS = {
-    "_links.apiture:product.href": ("input", "productUri"),
-    "accountName": ("input", "accountName"),
-    "productName": ("input", "productName"),
-    "organizationName": ("input", "organizationName"),
-    "fundingAmount": ("input", "fundingAmount"),
-    "fundingAmount.value": ("input", "fundingAmount", "value"),
-    "fundingAmount.currency": ("input", "fundingAmount", "currency"),
-    "applicants": ("input", "applicants"),
-    "applicant": ("input", "applicant"),
-    "requiredDocuments": ("input", "requiredDocuments"),
-}
-_PARAMETER_PATHS = {
-    "sortBy": ("sort",),
-    "q": ("search",),
-    "filter": ("filter",),
-    "state": ("filter", "states"),
-    "start": ("offset",),
-    "limit": ("limit",),
-}
-
-
-def _error(response: httpx.Response, kind: Kind, *, action: bool) -> AdapterError:
-    """The domain error for an Apiture 4xx (5xx and 429 are ``send``'s)."""
-    status = response.status_code
-    detail: JSON = {}
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("_error"), dict):
-        detail = body["_error"]
-    meta: dict[str, Any] = {
-        "provider": APITURE,
-        "request_id": detail.get("_id") if isinstance(detail.get("_id"), str) else None,
-        "provider_code": detail.get("type")
-        if isinstance(detail.get("type"), str)
-        else None,
-    }
-    if status == 404 or (status == 400 and action):
-        return NotFound(f"Apiture has no such {kind}", **meta)
-    if status == 412:
-        return VersionConflict(
-            f"The {kind} changed since that version; fetch it again", **meta
-        )
-    if status == 409:
-        return InvalidStateTransition(
-            f"Apiture does not allow this on the {kind} in its current state", **meta
-        )
-    if status in (400, 422):
-        return ValidationFailed(
-            f"Apiture refused the {kind} request", [_violation(detail)], **meta
-        )
-    if status in (401, 403):
-        return ProviderAuthFailed("Apiture refused the gateway's credentials", **meta)
-    return ProviderRejected(f"Apiture refused the request (HTTP {status})", **meta)
-
-
-def _violation(detail: JSON) -> Violation:
-    attributes = detail.get("attributes")
-    attributes = attributes if isinstance(attributes, dict) else {}
-    code = detail.get("type") if isinstance(detail.get("type"), str) else "invalid"
-    field = attributes.get("field")
-    parameter = attributes.get("parameter")
-    if isinstance(field, str):
-        path = _FIELD_PATHS.get(field, ("input", *field.split(".")))
-    elif isinstance(parameter, str):
-        path = _PARAMETER_PATHS.get(parameter, (parameter,))
-    else:
-        path = ("input",)
-    return Violation(path, f"refused by Apiture ({code})")
