@@ -15,6 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
+from gateway.limits import UploadLimit
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams, create_upstreams
 from schema.api import schema
@@ -51,6 +52,8 @@ def create_app(
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
+    # Room for the multipart envelope (operations, map) around the file itself.
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
     app.include_router(graphql, prefix="/graphql")
 
     @app.get("/healthz")
