@@ -170,9 +170,6 @@ def _explain(keyword: object, params: Mapping[str, Any]) -> str:
     if keyword == "isNotOnlyWhitespace":
         return "must not be only whitespace"
     if keyword == "enum":
-        allowed = params.get("allowedValues")
-        if isinstance(allowed, list) and all(isinstance(v, str) for v in allowed):
-            return "must be one of " + ", ".join(allowed)
         return "is not one of the allowed values"
     if keyword == "format":
         return "is not in the expected format"

@@ -13,7 +13,8 @@ shape) becomes an :class:`Application`; the ``/akepa/document/generate`` answer
   case: the journey says ``Approved``, entities say ``approved``.
 - The application object has no creation time, so ``created_at`` stays None; list
   and status carry the same shape, so every representation is complete and
-  ``fields`` is :data:`APPLICATION_FIELDS`.
+  ``fields`` is :data:`APPLICATION_FIELDS`: every domain field, the ones connectFi
+  fills and the ones it settles as empty, so that no status call follows a list.
 
 Malformed JSON raises ``KeyError``, ``TypeError`` or ``ValueError``; the client
 turns those into ``ProviderError``.
@@ -21,6 +22,7 @@ turns those into ``ProviderError``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -53,20 +55,12 @@ _OUTCOMES: Mapping[str, State] = {"approved": State.APPROVED, "denied": State.RE
 
 CONTENT_TYPES: Mapping[str, str] = {"jpg": "image/jpeg", "png": "image/png"}
 
-# Every domain field a connectFi application object fills.
+# connectFi's list item and status answer are the same object: no call can tell
+# more, so a representation settles every domain field (those connectFi does not
+# have, such as ``created_at``, are settled as empty). Claiming them all keeps the
+# schema from asking /akepa/status for what the list already said.
 APPLICATION_FIELDS = frozenset(
-    {
-        "provider",
-        "key",
-        "provider_id",
-        "state",
-        "provider_state",
-        "customer_id",
-        "reference",
-        "outcome",
-        "entities",
-        "available_actions",
-    }
+    f.name for f in dataclasses.fields(Application) if f.name != "fields"
 )
 
 

@@ -75,8 +75,11 @@ def test_the_seed_item_maps_every_field_it_carries() -> None:
     assert application.customer_id == "cstap_5mBHiIx3QbkvEpjGfKsI9k"
     assert application.created_at is None
     assert application.available_actions == frozenset()
+    # A list item is complete: no detail call can add to it.
     assert application.fields == mapping.APPLICATION_FIELDS
-    assert "created_at" not in application.fields
+    assert {"customer_id", "reference", "outcome", "entities"} <= application.fields
+    assert {"created_at", "name", "documents"} <= application.fields
+    assert "fields" not in application.fields
 
 
 @pytest.mark.parametrize(
