@@ -289,7 +289,7 @@ class ConnectFiClient:
                 request_id=request_id,
                 provider_code=envelope.code_of(body),
             )
-        assert isinstance(body, dict)  # _is_success says so
+        assert isinstance(body, dict)  # is_success says so
 
         def token_and_expiry(data: Any) -> tuple[str, float]:
             token, expires = data["token"], data["dtsExpireAt"]

@@ -56,7 +56,7 @@ def parse(build: Callable[[Any], T], data: Any, request_id: str | None) -> T:
         return build(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProviderError(
-            "connectFi sent a malformed answer",
+            MALFORMED,
             provider=PROVIDER,
             request_id=request_id,
         ) from exc
@@ -96,7 +96,7 @@ def _failure(body: object, request_id: str | None, paths: Paths) -> AdapterError
     code = code_of(body)
     if not isinstance(body, dict) or not code or code == "0":
         return ProviderError(
-            "connectFi sent a malformed answer",
+            MALFORMED,
             provider=PROVIDER,
             request_id=request_id,
         )
