@@ -191,7 +191,7 @@ def create_app(
         end = _parse_date(body.get("dateCreateTo"))
         matching = [
             app
-            for app in store._of_customer(body["customerId"])
+            for app in store.applications_of(body["customerId"])
             if (start is None or app.created_at >= start)
             and (end is None or app.created_at <= end)
         ]

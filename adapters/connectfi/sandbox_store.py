@@ -89,11 +89,10 @@ class ConnectFiStore:
 
     def application_ids(self, customer_id: str) -> list[str]:
         """The customer's application ids in list order (newest first)."""
-        return [
-            stored.record["applicationId"] for stored in self._of_customer(customer_id)
-        ]
+        stored = self.applications_of(customer_id)
+        return [application.record["applicationId"] for application in stored]
 
-    def _of_customer(self, customer_id: str) -> list[StoredApplication]:
+    def applications_of(self, customer_id: str) -> list[StoredApplication]:
         stored = [self.applications[a] for a in self._by_customer.get(customer_id, [])]
         # Newest first, as in the seed's example; ties in insertion order reversed.
         ordered = list(enumerate(stored))
