@@ -1,0 +1,82 @@
+"""Paging Apiture to its end, and what a page costs upstream."""
+
+from __future__ import annotations
+
+from tests.conftest import Gateway
+
+PAGE = """
+query Page($first: Int, $after: String) {
+  applications(first: $first, after: $after, filter: {providers: [APITURE]}) {
+    edges { cursor node { providerId } }
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_walking_applications_by_seven_returns_each_exactly_once(
+    gateway: Gateway,
+) -> None:
+    seen: list[str] = []
+    after = None
+    for _ in range(100):
+        data = await gateway.data(PAGE, {"first": 7, "after": after})
+        page = data["applications"]
+        seen.extend(e["node"]["providerId"] for e in page["edges"])
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    store_ids = gateway.apiture.store.application_ids
+    assert len(seen) == len(set(seen)) == len(store_ids)
+    assert set(seen) == set(store_ids)
+
+
+SUMMARY = """
+query Summary {
+  applications(first: 50) {
+    edges { node { id provider providerId state providerState name
+                   applicantName productName createdAt } }
+  }
+}"""
+
+DETAILED = """
+query Detailed {
+  applications(first: 50) {
+    edges { node { id state fundingAmount { value } availableActions version } }
+  }
+}"""
+
+
+async def test_a_page_of_summary_fields_costs_one_upstream_call(
+    gateway: Gateway,
+) -> None:
+    data = await gateway.data(SUMMARY)
+    assert len(data["applications"]["edges"]) == 50
+    assert gateway.upstream_calls() == 1
+    assert (
+        gateway.apiture.control.calls("GET", "/accountApplications/applications") == 1
+    )
+
+
+async def test_detail_fields_cost_one_concurrent_call_per_item(
+    gateway: Gateway,
+) -> None:
+    gateway.apiture.control.latency = 0.02
+    data = await gateway.data(DETAILED)
+    edges = data["applications"]["edges"]
+    assert len(edges) == 50
+    assert all(e["node"]["version"] for e in edges)
+    details = gateway.apiture.control.matching(
+        "GET", "/accountApplications/applications/.+"
+    )
+    assert len(details) == 50
+    assert len({d.path for d in details}) == 50  # de-duplicated: one per item
+    assert gateway.upstream_calls() == 51
+    # They overlap in time, bounded by the per-provider concurrency (16).
+    events = sorted(
+        [(d.started, 1) for d in details] + [(d.ended, -1) for d in details]
+    )
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    assert 2 <= peak <= 16
