@@ -16,6 +16,7 @@ from schema.errors import (
     VersionConflict,
 )
 from schema.mutations.applications import ApplicationMutations
+from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
 from schema.queries import Query
 from schema.types.application import Application
@@ -23,8 +24,10 @@ from schema.types.document import Document
 from schema.types.enrollment import Enrollment
 
 
-@strawberry.type(description="Change the onboarding journey: state actions, edits.")
-class Mutation(ApplicationMutations, EnrollmentMutations):
+@strawberry.type(
+    description="Change the onboarding journey: state actions, edits, documents."
+)
+class Mutation(ApplicationMutations, EnrollmentMutations, DocumentMutations):
     pass
 
 

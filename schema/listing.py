@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from adapters import model
+from adapters.errors import ValidationFailed, Violation
 from schema import pagination, planning
 from schema.context import Context
 from schema.pagination import Slice, Source
@@ -160,4 +161,63 @@ async def enrollments(
         has_next_page=page.has_next_page,
         total_count=page.total_count,
         start_cursor=page.start_cursor,
+    )
+
+
+def _listed(
+    items: Sequence[model.Document],
+) -> Callable[[int, int], Awaitable[model.Page[model.Document]]]:
+    """A provider collection that came whole, paged like the others."""
+
+    async def fetch(offset: int, limit: int) -> model.Page[model.Document]:
+        chunk = items[offset : offset + limit]
+        return model.Page(chunk, offset, len(items), offset + limit < len(items))
+
+    return fetch
+
+
+async def _document_source(
+    ctx: Context, owner: model.Owner, chunk: int
+) -> Source[model.Document]:
+    kind = owner.kind
+    if kind in (
+        model.OwnerKind.CONNECTFI_CUSTOMER,
+        model.OwnerKind.CONNECTFI_APPLICATION,
+    ):
+        # A connectFi customer's documents live on the Mambu client of that id;
+        # an application's owner id is "customerId:applicationId".
+        customer = owner.id.split(":", 1)[0]
+        owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, customer)
+        kind = owner.kind
+    if kind.name.startswith("MAMBU_"):
+        mambu_owner = owner
+        return Source(
+            model.Provider.MAMBU,
+            lambda offset, limit: ctx.upstreams.mambu.list_documents(
+                mambu_owner, offset=offset, limit=limit
+            ),
+            chunk=chunk,
+            exact_total=False,
+        )
+    if kind is model.OwnerKind.APITURE_APPLICATION:
+        app = await ctx.loaders.apiture_application.load(owner.id)
+        docs = app.documents if app else ()
+        return Source(model.Provider.APITURE, _listed(docs), chunk=chunk)
+    if kind is model.OwnerKind.APITURE_ENROLLMENT:
+        found = await ctx.loaders.apiture_enrollment.load(owner.id)
+        docs = found.documents if found else ()
+        return Source(model.Provider.APITURE, _listed(docs), chunk=chunk)
+    raise ValidationFailed(
+        "Auco lists no documents by signer: fetch each by its id",
+        [Violation(("owner", "kind"), "not a listable owner")],
+    )
+
+
+async def documents(
+    ctx: Context, owner: model.Owner, first: int | None, after: str | None
+) -> Slice[model.Document]:
+    size = pagination.page_size(first)
+    source = await _document_source(ctx, owner, chunk=max(size, 1))
+    return await pagination.merged_slice(
+        [source], after, size, created_at=lambda _: None
     )

@@ -10,6 +10,7 @@ from schema import ids, listing, planning, records
 from schema.context import Context, Info
 from schema.providers import ProviderStatus, provider_statuses
 from schema.types.application import Application
+from schema.types.common import DocumentOwnerInput
 from schema.types.connections import Connection
 from schema.types.document import Document
 from schema.types.enrollment import Enrollment
@@ -87,6 +88,22 @@ class Query:
         gid = ids.decode(id)
         found = await records.document(info.context, gid) if gid else None
         return Document.from_domain(found) if found else None
+
+    @strawberry.field(
+        description="Documents of one record: a Mambu client, loan, savings "
+        "account, product, branch, centre, group or user; an Apiture application "
+        "or enrollment; a connectFi customer or application (the Mambu client of "
+        "that customer id)."
+    )
+    async def documents(
+        self,
+        info: Info,
+        owner: DocumentOwnerInput,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Document]:
+        page = await listing.documents(info.context, owner.to_domain(), first, after)
+        return Connection.from_slice(page, Document.from_domain)
 
     @strawberry.field(
         description="Each provider: sandbox or configured, reachable, latency."
