@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.fastapi import BaseContext
 
+from adapters.errors import AdapterError
+
 if TYPE_CHECKING:
     from gateway.upstreams import Upstreams
     from schema.loaders import Loaders
@@ -29,6 +31,11 @@ class Context(BaseContext):
     upstreams: Upstreams
     loaders: Loaders
     caller: Caller = field(default_factory=Caller)
+    # Failures that cost part of a field's data but not the field itself (a
+    # provider missing from a merged list): reported as errors with their path.
+    partial_errors: list[tuple[list[str | int], AdapterError]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         super().__init__()

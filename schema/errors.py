@@ -10,14 +10,19 @@ and logged in full on the server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterator
-from typing import Self, TypeVar
+from collections.abc import Awaitable, Iterator, Mapping
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from adapters import errors as domain
+from adapters.errors import AdapterError
+from adapters.model import Provider
+
+if TYPE_CHECKING:
+    from schema.context import Info
 
 log = logging.getLogger("gateway.errors")
 
@@ -145,9 +150,15 @@ class CodedErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [self._process(e) for e in errors]
+        if result is None or not hasattr(result, "errors"):
+            return
+        errors = [self._process(e) for e in result.errors or ()]
+        context = self.execution_context.context
+        for path, exc in getattr(context, "partial_errors", ()):
+            errors.append(
+                GraphQLError(exc.message, path=path, extensions=extensions_of(exc))
+            )
+        result.errors = errors or None
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -193,3 +204,10 @@ async def attempt(call: Awaitable[T], argument: str = "input") -> T | Failure:
         if found is None:
             raise
         return found
+
+
+def report_partial(info: Info, failures: Mapping[Provider, AdapterError]) -> None:
+    """Record providers that failed inside a field that still answered."""
+    path = info.path.as_list()
+    for exc in failures.values():
+        info.context.partial_errors.append((path, exc))

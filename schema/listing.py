@@ -127,6 +127,7 @@ async def applications(
         has_next_page=page.has_next_page,
         total_count=page.total_count,
         start_cursor=page.start_cursor,
+        failures=page.failures,
     )
 
 
@@ -161,6 +162,7 @@ async def enrollments(
         has_next_page=page.has_next_page,
         total_count=page.total_count,
         start_cursor=page.start_cursor,
+        failures=page.failures,
     )
 
 

@@ -8,7 +8,9 @@ by that key, ties and unknown creation times broken by provider and by position,
 walking a connection to its end yields every item exactly once.
 
 Providers are read concurrently: each round fetches, at once, the next chunk of every
-provider whose buffer ran dry.
+provider whose buffer ran dry. A provider that fails costs only its own items: the
+slice reports it in ``failures`` and the others still fill the page. Only when every
+provider failed does the failure propagate.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from adapters import model
-from adapters.errors import ValidationFailed, Violation
+from adapters.errors import ProviderFailure, ValidationFailed, Violation
 
 T = TypeVar("T")
 
@@ -51,6 +53,7 @@ class Slice(Generic[T]):
     has_next_page: bool
     total_count: int | None
     start_cursor: str | None = None
+    failures: Mapping[model.Provider, ProviderFailure] = field(default_factory=dict)
 
 
 def encode_cursor(offsets: Mapping[model.Provider, int]) -> str:
@@ -103,9 +106,17 @@ class _Stream(Generic[T]):
     buffer: deque[tuple[int, T]] = field(default_factory=deque)
     exhausted: bool = False
     total: int | None = None
+    failure: ProviderFailure | None = None
 
     async def refill(self) -> None:
-        page = await self.source.fetch(self.offset, self.source.chunk)
+        try:
+            page = await self.source.fetch(self.offset, self.source.chunk)
+        except ProviderFailure as exc:
+            # This provider's items are missing from the page; its offset stays
+            # in the cursors, so a later page picks it up again.
+            self.failure = exc
+            self.exhausted = True
+            return
         for i, item in enumerate(page.items):
             self.buffer.append((self.offset + i, item))
         self.offset += len(page.items)
@@ -150,15 +161,23 @@ async def merged_slice(
             out.append(
                 (item, encode_cursor({s.source.provider: s.consumed for s in streams}))
             )
-    has_next = any(s.buffer or not s.exhausted for s in streams)
+    failed = {s.source.provider: s.failure for s in streams if s.failure}
+    if streams and len(failed) == len(streams):
+        raise next(iter(failed.values()))
+    has_next = any(s.buffer or not s.exhausted for s in streams if not s.failure)
     totals = [s.total for s in streams]
     total = (
         sum(t for t in totals if t is not None)
         if all(t is not None for t in totals)
         and all(s.source.exact_total for s in streams)
+        and not failed
         else None
     )
     start = encode_cursor(offsets) if after else None
     return Slice(
-        items=out, has_next_page=has_next, total_count=total, start_cursor=start
+        items=out,
+        has_next_page=has_next,
+        total_count=total,
+        start_cursor=start,
+        failures=failed,
     )

@@ -8,9 +8,10 @@ import strawberry
 
 from schema import ids, listing, planning, records
 from schema.context import Context, Info
+from schema.errors import report_partial
 from schema.providers import ProviderStatus, provider_statuses
 from schema.types.application import Application
-from schema.types.common import DocumentOwnerInput
+from schema.types.common import DocumentOwnerInput, Provider, by_name
 from schema.types.connections import Connection
 from schema.types.document import Document
 from schema.types.enrollment import Enrollment
@@ -63,7 +64,12 @@ class Query:
     ) -> Connection[Application]:
         selected = planning.selected_fields(info, NODE)
         page = await listing.applications(info.context, filter, first, after, selected)
-        return Connection.from_slice(page, Application.from_domain)
+        report_partial(info, page.failures)
+        return Connection.from_slice(
+            page,
+            Application.from_domain,
+            missing=[by_name(Provider, p) for p in page.failures],
+        )
 
     @strawberry.field(description="One enrollment by global id.")
     async def enrollment(self, info: Info, id: strawberry.ID) -> Enrollment | None:

@@ -79,7 +79,7 @@ class Application(Node):
         "listed on an Apiture application; the Mambu attachments of a connectFi "
         "customer's matching Mambu client."
     )
-    async def documents(self, info: Info) -> list[Document]:
+    async def documents(self, info: Info) -> list[Document] | None:
         found = await documents_of_application(info.context, self.domain)
         return [Document.from_domain(d) for d in found]
 

@@ -53,7 +53,7 @@ class Enrollment(Node):
     domain: strawberry.Private[model.Enrollment]
 
     @strawberry.field(description="Documents listed on the enrollment.")
-    async def documents(self, info: Info) -> list[Document]:
+    async def documents(self, info: Info) -> list[Document] | None:
         found = await documents_of_enrollment(info.context, self.domain)
         return [Document.from_domain(d) for d in found]
 

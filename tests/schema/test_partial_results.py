@@ -1,0 +1,87 @@
+"""A provider that fails costs only its own part of the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
+from adapters.sandbox_kit import Fault
+from tests.conftest import Gateway
+
+MERGED = """
+query Merged($filter: ApplicationFilter) {
+  applications(filter: $filter, first: 50) {
+    edges { node { provider providerId } }
+    missingProviders
+    totalCount
+  }
+}"""
+
+
+def contact_with_applications(gateway: Gateway) -> str:
+    store = gateway.apiture.store
+    for key in store.application_ids:
+        applicants = store.application(key).get("applicants") or []
+        if applicants:
+            href: str = applicants[0]["contact"]["_links"]["self"]["href"]
+            return href
+    raise AssertionError("no demo application has an applicant contact")
+
+
+def both(gateway: Gateway) -> dict[str, Any]:
+    return {
+        "customerId": SEED_CUSTOMER_ID,
+        "applicantContact": contact_with_applications(gateway),
+    }
+
+
+async def test_both_providers_answer_one_connection(gateway: Gateway) -> None:
+    data = await gateway.data(MERGED, {"filter": both(gateway)})
+    providers = {e["node"]["provider"] for e in data["applications"]["edges"]}
+    assert providers == {"APITURE", "CONNECTFI"}
+    assert data["applications"]["missingProviders"] == []
+
+
+async def test_a_failing_connectfi_costs_only_its_items(gateway: Gateway) -> None:
+    gateway.connectfi.control.inject("^/akepa/list$", Fault(status=500))
+    body = await gateway.execute(MERGED, {"filter": both(gateway)})
+    page = body["data"]["applications"]
+    assert {e["node"]["provider"] for e in page["edges"]} == {"APITURE"}
+    assert page["edges"], "Apiture's applications still come back"
+    assert page["missingProviders"] == ["CONNECTFI"]
+    assert page["totalCount"] is None
+    [error] = body["errors"]
+    assert error["path"] == ["applications"]
+    assert error["extensions"]["provider"] == "CONNECTFI"
+    assert error["extensions"]["code"] in {"PROVIDER_UNAVAILABLE", "PROVIDER_ERROR"}
+
+
+async def test_when_every_provider_fails_the_field_fails(gateway: Gateway) -> None:
+    gateway.apiture.control.inject("applications", Fault(status=503))
+    body = await gateway.execute(MERGED, {"filter": {"providers": ["APITURE"]}})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
+    assert body["errors"][0]["extensions"]["provider"] == "APITURE"
+
+
+DOCUMENTS = """
+query Docs($filter: ApplicationFilter) {
+  applications(filter: $filter, first: 5) {
+    edges { node { providerId state documents { name } } }
+  }
+}"""
+
+
+async def test_a_failing_mambu_nulls_only_the_documents(gateway: Gateway) -> None:
+    gateway.mambu.control.inject("^/api/", Fault(status=503))
+    body = await gateway.execute(
+        DOCUMENTS,
+        {"filter": {"customerId": SEED_CUSTOMER_ID, "providers": ["CONNECTFI"]}},
+    )
+    edges = body["data"]["applications"]["edges"]
+    assert edges
+    for edge in edges:
+        assert edge["node"]["state"]  # the connectFi data is all there
+        assert edge["node"]["documents"] is None
+    assert {e["extensions"]["provider"] for e in body["errors"]} == {"MAMBU"}
+    assert all(e["path"][-1] == "documents" for e in body["errors"])
