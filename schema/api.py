@@ -15,6 +15,7 @@ from schema.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from schema.idempotency import MemoryIdempotencyStore, make_idempotent
 from schema.mutations.applications import ApplicationMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
@@ -29,6 +30,11 @@ from schema.types.enrollment import Enrollment
 )
 class Mutation(ApplicationMutations, EnrollmentMutations, DocumentMutations):
     pass
+
+
+# Every mutation takes an idempotencyKey; the entries live in this process.
+idempotency = MemoryIdempotencyStore()
+make_idempotent(Mutation, idempotency)
 
 
 def build_schema() -> strawberry.Schema:
