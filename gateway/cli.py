@@ -3,6 +3,8 @@
 gateway serve [--host H] [--port P] [--workers N]
 gateway sandbox [--provider NAME] [--port N] [--latency SECONDS]
 gateway export-schema
+gateway persisted-manifest [--check] [--output FILE]
+gateway check-schema
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import uvicorn
 
@@ -74,6 +77,33 @@ def _export_schema(_: argparse.Namespace) -> None:
     sys.stdout.write(schema.as_str() + "\n")
 
 
+def _persisted_manifest(args: argparse.Namespace) -> None:
+    from gateway.operations import load_operations
+    from gateway.persisted import DEFAULT_MANIFEST, manifest_json
+
+    settings = Settings()
+    output = Path(args.output) if args.output else DEFAULT_MANIFEST
+    text = manifest_json(load_operations(settings.operations_dir))
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            sys.exit(f"{output} is stale: run `gateway persisted-manifest`")
+        print(f"{output} is current", file=sys.stderr)
+        return
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {output}", file=sys.stderr)
+
+
+def _check_schema(_: argparse.Namespace) -> None:
+    from gateway.schema_guard import check, render
+    from schema.api import schema
+
+    report = check(schema.as_str() + "\n")
+    print("\n".join(render(report)), file=sys.stderr)
+    if not report.ok:
+        sys.exit(1)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
@@ -96,6 +126,20 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     export = sub.add_parser("export-schema", help="print the schema as SDL")
     export.set_defaults(run=_export_schema)
+
+    manifest = sub.add_parser(
+        "persisted-manifest",
+        help="write the persisted-query manifest from operations/",
+    )
+    manifest.add_argument("--check", action="store_true", help="fail if stale")
+    manifest.add_argument("--output", default=None)
+    manifest.set_defaults(run=_persisted_manifest)
+
+    guard = sub.add_parser(
+        "check-schema",
+        help="fail on unacknowledged breaking changes against schema.graphql",
+    )
+    guard.set_defaults(run=_check_schema)
 
     args = parser.parse_args(argv)
     args.run(args)

@@ -7,12 +7,14 @@ back to its sandbox. Credentials are ``SecretStr`` so no repr or log line shows 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.model import Provider
+from gateway.operations import DEFAULT_DIR as DEFAULT_OPERATIONS_DIR
 
 
 class Settings(BaseSettings):
@@ -51,6 +53,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
 
     graphiql: bool = True
+    # Headers every GraphiQL tab starts with (JSON object in the environment).
+    graphiql_headers: dict[str, str] = Field(default_factory=dict)
+    # The front end's example operations: GraphiQL's examples and the manifest.
+    operations_dir: Path = DEFAULT_OPERATIONS_DIR
+
+    # Persisted queries (gateway/persisted.py): off, apq (automatic persisted
+    # queries), allowlist (only the manifest's operations run) or report (run
+    # everything, log what the allowlist would refuse).
+    persisted_queries: Literal["off", "apq", "allowlist", "report"] = "apq"
+    # Apollo persisted-query manifest; None: operations/persisted-queries.json.
+    persisted_manifest: Path | None = None
+    persisted_cache_size: int = Field(default=1000, ge=1)
 
     def provider_url(self, provider: Provider) -> str | None:
         url: str | None = getattr(self, f"{provider.value}_url")

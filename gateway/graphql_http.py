@@ -1,0 +1,176 @@
+"""``/graphql`` as the GraphQL-over-HTTP spec reads, on Strawberry's router.
+
+What Strawberry's router leaves to us:
+
+- Content negotiation: a client that accepts ``application/graphql-response+json``
+  gets it, with the spec's status codes: a request error (unparsable, invalid,
+  variables that do not coerce: no ``data`` at all) is a 400 and carries no
+  ``data`` entry. ``application/json`` (the default, and for ``*/*``) keeps 200
+  for every well-formed request, as the spec asks for legacy clients.
+- Request errors Strawberry raises as plain text (bad JSON, missing query, wrong
+  parameter types) are answered as GraphQL errors in the negotiated type.
+- ``operationName`` must be a string or null.
+- Persisted queries (``gateway.persisted``) turn a hash into the text to run.
+- GraphiQL is our own page with same-origin assets (``gateway.graphiql``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema import BaseSchema
+from strawberry.types import ExecutionResult
+
+from gateway.graphiql import CONTENT_SECURITY_POLICY
+from gateway.persisted import PersistedQueries, PersistedQueryError
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def negotiate(accept: str | None) -> str:
+    """The response media type for an ``Accept`` header.
+
+    ``application/graphql-response+json`` when the client lists it at least as
+    high as ``application/json``; ``application/json`` otherwise (also when the
+    header is missing or names neither, rather than a 406 nobody handles).
+    """
+    if not accept:
+        return JSON
+    weights: dict[str, float] = {}
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
+    preferred = weights.get(GRAPHQL_RESPONSE_JSON, 0.0)
+    if preferred > 0 and preferred >= weights.get(JSON, 0.0):
+        return GRAPHQL_RESPONSE_JSON
+    return JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """No execution happened: parse, validation, coercion or refusal errors.
+
+    Field errors always carry a ``path``; errors raised before execution never do.
+    """
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
+    def __init__(
+        self,
+        schema: BaseSchema,
+        *,
+        persisted: PersistedQueries,
+        graphiql_html: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["graphql_ide"] = "graphiql" if graphiql_html else None
+        super().__init__(schema, **kwargs)
+        self.persisted = persisted
+        self.graphiql_html = graphiql_html
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        return HTMLResponse(
+            self.graphiql_html or "",
+            headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        )
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Any = None,
+        root_value: Any = None,
+    ) -> Response | WebSocket:
+        if isinstance(request, WebSocket):
+            return await super().run(request, context=context, root_value=root_value)
+        media_type = negotiate(request.headers.get("accept"))
+        request.state.graphql_media_type = media_type
+        try:
+            response = await super().run(
+                request, context=context, root_value=root_value
+            )
+        except HTTPException as exc:
+            return _error_response(exc.reason, exc.status_code, media_type)
+        if response.headers.get("content-type", "").startswith(JSON):
+            request_error = getattr(request.state, "graphql_request_error", False)
+            if media_type == GRAPHQL_RESPONSE_JSON:
+                response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+                if request_error and response.status_code == 200:
+                    response.status_code = 400
+        return response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        data = await super().parse_http_body(request)
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item.operation_name, str | None):
+                raise HTTPException(
+                    400,
+                    "The GraphQL operation's `operationName` must be a string "
+                    "or null, if provided.",
+                )
+        return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            query = self.persisted.resolve(request_data.query, request_data.extensions)
+        except PersistedQueryError as exc:
+            if exc.status != 200:
+                sub_response.status_code = exc.status
+            error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=dataclasses.replace(request_data, query=query),
+        )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            request.state.graphql_request_error = True
+            # The spec: no `data` entry when execution never started. Kept for
+            # application/json, whose legacy clients may read `data: null`.
+            if request.state.graphql_media_type == GRAPHQL_RESPONSE_JSON:
+                response.pop("data", None)
+        return response
+
+
+def _error_response(message: str, status: int, media_type: str) -> Response:
+    body = json.dumps({"errors": [{"message": message}]})
+    return Response(body, status_code=status, media_type=media_type)
