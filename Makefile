@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test tooling only (the graphql-http audit, the GraphiQL browser test): Node
+# packages pinned by tests/frontend/package-lock.json. `make run` never needs them.
+FRONTEND := tests/frontend
+NODE_STAMP := $(FRONTEND)/node_modules/.package-lock.json
 
-.PHONY: run test check bench schema sandbox clean
+.PHONY: run test check bench schema sandbox manifest frontend clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,13 +19,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## serve the gateway on the embedded sandboxes, GraphiQL at /graphql
 	$(BIN)/gateway serve
 
-test: $(STAMP) check  ## lint, types, then the whole test suite
+test: $(STAMP) check frontend  ## lint, types, then the whole test suite
 	$(BIN)/pytest
 
 check: $(STAMP)  ## ruff and mypy --strict on the packages
 	$(BIN)/ruff check gateway schema adapters tests
 	$(BIN)/ruff format --check gateway schema adapters tests
 	$(BIN)/mypy gateway schema adapters
+	$(BIN)/gateway check-schema
 
 schema: $(STAMP)  ## regenerate the committed schema.graphql
 	$(BIN)/gateway export-schema > schema.graphql
@@ -29,5 +34,18 @@ schema: $(STAMP)  ## regenerate the committed schema.graphql
 sandbox: $(STAMP)  ## the four provider sandboxes on their own ports
 	$(BIN)/gateway sandbox
 
+manifest: $(STAMP)  ## regenerate operations/persisted-queries.json
+	$(BIN)/gateway persisted-manifest
+
+frontend:  ## the Node test tooling, when Node is there (CI always has it)
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(NODE_STAMP); \
+	else \
+		echo "npm not found: the audit and browser tests will be skipped"; \
+	fi
+
+$(NODE_STAMP): $(FRONTEND)/package-lock.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache $(FRONTEND)/node_modules
