@@ -1,0 +1,90 @@
+"""What a page of 50 applications with their documents costs upstream."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
+from adapters.sandbox_kit import RecordedRequest
+from tests.conftest import Gateway
+
+PAGE = """
+query WithDocuments($filter: ApplicationFilter) {
+  applications(filter: $filter, first: 50) {
+    edges { node { id provider providerId state
+                   documents { id provider providerId name size } } }
+  }
+}"""
+
+
+def peak_concurrency(calls: list[RecordedRequest]) -> int:
+    events = sorted([(c.started, 1) for c in calls] + [(c.ended, -1) for c in calls])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
+async def test_fifty_apiture_applications_with_documents_cost_one_round_of_51(
+    gateway: Gateway,
+) -> None:
+    gateway.apiture.control.latency = 0.02
+
+    data = await gateway.data(PAGE, {"filter": {"providers": ["APITURE"]}})
+
+    edges = data["applications"]["edges"]
+    assert len(edges) == 50
+    store = gateway.apiture.store
+    for edge in edges:
+        listed = store.application(edge["node"]["providerId"])["documents"]
+        assert len(edge["node"]["documents"]) == len(listed)
+    assert sum(len(e["node"]["documents"]) for e in edges) > 0
+    lists = gateway.apiture.control.matching("GET", "/accountApplications/applications")
+    details = gateway.apiture.control.matching(
+        "GET", "/accountApplications/applications/.+"
+    )
+    assert len(lists) == 1
+    assert len(details) == len({d.path for d in details}) == 50
+    assert gateway.upstream_calls() == 51
+    # One round: every detail starts after the list and before any detail could
+    # have been waited for in sequence; at most 16 at once.
+    assert min(d.started for d in details) >= lists[0].ended
+    assert 2 <= peak_concurrency(details) <= 16
+    print(
+        f"\n50 Apiture applications with documents: {len(lists)} list + "
+        f"{len(details)} detail GETs = {gateway.upstream_calls()} upstream calls, "
+        f"at most {peak_concurrency(details)} at once"
+    )
+
+
+async def test_fifty_connectfi_applications_share_one_mambu_listing(
+    gateway: Gateway,
+) -> None:
+    store = gateway.connectfi.store
+    start = datetime(2024, 6, 1, tzinfo=UTC)
+    for n in range(48):  # the seed customer's 2, and 48 more
+        store.add_application(
+            SEED_CUSTOMER_ID, status="running", created_at=start + timedelta(hours=n)
+        )
+    holder = gateway.mambu.store.holder("CLIENT", SEED_CUSTOMER_ID)
+    documents = [d.encoded_key for d in gateway.mambu.store.documents_of(holder)]
+    assert documents
+
+    data = await gateway.data(PAGE, {"filter": {"customerId": SEED_CUSTOMER_ID}})
+
+    edges = data["applications"]["edges"]
+    assert len(edges) == 50
+    assert {e["node"]["provider"] for e in edges} == {"CONNECTFI"}
+    for edge in edges:
+        assert [d["providerId"] for d in edge["node"]["documents"]] == documents
+    connectfi = [r.path for r in gateway.connectfi.control.requests]
+    mambu = [(r.method, r.path) for r in gateway.mambu.control.requests]
+    assert connectfi == ["/auth/get-token", "/akepa/list"]
+    assert mambu == [("GET", f"/api/clients/{SEED_CUSTOMER_ID}/documents")]
+    assert gateway.apiture.control.requests == []
+    print(
+        f"\n50 connectFi applications with documents: {len(connectfi)} connectFi "
+        f"calls (login, list) + {len(mambu)} Mambu listing = "
+        f"{gateway.upstream_calls()} upstream calls"
+    )
