@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
+from schema.authz import make_authorized
 from schema.errors import (
     CodedErrors,
     Forbidden,
@@ -35,6 +36,7 @@ class Mutation(ApplicationMutations, EnrollmentMutations, DocumentMutations):
 # Every mutation takes an idempotencyKey; the entries live in this process.
 idempotency = MemoryIdempotencyStore()
 make_idempotent(Mutation, idempotency)
+make_authorized(Mutation)  # after: the policy runs before idempotency
 
 
 def build_schema() -> strawberry.Schema:

@@ -24,6 +24,7 @@ class Caller:
     connectfi_customer_id: str | None = None
     apiture_contact: str | None = None
     mambu_client_key: str | None = None
+    email: str | None = None
 
 
 @dataclass

@@ -19,7 +19,8 @@ from strawberry.extensions import SchemaExtension
 
 from adapters import errors as domain
 from adapters.errors import AdapterError
-from adapters.model import Provider
+from adapters.model import Provider as DomainProvider
+from schema.types.common import Provider, by_name
 
 if TYPE_CHECKING:
     from schema.context import Info
@@ -74,7 +75,7 @@ class ValidationFailed(UserError):
 
 @strawberry.type(description="The provider refused the request for its own reason.")
 class ProviderRejected(UserError):
-    provider: str | None = strawberry.field(description="Which provider.")
+    rejected_by: Provider | None = strawberry.field(description="Which provider.")
     request_id: str | None = strawberry.field(
         description="The provider's request id, for support."
     )
@@ -106,6 +107,17 @@ Failure = (
 )
 
 
+# Arguments of their own beside ``input``: a violation on one of them is reported
+# at its own name, not under ``input``.
+TOP_LEVEL_ARGUMENTS = frozenset({"id", "file", "ifMatch", "idempotencyKey"})
+
+
+def _path(argument: str, path: tuple[str, ...]) -> list[str]:
+    if (path and path[0] in TOP_LEVEL_ARGUMENTS) or path[:1] == (argument,):
+        return list(path)
+    return [argument, *path]
+
+
 def user_error(exc: domain.AdapterError, argument: str = "input") -> Failure | None:
     """The union member for an expected failure; None for the rest."""
     if isinstance(exc, domain.NotFound):
@@ -119,7 +131,7 @@ def user_error(exc: domain.AdapterError, argument: str = "input") -> Failure | N
             code="VALIDATION_FAILED",
             message=exc.message,
             fields=[
-                FieldError(path=[argument, *v.path], message=v.message)
+                FieldError(path=_path(argument, v.path), message=v.message)
                 for v in exc.violations
             ],
         )
@@ -129,7 +141,7 @@ def user_error(exc: domain.AdapterError, argument: str = "input") -> Failure | N
         return ProviderRejected(
             code="PROVIDER_REJECTED",
             message=exc.message,
-            provider=exc.provider.name if exc.provider else None,
+            rejected_by=by_name(Provider, exc.provider) if exc.provider else None,
             request_id=exc.request_id,
         )
     return None
@@ -206,7 +218,7 @@ async def attempt(call: Awaitable[T], argument: str = "input") -> T | Failure:
         return found
 
 
-def report_partial(info: Info, failures: Mapping[Provider, AdapterError]) -> None:
+def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) -> None:
     """Record providers that failed inside a field that still answered."""
     path = info.path.as_list()
     for exc in failures.values():

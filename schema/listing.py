@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from adapters import model
-from adapters.errors import ValidationFailed, Violation
-from schema import pagination, planning
+from adapters.errors import NotFound, ValidationFailed, Violation
+from schema import authz, pagination, planning
 from schema.context import Context
 from schema.pagination import Slice, Source
 from schema.types.inputs import ApplicationFilter, EnrollmentFilter
@@ -109,8 +109,11 @@ async def applications(
     selected: frozenset[str],
 ) -> Slice[model.Application]:
     size = pagination.page_size(first)
+    bound = authz.bind_filter(ctx.caller, f)
+    if bound is None:
+        return Slice(items=[], has_next_page=False, total_count=0)
     page = await pagination.merged_slice(
-        application_sources(ctx, f, max(size, 1)),
+        application_sources(ctx, bound, max(size, 1)),
         after,
         size,
         created_at=lambda a: a.created_at,
@@ -156,9 +159,16 @@ async def enrollments(
     async def detail(e: model.Enrollment) -> model.Enrollment | None:
         return await ctx.loaders.apiture_enrollment.load(e.key)
 
+    if not authz.is_staff(ctx.caller):
+        # Summaries do not name the applicant: ownership needs the detail.
+        selected = selected | {"applicants"}
     items = await with_detail([e for e, _ in page.items], selected, detail)
     return Slice(
-        items=[(e, c) for e, (_, c) in zip(items, page.items, strict=True)],
+        items=[
+            (e, c)
+            for e, (_, c) in zip(items, page.items, strict=True)
+            if authz.owns_enrollment(ctx.caller, e)
+        ],
         has_next_page=page.has_next_page,
         total_count=page.total_count,
         start_cursor=page.start_cursor,
@@ -219,7 +229,14 @@ async def documents(
     ctx: Context, owner: model.Owner, first: int | None, after: str | None
 ) -> Slice[model.Document]:
     size = pagination.page_size(first)
+    if not await authz.owns_document_owner(ctx, owner):
+        return Slice(items=[], has_next_page=False, total_count=0)
     source = await _document_source(ctx, owner, chunk=max(size, 1))
-    return await pagination.merged_slice(
-        [source], after, size, created_at=lambda _: None
-    )
+    try:
+        return await pagination.merged_slice(
+            [source], after, size, created_at=lambda _: None
+        )
+    except NotFound:
+        # An owner the provider does not know has no documents, whichever the
+        # provider: the same answer as for an Apiture record that does not exist.
+        return Slice(items=[], has_next_page=False, total_count=0)

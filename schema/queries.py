@@ -6,7 +6,7 @@ import asyncio
 
 import strawberry
 
-from schema import ids, listing, planning, records
+from schema import authz, ids, listing, planning
 from schema.context import Context, Info
 from schema.errors import report_partial
 from schema.providers import ProviderStatus, provider_statuses
@@ -26,12 +26,12 @@ async def resolve_node(ctx: Context, raw: str) -> Node | None:
     if gid is None:
         return None
     if gid.typename == "Application":
-        app = await records.application(ctx, gid)
+        app = await authz.visible_application(ctx, gid)
         return Application.from_domain(app) if app else None
     if gid.typename == "Enrollment":
-        enrollment = await records.enrollment(ctx, gid)
+        enrollment = await authz.visible_enrollment(ctx, gid)
         return Enrollment.from_domain(enrollment) if enrollment else None
-    document = await records.document(ctx, gid)
+    document = await authz.visible_document(ctx, gid)
     return Document.from_domain(document) if document else None
 
 
@@ -48,7 +48,7 @@ class Query:
     @strawberry.field(description="One application by global id.")
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
         gid = ids.decode(id)
-        app = await records.application(info.context, gid) if gid else None
+        app = await authz.visible_application(info.context, gid) if gid else None
         return Application.from_domain(app) if app else None
 
     @strawberry.field(
@@ -74,7 +74,7 @@ class Query:
     @strawberry.field(description="One enrollment by global id.")
     async def enrollment(self, info: Info, id: strawberry.ID) -> Enrollment | None:
         gid = ids.decode(id)
-        found = await records.enrollment(info.context, gid) if gid else None
+        found = await authz.visible_enrollment(info.context, gid) if gid else None
         return Enrollment.from_domain(found) if found else None
 
     @strawberry.field(description="Apiture enrollments, in one Relay connection.")
@@ -92,7 +92,7 @@ class Query:
     @strawberry.field(description="One document by global id.")
     async def document(self, info: Info, id: strawberry.ID) -> Document | None:
         gid = ids.decode(id)
-        found = await records.document(info.context, gid) if gid else None
+        found = await authz.visible_document(info.context, gid) if gid else None
         return Document.from_domain(found) if found else None
 
     @strawberry.field(

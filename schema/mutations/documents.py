@@ -12,7 +12,7 @@ from adapters.errors import ValidationFailed as DomainValidationFailed
 from adapters.errors import Violation
 from schema import ids, uploads
 from schema.context import Info
-from schema.errors import Deleted, Failure, ValidationFailed, attempt
+from schema.errors import Deleted, attempt
 from schema.mutations.common import DeleteResult, DocumentResult
 from schema.types.document import Document
 from schema.types.document_inputs import (
@@ -57,16 +57,6 @@ async def _upload(info: Info, file: Upload, target: UploadDocumentInput) -> Docu
     return Document.from_domain(found)
 
 
-def _file_argument(result: Document | Failure) -> Document | Failure:
-    """``file`` is an argument of its own, not a field of ``input``: a refused file
-    is reported at ``["file"]`` (``attempt`` puts every violation under ``input``)."""
-    if isinstance(result, ValidationFailed):
-        for field in result.fields:
-            if field.path[:2] == ["input", "file"]:
-                field.path = field.path[1:]
-    return result
-
-
 @strawberry.type
 class DocumentMutations:
     @strawberry.mutation(
@@ -96,7 +86,7 @@ class DocumentMutations:
     async def upload_document(
         self, info: Info, file: Upload, input: UploadDocumentInput
     ) -> DocumentResult:
-        return _file_argument(await attempt(_upload(info, file, input)))
+        return await attempt(_upload(info, file, input))
 
     @strawberry.mutation(
         description="Send a PDF for e-signature (Auco): inline when small, "
@@ -111,7 +101,7 @@ class DocumentMutations:
             )
             return Document.from_domain(found)
 
-        return _file_argument(await attempt(run()))
+        return await attempt(run())
 
     @strawberry.mutation(description="Cancel a signature request (Auco).")
     async def cancel_signature(

@@ -26,7 +26,7 @@ mutation Request($file: Upload!, $input: SignatureRequestInput!) {
     ... on Document { id provider providerId name status providerStatus size
                       contentType signers { name email role order } }
     ... on ValidationFailed { fields { path message } }
-    ... on ProviderRejected { rejectedBy: provider }
+    ... on ProviderRejected { rejectedBy }
     ... on UserError { code message }
   }
 }"""
