@@ -1,16 +1,24 @@
 """The boundary every adapter crosses to reach its provider.
 
-``send`` performs one upstream request and turns transport failures into the domain
+``send`` performs one upstream call and turns transport failures into the domain
 errors of :mod:`adapters.errors`, so that no ``httpx`` exception escapes an adapter.
 Status codes that mean the same thing for every provider (429, 5xx) are translated
 here too; the provider-specific 4xx bodies are each client's business.
+
+Under the client, :class:`adapters.resilience.ResilientTransport` has already applied
+the provider's breaker, the request's deadline and the retries: what reaches ``send``
+is the call's final outcome.
+
+    breaker open                      → ProviderUnavailable ("circuit open")
+    deadline or attempt timeout       → ProviderTimeout
+    other transport error             → ProviderUnavailable
+    HTTP 429                          → RateLimited (``retry_after`` when given)
+    HTTP 5xx                          → ProviderUnavailable
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -21,23 +29,9 @@ from adapters.errors import (
     RateLimited,
 )
 from adapters.model import Provider
+from adapters.resilience import CircuitOpen, DeadlineExceeded, retry_after_seconds
 
 log = logging.getLogger("gateway.upstream")
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 async def send(
@@ -46,6 +40,17 @@ async def send(
     """Send ``request``; map transport errors, 429 and 5xx to domain errors."""
     try:
         response = await client.send(request)
+    except CircuitOpen as exc:
+        raise ProviderUnavailable(
+            f"{provider.name} is temporarily unavailable (circuit open)",
+            provider=provider,
+        ) from exc
+    except DeadlineExceeded as exc:
+        log.warning("%s: deadline passed: %s", provider.value, request.method)
+        raise ProviderTimeout(
+            f"{provider.name} did not answer within the request's deadline",
+            provider=provider,
+        ) from exc
     except httpx.TimeoutException as exc:
         log.warning("%s timed out: %s %s", provider.value, request.method, exc)
         raise ProviderTimeout(

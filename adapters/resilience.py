@@ -1,0 +1,355 @@
+"""Failure semantics below every adapter: deadline, retries, retry budget, breaker.
+
+``ResilientTransport`` wraps a provider's transport (the pooled one, or the
+``httpx.ASGITransport`` of its sandbox), so every request an adapter sends through
+:func:`adapters.http.send` gets, in this order:
+
+- the provider's ``CircuitBreaker`` (:mod:`adapters.breaker`): while it is open,
+  calls fail fast without an upstream request; after the cool-down one probe goes
+  through and decides;
+- a deadline: the GraphQL request's (``deadline_scope``, carried in a context
+  variable) or ``Policy.total_timeout`` from the call's start, whichever comes first.
+  No attempt and no backoff sleep starts past it, and each attempt's httpx timeouts
+  are clamped to the time left;
+- a total timeout per attempt (``Policy.attempt_timeout``), enforced here as well
+  because ``httpx.ASGITransport`` ignores httpx's timeouts;
+- retries of what is safe to repeat, with exponential backoff and jitter, at least
+  ``Retry-After`` apart, within the provider's ``RetryBudget`` (also there).
+
+What is retried::
+
+    outcome of an attempt               safe read (below)   anything else
+    connect error, pool timeout         retried             retried: never sent
+    read/attempt timeout, dropped conn  retried             not retried
+    502, 503, 504, 429                  retried             not retried
+    500, other statuses                 not retried         not retried
+
+A safe read is a GET, HEAD or OPTIONS, or a request an adapter marks with
+``request.extensions[RETRY_SAFE] = True`` (connectFi reads by POST). ``False`` turns
+retries off, even for a GET (the health probe). A request whose body is a stream
+(an upload) is never repeated: the stream cannot be read twice.
+
+500 is not retried: it says the provider's code failed on this request, which
+usually fails the same way again; 502/503/504 say something in front of it (or its
+capacity) failed, which is what passes. A 429 or 503 whose ``Retry-After`` ends past
+the deadline is answered at once, without waiting.
+
+The breaker counts transport errors, timeouts and 5xx as failures; any other answer
+(4xx included: those are the caller's) as a success. An attempt cut short by the
+request's own deadline is neither. Thresholds count attempts, not calls: each one
+was a real upstream failure.
+
+Raised, as httpx exceptions so the transport contract holds (``send`` maps them)::
+
+    CircuitOpen(httpx.TransportError)         the breaker refused the call
+    DeadlineExceeded(httpx.TimeoutException)  the deadline passed
+    AttemptTimeout(httpx.TimeoutException)    one attempt took longer than allowed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from adapters.breaker import BreakerState, CircuitBreaker, Clock, RetryBudget
+
+log = logging.getLogger("gateway.resilience")
+
+RETRY_SAFE = "gateway.retry_safe"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRIED_STATUSES = frozenset({429, 502, 503, 504})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class CircuitOpen(httpx.TransportError):
+    """The provider's breaker is open: no request was sent."""
+
+
+class DeadlineExceeded(httpx.TimeoutException):
+    """The request's deadline passed before the provider answered."""
+
+
+class AttemptTimeout(httpx.TimeoutException):
+    """One attempt took longer than ``Policy.attempt_timeout``."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+# Deadline -------------------------------------------------------------------------
+
+_deadline: ContextVar[float | None] = ContextVar("gateway_deadline", default=None)
+
+
+def current_deadline() -> float | None:
+    """The deadline of the request being served (a ``time.monotonic`` instant)."""
+    return _deadline.get()
+
+
+def set_deadline(at: float | None) -> None:
+    """Set the deadline for the rest of this context (and the tasks it starts)."""
+    _deadline.set(at)
+
+
+@contextmanager
+def deadline_scope(seconds: float, *, clock: Clock = time.monotonic) -> Iterator[float]:
+    """Within the block, upstream calls end by ``seconds`` from now (or by the
+    enclosing deadline, if that is sooner)."""
+    at = clock() + seconds
+    enclosing = _deadline.get()
+    if enclosing is not None:
+        at = min(at, enclosing)
+    token = _deadline.set(at)
+    try:
+        yield at
+    finally:
+        _deadline.reset(token)
+
+
+# Policy ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How one provider's calls are timed and retried."""
+
+    attempts: int = 3  # per call, the first included
+    base_backoff: float = 0.05  # seconds before the first retry, doubled after
+    max_backoff: float = 1.0
+    jitter: float = 0.5  # the random share of each backoff (1.0: "full jitter")
+    budget_ratio: float = 0.1  # retries allowed per first attempt
+    budget_minimum: int = 10  # retries allowed per window whatever the traffic
+    budget_window: float = 10.0  # seconds
+    attempt_timeout: float = 10.0  # one attempt: connect, send, wait, read
+    total_timeout: float = 15.0  # one call, every attempt and wait included
+
+    def backoff(self, retry: int, draw: float) -> float:
+        """Seconds before retry number ``retry`` (1, 2, …); ``draw`` in [0, 1)."""
+        ceiling = min(self.max_backoff, self.base_backoff * 2.0 ** (retry - 1))
+        return ceiling * (1.0 - self.jitter * draw)
+
+
+# The transport --------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    response: httpx.Response | None = None
+    error: httpx.TransportError | None = None
+
+
+class ResilientTransport(httpx.AsyncBaseTransport):
+    """Breaker, deadline and retries around another transport (module docstring)."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        *,
+        name: str,
+        policy: Policy | None = None,
+        breaker: CircuitBreaker | None = None,
+        budget: RetryBudget | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.name = name  # for logs
+        self.policy = policy = policy or Policy()
+        self.breaker = breaker or CircuitBreaker(clock=clock)
+        self.budget = budget or RetryBudget(
+            ratio=policy.budget_ratio,
+            minimum=policy.budget_minimum,
+            window=policy.budget_window,
+            clock=clock,
+        )
+        self._inner = inner
+        self._clock = clock
+        self._sleep = sleep
+        self._draw = draw
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = self._clock() + self.policy.total_timeout
+        enclosing = current_deadline()
+        if enclosing is not None:
+            deadline = min(deadline, enclosing)
+        if self._clock() >= deadline:
+            raise DeadlineExceeded("the request's deadline has passed", request=request)
+        if not self.breaker.try_acquire():
+            raise CircuitOpen("the circuit is open", request=request)
+        repeatable, safe = _repeatable(request)
+        timeouts = request.extensions.get("timeout")
+        self.budget.deposit()
+        retry = 0
+        while True:
+            outcome = await self._attempt(request, deadline, timeouts)
+            may = repeatable and _may_repeat(safe, outcome)
+            delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
+            if (
+                delay is None
+                or self.breaker.state is BreakerState.OPEN
+                or not self.budget.withdraw()
+            ):
+                return _settle(outcome)
+            retry += 1
+            log.info(
+                "%s: retry %d of %s %s in %.3fs after %s",
+                self.name,
+                retry,
+                request.method,
+                request.url.path,
+                delay,
+                _describe(outcome),
+            )
+            await self._sleep(delay)
+            if not self.breaker.try_acquire():
+                return _settle(outcome)  # opened meanwhile: answer what we have
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def _attempt(
+        self, request: httpx.Request, deadline: float, timeouts: object
+    ) -> _Outcome:
+        """One try, its body read in full within the time allowed; the breaker is
+        told how it went."""
+        started = self._clock()
+        left = deadline - started
+        allowed = min(self.policy.attempt_timeout, left)
+        if isinstance(timeouts, dict):
+            request.extensions["timeout"] = {
+                k: v if v is None else min(v, allowed) for k, v in timeouts.items()
+            }
+        try:
+            try:
+                async with asyncio.timeout(allowed):
+                    response = await self._buffered(
+                        await self._inner.handle_async_request(request)
+                    )
+            except TimeoutError:
+                if allowed < self.policy.attempt_timeout:
+                    self.breaker.release()  # the caller's deadline, not the provider
+                    message = "the request's deadline passed"
+                    return _Outcome(error=DeadlineExceeded(message, request=request))
+                self.breaker.record_failure("timeout")
+                message = "no answer within the attempt timeout"
+                return _Outcome(error=AttemptTimeout(message, request=request))
+            except httpx.TransportError as exc:
+                self.breaker.record_failure(_error_code(exc))
+                return _Outcome(error=exc)
+        except BaseException:
+            self.breaker.release()  # cancelled: no verdict on the provider
+            raise
+        latency = self._clock() - started
+        if response.status_code >= 500:
+            self.breaker.record_failure(f"http_{response.status_code}", latency)
+        else:
+            self.breaker.record_success(latency)
+        return _Outcome(response=response)
+
+    @staticmethod
+    async def _buffered(response: httpx.Response) -> httpx.Response:
+        """The response with its body read: a slow or cut body is this attempt's
+        failure (retried like any), and an answer we do not return can be dropped.
+        The bytes are kept raw (still content-encoded) for the client to decode."""
+        if response.is_stream_consumed:
+            return response  # already read by the inner transport (MockTransport)
+        try:
+            raw = [chunk async for chunk in response.aiter_raw()]
+        finally:
+            await response.aclose()
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(b"".join(raw)),
+            extensions=response.extensions,
+        )
+
+    def _retry_delay(
+        self, outcome: _Outcome, retry: int, deadline: float
+    ) -> float | None:
+        """Seconds to wait before retry number ``retry``, or None: no time for it."""
+        if retry >= self.policy.attempts:
+            return None
+        delay = self.policy.backoff(retry, self._draw())
+        if outcome.response is not None:
+            header = outcome.response.headers.get("retry-after")
+            after = retry_after_seconds(header)
+            if after is not None:
+                delay = max(delay, after)
+        if self._clock() + delay >= deadline:
+            return None  # no time left to wait and try again
+        return delay
+
+
+def _repeatable(request: httpx.Request) -> tuple[bool, bool]:
+    """(can its body be sent again, is it a safe read)."""
+    if not isinstance(request.stream, httpx.ByteStream):
+        return False, False  # a streamed body (an upload) cannot be sent twice
+    marked = request.extensions.get(RETRY_SAFE)
+    if isinstance(marked, bool):
+        return True, marked
+    return True, request.method in SAFE_METHODS
+
+
+def _may_repeat(safe: bool, outcome: _Outcome) -> bool:
+    error = outcome.error
+    if isinstance(error, DeadlineExceeded):
+        return False
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True  # the request never left: even a mutation may go again
+    if not safe:
+        return False
+    if error is not None:
+        dropped_or_slow = (
+            httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
+        )
+        return isinstance(error, dropped_or_slow)
+    assert outcome.response is not None
+    return outcome.response.status_code in RETRIED_STATUSES
+
+
+def _settle(outcome: _Outcome) -> httpx.Response:
+    if outcome.error is not None:
+        raise outcome.error
+    assert outcome.response is not None
+    return outcome.response
+
+
+def _error_code(exc: httpx.TransportError) -> str:
+    """A short name for the breaker's ``last_error``: no URL, no body."""
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        return "connect_error"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return "connection_dropped"
+    return "transport_error"
+
+
+def _describe(outcome: _Outcome) -> str:
+    if outcome.response is not None:
+        return f"HTTP {outcome.response.status_code}"
+    return _error_code(outcome.error) if outcome.error else "nothing"
