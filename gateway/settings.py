@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     max_connections: int = Field(default=100, ge=1)
     max_concurrency_per_provider: int = Field(default=16, ge=1)
 
+    # Failure semantics (adapters/resilience.py), per provider: every GraphQL
+    # request's upstream calls end by its deadline; safe reads are retried within a
+    # budget; a breaker opens after consecutive failures and probes after a cool-down.
+    request_deadline: float = Field(default=15.0, gt=0)
+    attempt_timeout: float = Field(default=10.0, gt=0)
+    retry_attempts: int = Field(default=3, ge=1)
+    retry_backoff: float = Field(default=0.05, ge=0)
+    retry_backoff_max: float = Field(default=1.0, ge=0)
+    retry_budget_ratio: float = Field(default=0.1, ge=0)
+    retry_budget_min: int = Field(default=10, ge=0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=10.0, gt=0)
+
     # Embedded sandboxes: added latency per call (for demos and benchmarks).
     sandbox_latency: float = Field(default=0.0, ge=0)
 

@@ -4,6 +4,11 @@ For a provider whose URL is unset the client talks to its sandbox in process thr
 ``httpx.ASGITransport``; the sandbox's own demo credentials are used. A configured
 provider gets a real pooled transport and the configured credentials, never the
 sandbox.
+
+Either transport is wrapped in a :class:`~adapters.resilience.ResilientTransport`
+(the sandboxes too, so tests exercise the real thing): one circuit breaker and one
+retry budget per provider, the request's deadline, retries of safe reads. The
+breakers are kept here, in ``Upstreams.breakers``, for the ``providers`` query.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from adapters.apiture import sandbox as apiture_sandbox
 from adapters.apiture.client import ApitureClient
 from adapters.auco import sandbox as auco_sandbox
 from adapters.auco.client import AucoClient
+from adapters.breaker import CircuitBreaker
 from adapters.connectfi import sandbox as connectfi_sandbox
 from adapters.connectfi.client import ConnectFiClient
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider
+from adapters.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.sandbox_kit import Controlled
 from gateway.settings import Settings, secret
 
@@ -37,16 +44,22 @@ class Upstreams:
     mambu: MambuClient
     http: dict[Provider, httpx.AsyncClient]
     sandboxes: dict[Provider, Controlled] = field(default_factory=dict)
+    breakers: dict[Provider, CircuitBreaker] = field(default_factory=dict)
+    request_deadline: float = 15.0  # seconds, for each GraphQL request
 
     async def probe(self, provider: Provider) -> float | None:
         """Round trip of a HEAD to the provider's base URL in ms; None if down.
 
         Any HTTP answer counts as reachable: the probe asks "is it there", not
-        "is this request valid".
+        "is this request valid". It goes through the provider's breaker like any
+        call (refused while open, the half-open probe after the cool-down), once:
+        a health check that retries would hide what it is asked.
         """
         started = time.perf_counter()
         try:
-            await self.http[provider].head("", timeout=2.0)
+            await self.http[provider].head(
+                "", timeout=2.0, extensions={RETRY_SAFE: False}
+            )
         except httpx.HTTPError:
             return None
         return (time.perf_counter() - started) * 1000
@@ -80,23 +93,45 @@ _BASE_PATHS = {
 }
 
 
+def policy(settings: Settings) -> Policy:
+    return Policy(
+        attempts=settings.retry_attempts,
+        base_backoff=settings.retry_backoff,
+        max_backoff=settings.retry_backoff_max,
+        budget_ratio=settings.retry_budget_ratio,
+        budget_minimum=settings.retry_budget_min,
+        attempt_timeout=settings.attempt_timeout,
+        total_timeout=settings.request_deadline,
+    )
+
+
 def _http_client(
-    settings: Settings, provider: Provider, sandbox: Controlled | None
+    settings: Settings,
+    provider: Provider,
+    sandbox: Controlled | None,
+    breaker: CircuitBreaker,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    inner: httpx.AsyncBaseTransport
     if sandbox is not None:
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=sandbox),
-            base_url=SANDBOX_HOSTS[provider] + _BASE_PATHS[provider],
-            timeout=timeout,
+        inner = httpx.ASGITransport(app=sandbox)
+        base_url = SANDBOX_HOSTS[provider] + _BASE_PATHS[provider]
+    else:
+        url = settings.provider_url(provider)
+        assert url is not None  # only sandboxed providers lack one
+        base_url = url
+        # The pool limits belong to the transport once the client is handed one.
+        # (A client given a transport ignores HTTP(S)_PROXY from the environment.)
+        inner = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(
+                max_connections=settings.max_connections,
+                max_keepalive_connections=settings.max_connections,
+            )
         )
-    url = settings.provider_url(provider)
-    assert url is not None  # only sandboxed providers lack one
-    limits = httpx.Limits(
-        max_connections=settings.max_connections,
-        max_keepalive_connections=settings.max_connections,
+    transport = ResilientTransport(
+        inner, name=provider.value, policy=policy(settings), breaker=breaker
     )
-    return httpx.AsyncClient(base_url=url, timeout=timeout, limits=limits)
+    return httpx.AsyncClient(transport=transport, base_url=base_url, timeout=timeout)
 
 
 def create_upstreams(
@@ -105,7 +140,17 @@ def create_upstreams(
     """Build every provider's client; ``sandboxes`` lets tests pass their own."""
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
-    http = {p: _http_client(settings, p, sandboxes.get(p)) for p in Provider}
+    breakers = {
+        p: CircuitBreaker(
+            threshold=settings.breaker_threshold,
+            cooldown=settings.breaker_cooldown,
+            name=p.value,
+        )
+        for p in Provider
+    }
+    http = {
+        p: _http_client(settings, p, sandboxes.get(p), breakers[p]) for p in Provider
+    }
     sandboxed = settings.sandboxed()
     concurrency = settings.max_concurrency_per_provider
 
@@ -145,4 +190,6 @@ def create_upstreams(
         ),
         http=http,
         sandboxes=sandboxes,
+        breakers=breakers,
+        request_deadline=settings.request_deadline,
     )

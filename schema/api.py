@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.authz import make_authorized
+from schema.deadline import RequestDeadline
 from schema.errors import (
     CodedErrors,
     Forbidden,
@@ -57,6 +58,7 @@ def build_schema() -> strawberry.Schema:
         ],
         extensions=[
             CodedErrors,
+            RequestDeadline,
             # Factories: the caches live at module level, shared by all requests.
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -25,20 +25,39 @@ class ProviderStatus:
         description="Round trip of that probe, in milliseconds."
     )
     breaker_state: str = strawberry.field(
-        description="closed, open or half_open: the circuit breaker's state."
+        description="closed, open or half_open: the circuit breaker's state. While "
+        "open, calls to the provider fail fast with PROVIDER_UNAVAILABLE; after a "
+        "cool-down one call probes it, and a success closes the breaker."
+    )
+    failures: int = strawberry.field(
+        description="Upstream attempts that failed in a row (timeouts, lost "
+        "connections, 5xx); the breaker opens at its threshold."
+    )
+    last_error: str | None = strawberry.field(
+        description="The last failure seen, as a short code: timeout, "
+        "connect_error, connection_dropped, transport_error or http_<status>."
+    )
+    average_latency_ms: float | None = strawberry.field(
+        description="Moving average of recent upstream calls' latency, in "
+        "milliseconds (answers of any status)."
     )
 
 
 async def _probe(ctx: Context, provider: model.Provider) -> ProviderStatus:
     sandboxed = provider in ctx.upstreams.sandboxes
     latency = await ctx.upstreams.probe(provider)
+    breaker = ctx.upstreams.breakers[provider]  # read after the probe: it counts
+    average = breaker.latency_ms
     return ProviderStatus(
         name=by_name(Provider, provider),
         sandbox=sandboxed,
         configured=not sandboxed,
         reachable=latency is not None,
         latency_ms=round(latency, 2) if latency is not None else None,
-        breaker_state="closed",
+        breaker_state=breaker.state.value,
+        failures=breaker.failures,
+        last_error=breaker.last_error,
+        average_latency_ms=round(average, 2) if average is not None else None,
     )
 
 

@@ -62,9 +62,12 @@ from adapters.errors import (
 )
 from adapters.http import json_body, send
 from adapters.model import Application, Document, Page, Provider, Upload
+from adapters.resilience import RETRY_SAFE
 
 PROVIDER = Provider.CONNECTFI
 TOKEN_HEADER = "x-connectfi-token"
+# Reads by POST: the transport may retry them like GETs (adapters/resilience.py).
+SAFE_READS = frozenset({"/akepa/list", "/akepa/status"})
 
 
 class ConnectFiClient:
@@ -246,7 +249,13 @@ class ConnectFiClient:
     ) -> httpx.Response:
         headers = {TOKEN_HEADER: token}
         if upload is None:
-            request = self._http.build_request("POST", path, json=json, headers=headers)
+            request = self._http.build_request(
+                "POST",
+                path,
+                json=json,
+                headers=headers,
+                extensions={RETRY_SAFE: path in SAFE_READS},
+            )
         else:
             # httpx reads a file object in chunks while sending, from the start.
             upload.file.seek(0)
@@ -277,7 +286,12 @@ class ConnectFiClient:
     async def _log_in(self) -> str:
         self._token = None
         credentials = {"user": {"login": self._login, "password": self._password}}
-        request = self._http.build_request("POST", "/auth/get-token", json=credentials)
+        request = self._http.build_request(
+            "POST",
+            "/auth/get-token",
+            json=credentials,
+            extensions={RETRY_SAFE: True},  # a login changes nothing: may be repeated
+        )
         async with self._bound:
             response = await send(self._http, PROVIDER, request)
         body = json_body(response, PROVIDER)
