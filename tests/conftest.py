@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,20 +46,28 @@ class Gateway:
         return sum(len(s.control.requests) for s in self.sandboxes.values())
 
     async def execute(
-        self, query: str, variables: dict[str, Any] | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The whole GraphQL response (data and errors)."""
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
         )
         body: dict[str, Any] = response.json()
         return body
 
     async def data(
-        self, query: str, variables: dict[str, Any] | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The data of a response that must have no errors."""
-        body = await self.execute(query, variables)
+        body = await self.execute(query, variables, headers)
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
@@ -69,13 +78,25 @@ def settings() -> Settings:
     return Settings()
 
 
-@pytest.fixture
-async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
-    sandboxes = create_sandboxes(settings)
-    app = create_app(settings, sandboxes=sandboxes)
+@asynccontextmanager
+async def serve(
+    settings: Settings | None = None, **sandboxes: Controlled
+) -> AsyncIterator[Gateway]:
+    """The gateway over fresh sandboxes, ``connectfi=…``, ``auco=…`` replacing
+    the default ones."""
+    settings = settings or Settings()
+    chosen = create_sandboxes(settings)
+    chosen.update({Provider[name.upper()]: app for name, app in sandboxes.items()})
+    app = create_app(settings, sandboxes=chosen)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://gateway.test"
         ) as client:
-            yield Gateway(client, sandboxes)
+            yield Gateway(client, chosen)
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    async with serve(settings) as running:
+        yield running

@@ -9,28 +9,16 @@ browser's GraphQL client (apollo-upload-client, urql) sends.
 The body is streamed in 64 KiB pieces, as a server receives it from the socket, so
 the gateway sees what it sees in production (and not one 10 MB message), and the
 file is never copied whole on the test's side.
-
-Also :func:`serve`: the gateway over sandboxes a test built itself (an Auco link
-that expires at once, a connectFi clock the test moves), as tests/conftest.py's
-fixture does with fresh default ones.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
-from adapters.model import Provider
-from adapters.sandbox_kit import Controlled
-from gateway.app import create_app
-from gateway.settings import Settings
-from gateway.upstreams import create_sandboxes
-from tests.conftest import Gateway
 
 BOUNDARY = "----GraphQLMultipartBoundary7MA4YWxkTrZu0gW"
 PIECE = 64 * 1024
@@ -117,11 +105,14 @@ async def post(
     query: str,
     variables: Mapping[str, Any],
     files: Mapping[str, File],
+    headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
     """POST a multipart request to ``/graphql``, streamed."""
     request = build(query, variables, files)
     return await client.post(
-        "/graphql", content=request.stream(), headers=request.headers
+        "/graphql",
+        content=request.stream(),
+        headers={**request.headers, **(headers or {})},
     )
 
 
@@ -158,21 +149,3 @@ def _noise(size: int) -> bytes:
     block = bytes(range(251)) * 261  # 65 511 bytes, a prime cycle against 64 KiB
     whole, rest = divmod(size, len(block))
     return block * whole + block[:rest]
-
-
-@asynccontextmanager
-async def serve(
-    settings: Settings | None = None, **sandboxes: Controlled
-) -> AsyncIterator[Gateway]:
-    """The gateway over fresh sandboxes, with ``connectfi=…``, ``auco=…`` replacing
-    the default ones."""
-    settings = settings or Settings()
-    chosen = create_sandboxes(settings)
-    chosen.update({Provider[name.upper()]: app for name, app in sandboxes.items()})
-    app = create_app(settings, sandboxes=chosen)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway.test"
-        ) as client:
-            yield Gateway(client, chosen)

@@ -16,9 +16,9 @@ from adapters.connectfi import sandbox as connectfi
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from schema import ids
-from tests.conftest import Gateway
+from tests.conftest import Gateway, serve
 from tests.schema import multipart
-from tests.schema.multipart import File, serve
+from tests.schema.multipart import File
 
 GENERATE = """
 mutation Generate($input: GenerateDocumentInput!) {

@@ -8,8 +8,7 @@ import time
 
 from adapters.connectfi import sandbox as connectfi
 from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
-from tests.conftest import Gateway
-from tests.schema.multipart import serve
+from tests.conftest import Gateway, serve
 
 LOGIN = "/auth/get-token"
 LIST = "/akepa/list"

@@ -15,9 +15,9 @@ import pytest
 from adapters.auco import sandbox as auco
 from adapters.model import Provider
 from schema import ids
-from tests.conftest import Gateway
+from tests.conftest import Gateway, serve
 from tests.schema import multipart
-from tests.schema.multipart import File, serve
+from tests.schema.multipart import File
 
 REQUEST = """
 mutation Request($file: Upload!, $input: SignatureRequestInput!) {
