@@ -7,6 +7,7 @@ GraphQL context.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,15 +16,21 @@ from fastapi import FastAPI, Request
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway import graphiql
+from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured
 from gateway.graphql_http import GraphQLHTTPRouter
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
-from gateway.settings import Settings
+from gateway.security import GraphQLGuard
+from gateway.settings import Settings, secret
 from gateway.upstreams import Upstreams, create_upstreams
-from schema.api import schema
-from schema.context import Context
+from schema.api import build_schema
+from schema.context import Caller, Context
+from schema.limits import QueryLimits
 from schema.loaders import create_loaders
+
+log = logging.getLogger("gateway")
+NOBODY = Caller(subject="nobody", roles=frozenset())
 
 
 def create_app(
@@ -33,6 +40,7 @@ def create_app(
 ) -> FastAPI:
     """The gateway. ``sandboxes`` lets tests hand in sandboxes they control."""
     settings = settings or Settings()
+    authenticator = authenticator_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,10 +53,26 @@ def create_app(
 
     async def context(request: Request) -> Context:
         upstreams: Upstreams = request.app.state.upstreams
-        return Context(upstreams=upstreams, loaders=create_loaders(upstreams))
+        caller = getattr(request.state, "caller", None)
+        if caller is None:  # the guard did not see this request: trust nothing
+            caller = NOBODY if authenticator.enabled else ANONYMOUS
+        return Context(
+            upstreams=upstreams, loaders=create_loaders(upstreams), caller=caller
+        )
 
+    schema = build_schema(
+        introspection=settings.introspection_enabled,
+        limits=QueryLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_root_fields=settings.max_root_fields,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
+        ),
+    )
     graphql = GraphQLHTTPRouter(
         schema,
+        max_upload_files=settings.max_upload_files,
         context_getter=context,
         multipart_uploads_enabled=True,
         persisted=persisted_queries(settings),
@@ -58,8 +82,15 @@ def create_app(
     app.state.settings = settings
     # Room for the multipart envelope (operations, map) around the file itself.
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
+    # Added last, so outermost: CSRF and authentication before any body is read.
+    app.add_middleware(
+        GraphQLGuard,
+        authenticator=authenticator,
+        max_request_bytes=settings.max_request_bytes,
+        csrf=settings.csrf_protection,
+    )
     app.include_router(graphql, prefix="/graphql")
-    if settings.graphiql:
+    if settings.graphiql_enabled:
         app.include_router(graphiql.asset_router())
 
     @app.get("/healthz")
@@ -70,6 +101,29 @@ def create_app(
         }
 
     return app
+
+
+def authenticator_for(settings: Settings) -> Authenticator:
+    """Refuse to run open in front of a real provider; say so when running open."""
+    authenticator = Authenticator(
+        secret=secret(settings.auth_jwt_secret),
+        jwks_url=settings.auth_jwks_url,
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway=settings.auth_clock_skew,
+    )
+    real = sorted(p.name for p in Provider if p not in settings.sandboxed())
+    if not authenticator.enabled:
+        if real:
+            raise AuthNotConfigured(
+                f"{', '.join(real)} configured but no authentication: set "
+                "GATEWAY_AUTH_JWT_SECRET or GATEWAY_AUTH_JWKS_URL"
+            )
+        log.warning(
+            "AUTHENTICATION IS OFF: every caller is anonymous staff. Allowed only "
+            "because every provider is an embedded sandbox."
+        )
+    return authenticator
 
 
 def persisted_queries(settings: Settings) -> PersistedQueries:
@@ -83,7 +137,7 @@ def persisted_queries(settings: Settings) -> PersistedQueries:
 
 
 def graphiql_page(settings: Settings) -> str | None:
-    if not settings.graphiql:
+    if not settings.graphiql_enabled:
         return None
     operations = load_operations(settings.operations_dir)
     return graphiql.page(operations, settings.graphiql_headers)

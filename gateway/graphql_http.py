@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
@@ -32,6 +32,7 @@ from strawberry.types import ExecutionResult
 
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.persisted import PersistedQueries, PersistedQueryError
+from schema.errors import request_error_code
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -83,12 +84,14 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
         *,
         persisted: PersistedQueries,
         graphiql_html: str | None = None,
+        max_upload_files: int = 5,
         **kwargs: Any,
     ) -> None:
         kwargs["graphql_ide"] = "graphiql" if graphiql_html else None
         super().__init__(schema, **kwargs)
         self.persisted = persisted
         self.graphiql_html = graphiql_html
+        self.max_upload_files = max_upload_files
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return HTMLResponse(
@@ -125,6 +128,13 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
+            files = _count_files(item.variables)
+            if files > self.max_upload_files:
+                raise HTTPException(
+                    413,
+                    f"at most {self.max_upload_files} files may be uploaded in one "
+                    f"request ({files} sent)",
+                )
             if not isinstance(item.operation_name, str | None):
                 raise HTTPException(
                     400,
@@ -162,6 +172,11 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = await super().process_result(request, result)
+        # Syntax errors bypass the schema's extensions: code them here.
+        errors = cast(list[dict[str, Any]], response.get("errors") or [])
+        for error in errors:
+            extensions = error.setdefault("extensions", {})
+            extensions.setdefault("code", request_error_code(str(error["message"])))
         if is_request_error(result):
             request.state.graphql_request_error = True
             # The spec: no `data` entry when execution never started. Kept for
@@ -174,3 +189,12 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
 def _error_response(message: str, status: int, media_type: str) -> Response:
     body = json.dumps({"errors": [{"message": message}]})
     return Response(body, status_code=status, media_type=media_type)
+
+
+def _count_files(value: object) -> int:
+    """Uploaded files among a request's variables (the multipart spec's map)."""
+    if isinstance(value, dict):
+        return sum(_count_files(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_files(v) for v in value)
+    return 1 if hasattr(value, "filename") and hasattr(value, "file") else 0

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     # Uploads: the gateway's own ceiling, checked while the request streams in.
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
 
-    graphiql: bool = True
+    # GraphiQL and introspection: on in development, off in production unless
+    # enabled here.
+    graphiql: bool | None = None
+    introspection: bool | None = None
     # Headers every GraphiQL tab starts with (JSON object in the environment).
     graphiql_headers: dict[str, str] = Field(default_factory=dict)
     # The front end's example operations: GraphiQL's examples and the manifest.
@@ -78,6 +81,42 @@ class Settings(BaseSettings):
     # Apollo persisted-query manifest; None: operations/persisted-queries.json.
     persisted_manifest: Path | None = None
     persisted_cache_size: int = Field(default=1000, ge=1)
+
+    # Authentication (gateway/auth.py): a shared HS256 secret or a JWKS URL.
+    # Required as soon as any provider is real.
+    auth_jwt_secret: SecretStr | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+    auth_clock_skew: float = Field(default=30.0, ge=0)
+
+    # Request limits (schema/limits.py, gateway/security.py), checked before any
+    # upstream call.
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_root_fields: int = Field(default=10, ge=1)
+    max_tokens: int = Field(default=3000, ge=1)
+    max_query_cost: int = Field(default=50_000, ge=1)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1)
+    max_upload_files: int = Field(default=5, ge=1)
+    # CSRF: multipart and GET operations need a preflight header.
+    csrf_protection: bool = True
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        if self.graphiql is not None:
+            return self.graphiql
+        return self.environment == "development"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.environment == "development"
+
+    @property
+    def auth_configured(self) -> bool:
+        return self.auth_jwt_secret is not None or bool(self.auth_jwks_url)
 
     def provider_url(self, provider: Provider) -> str | None:
         url: str | None = getattr(self, f"{provider.value}_url")

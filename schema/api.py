@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
 
 from schema.authz import make_authorized
 from schema.deadline import RequestDeadline
@@ -18,6 +26,7 @@ from schema.errors import (
     VersionConflict,
 )
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
+from schema.limits import QueryLimits, limits_rule
 from schema.mutations.applications import ApplicationMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
@@ -40,7 +49,18 @@ make_idempotent(Mutation, idempotency)
 make_authorized(Mutation)  # after: the policy runs before idempotency
 
 
-def build_schema() -> strawberry.Schema:
+def build_schema(
+    *, introspection: bool = True, limits: QueryLimits | None = None
+) -> strawberry.Schema:
+    """The schema; the app builds its own with the limits of its settings."""
+    limits = limits or QueryLimits()
+    rule = limits_rule(limits)
+    guards: list[Any] = [
+        lambda: AddValidationRules([rule]),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+    ]
+    if not introspection:
+        guards.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -62,6 +82,7 @@ def build_schema() -> strawberry.Schema:
             # Factories: the caches live at module level, shared by all requests.
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
+            *guards,
         ],
     )
 

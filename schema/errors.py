@@ -147,6 +147,13 @@ def user_error(exc: domain.AdapterError, argument: str = "input") -> Failure | N
     return None
 
 
+def request_error_code(message: str) -> str:
+    """The code of an error in the request itself (syntax, validation)."""
+    if "tokens. Parsing aborted" in message:
+        return "QUERY_TOO_COMPLEX"  # the parser's token limit
+    return "BAD_USER_INPUT"
+
+
 def extensions_of(exc: domain.AdapterError) -> dict[str, object]:
     ext: dict[str, object] = {"code": exc.code}
     if exc.provider is not None:
@@ -184,7 +191,7 @@ class CodedErrors(SchemaExtension):
         if original is None:
             # Syntax and validation errors: the request itself is at fault.
             ext = dict(error.extensions or {})
-            ext.setdefault("code", "BAD_USER_INPUT")
+            ext.setdefault("code", request_error_code(error.message))
             return GraphQLError(
                 error.message,
                 nodes=error.nodes,

@@ -68,7 +68,7 @@ async def test_apq_hits_over_get_too(gateway: Gateway) -> None:
             "extensions": f'{{"persistedQuery": {{"version": 1, "sha256Hash": '
             f'"{sha(AD_HOC)}"}}}}'
         },
-        headers={"Accept": "application/json"},
+        headers={"Accept": "application/json", "GraphQL-Preflight": "1"},
     )
     assert response.json()["data"]["providers"]
 

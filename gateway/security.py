@@ -1,0 +1,160 @@
+"""The guard in front of ``/graphql``: CSRF, request size, authentication.
+
+For every request that runs an operation (a POST, or a GET with a query), before
+Strawberry reads the body and long before any provider is called:
+
+- CSRF: a request a browser could send cross-site without a preflight (a GET, a
+  ``multipart/form-data``, ``text/plain`` or form-encoded POST) must carry a
+  preflight header (``GraphQL-Preflight``, ``Apollo-Require-Preflight`` or
+  ``X-Apollo-Operation-Name``); a JSON POST needs none, its content type already
+  forces a preflight.
+- Size: a non-multipart body over ``max_request_bytes`` is refused (413,
+  ``QUERY_TOO_COMPLEX``); multipart uploads are bounded by ``UploadLimit``.
+- Authentication: the bearer token becomes the request's caller
+  (``request.state.caller``), or the request is refused (401, ``UNAUTHENTICATED``).
+
+The GraphiQL page and its assets need none of this: they carry no data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from gateway.auth import Authenticator, Unauthenticated
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("gateway.security")
+
+PREFLIGHT_HEADERS = (
+    b"graphql-preflight",
+    b"apollo-require-preflight",
+    b"x-apollo-operation-name",
+)
+SIMPLE_CONTENT_TYPES = (
+    b"multipart/form-data",
+    b"text/plain",
+    b"application/x-www-form-urlencoded",
+)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class GraphQLGuard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticator: Authenticator,
+        max_request_bytes: int,
+        csrf: bool = True,
+        path: str = "/graphql",
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.max_request_bytes = max_request_bytes
+        self.csrf = csrf
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != self.path:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        method = scope["method"]
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        runs = method == "POST" or (method == "GET" and "query" in query)
+        if not runs and "extensions" in query:
+            runs = True  # a persisted query by hash
+        if not runs:
+            await self.app(scope, receive, send)
+            return
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
+        simple = method == "GET" or content_type.lower() in SIMPLE_CONTENT_TYPES
+        if self.csrf and simple and not any(h in headers for h in PREFLIGHT_HEADERS):
+            await _refuse(
+                send,
+                400,
+                "BAD_USER_INPUT",
+                "refused as a possible cross-site request forgery: send the "
+                "header GraphQL-Preflight: 1 (or Apollo-Require-Preflight) with "
+                "GET and multipart requests",
+            )
+            return
+        try:
+            caller = await self.authenticator.caller(
+                _text(headers.get(b"authorization"))
+            )
+        except Unauthenticated as exc:
+            await _refuse(send, 401, "UNAUTHENTICATED", str(exc))
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        if content_type.lower() == b"multipart/form-data":
+            await self.app(scope, receive, send)  # UploadLimit bounds it
+            return
+        await self._bounded(scope, receive, send, headers)
+
+    async def _bounded(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
+    ) -> None:
+        declared = _text(headers.get(b"content-length"))
+        if declared and declared.isdigit() and int(declared) > self.max_request_bytes:
+            await self._too_large(send)
+            return
+        received = 0
+        started = False
+
+        async def counting() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_request_bytes:
+                raise _TooLarge
+            return message
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting, tracking)
+        except _TooLarge:
+            if not started:
+                await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _refuse(
+            send,
+            413,
+            "QUERY_TOO_COMPLEX",
+            f"the request is larger than {self.max_request_bytes} bytes",
+        )
+
+
+def _text(value: bytes | None) -> str | None:
+    return value.decode("latin-1") if value is not None else None
+
+
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
