@@ -188,8 +188,9 @@ class CodedErrors(SchemaExtension):
                 path=error.path,
                 extensions=extensions_of(original),
             )
-        if original is None:
-            # Syntax and validation errors: the request itself is at fault.
+        if original is None or error.path is None:
+            # Syntax, validation and variable errors: no field ran, the request
+            # itself is at fault (graphql-core's messages quote only the request).
             ext = dict(error.extensions or {})
             ext.setdefault("code", request_error_code(error.message))
             return GraphQLError(

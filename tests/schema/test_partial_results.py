@@ -85,3 +85,16 @@ async def test_a_failing_mambu_nulls_only_the_documents(gateway: Gateway) -> Non
         assert edge["node"]["documents"] is None
     assert {e["extensions"]["provider"] for e in body["errors"]} == {"MAMBU"}
     assert all(e["path"][-1] == "documents" for e in body["errors"])
+
+
+async def test_a_variable_of_the_wrong_type_is_bad_user_input(
+    gateway: Gateway,
+) -> None:
+    body = await gateway.execute(
+        "query Q($n: Int) { applications(first: $n) { totalCount } }",
+        {"n": "many"},
+    )
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "$n" in error["message"]
+    assert gateway.upstream_calls() == 0
