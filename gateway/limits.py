@@ -23,6 +23,47 @@ class _TooLarge(Exception):
     pass
 
 
+async def bounded(
+    app: ASGIApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    max_bytes: int,
+    refuse: Callable[[Send], Awaitable[None]],
+) -> None:
+    """Run ``app``, refusing through ``refuse`` once the body passes ``max_bytes``.
+
+    A declared ``Content-Length`` over the limit is refused before a byte is read;
+    otherwise bytes are counted as they arrive, and the request is cut off there
+    (unless the app already answered).
+    """
+    declared = _content_length(scope)
+    if declared is not None and declared > max_bytes:
+        await refuse(send)
+        return
+    received = 0
+    started = False
+
+    async def counting_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > max_bytes:
+            raise _TooLarge
+        return message
+
+    async def tracking_send(message: Message) -> None:
+        nonlocal started
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, counting_receive, tracking_send)
+    except _TooLarge:
+        if not started:
+            await refuse(send)
+
+
 class UploadLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -32,59 +73,36 @@ class UploadLimit:
         if scope["type"] != "http" or not _is_multipart(scope):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
-            return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await bounded(self.app, scope, receive, send, self.max_bytes, self._refuse)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "errors": [
-                    {
-                        "message": f"the request is larger than {self.max_bytes} "
-                        "bytes, the gateway's upload limit",
-                        "extensions": {
-                            "code": "UPLOAD_TOO_LARGE",
-                            "limit": self.max_bytes,
-                        },
-                    }
-                ]
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        await refuse_with(
+            send,
+            413,
+            "UPLOAD_TOO_LARGE",
+            f"the request is larger than {self.max_bytes} bytes, the gateway's "
+            "upload limit",
+            limit=self.max_bytes,
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def refuse_with(
+    send: Send, status: int, code: str, message: str, **extensions: object
+) -> None:
+    """Answer a request the gateway refuses with one coded GraphQL error."""
+    body = json.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if status == 413:
+        headers.append((b"connection", b"close"))
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

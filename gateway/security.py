@@ -18,19 +18,11 @@ The GraphiQL page and its assets need none of this: they carry no data.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 from urllib.parse import parse_qs
 
 from gateway.auth import Authenticator, Unauthenticated
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from gateway.limits import ASGIApp, Receive, Scope, Send, bounded, refuse_with
 
 log = logging.getLogger("gateway.security")
 
@@ -44,10 +36,6 @@ SIMPLE_CONTENT_TYPES = (
     b"text/plain",
     b"application/x-www-form-urlencoded",
 )
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class GraphQLGuard:
@@ -82,7 +70,7 @@ class GraphQLGuard:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
         simple = method == "GET" or content_type.lower() in SIMPLE_CONTENT_TYPES
         if self.csrf and simple and not any(h in headers for h in PREFLIGHT_HEADERS):
-            await _refuse(
+            await refuse_with(
                 send,
                 400,
                 "BAD_USER_INPUT",
@@ -96,45 +84,18 @@ class GraphQLGuard:
                 _text(headers.get(b"authorization"))
             )
         except Unauthenticated as exc:
-            await _refuse(send, 401, "UNAUTHENTICATED", str(exc))
+            await refuse_with(send, 401, "UNAUTHENTICATED", str(exc))
             return
         scope.setdefault("state", {})["caller"] = caller
         if content_type.lower() == b"multipart/form-data":
             await self.app(scope, receive, send)  # UploadLimit bounds it
             return
-        await self._bounded(scope, receive, send, headers)
-
-    async def _bounded(
-        self, scope: Scope, receive: Receive, send: Send, headers: dict[bytes, bytes]
-    ) -> None:
-        declared = _text(headers.get(b"content-length"))
-        if declared and declared.isdigit() and int(declared) > self.max_request_bytes:
-            await self._too_large(send)
-            return
-        received = 0
-        started = False
-
-        async def counting() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_request_bytes:
-                raise _TooLarge
-            return message
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting, tracking)
-        except _TooLarge:
-            if not started:
-                await self._too_large(send)
+        await bounded(
+            self.app, scope, receive, send, self.max_request_bytes, self._too_large
+        )
 
     async def _too_large(self, send: Send) -> None:
-        await _refuse(
+        await refuse_with(
             send,
             413,
             "QUERY_TOO_COMPLEX",
@@ -144,17 +105,3 @@ class GraphQLGuard:
 
 def _text(value: bytes | None) -> str | None:
     return value.decode("latin-1") if value is not None else None
-
-
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}
-    ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
