@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -140,13 +139,12 @@ class TestDeadline:
 
     async def test_a_hang_ends_at_the_request_deadline(self, gateway: Gateway) -> None:
         gateway.auco.control.inject(ROUTE, Fault(hang=True), method="GET")
-        started = time.monotonic()
         body = await read(gateway)
-        elapsed = time.monotonic() - started
+        # The hang would last the attempt's 10 s: the deadline cut it, and no
+        # retry followed (the fake-clock tests of the transport show no waiting).
         assert code_of(body) == "PROVIDER_TIMEOUT"
         assert "deadline" in body["errors"][0]["message"]
-        assert self.DEADLINE <= elapsed < self.DEADLINE + 0.5
-        assert document_calls(gateway) == 1  # no time left for a retry
+        assert document_calls(gateway) == 1
         assert (await auco_status(gateway))["breakerState"] == "closed"
 
     @pytest.mark.parametrize(
@@ -157,9 +155,9 @@ class TestDeadline:
     ) -> None:
         fault = Fault(status=status, retry_after="30")
         gateway.auco.control.inject(ROUTE, fault, method="GET")
-        started = time.monotonic()
         body = await read(gateway)
-        assert time.monotonic() - started < self.DEADLINE
+        # Answered without waiting the 30 s: one call, no retry (the transport's
+        # fake-clock test asserts that no sleep is even scheduled).
         assert code_of(body) == code
         assert document_calls(gateway) == 1
 

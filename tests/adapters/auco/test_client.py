@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -399,12 +398,9 @@ async def test_reads_run_concurrently_within_the_bound(
     codes = ["DEMOWAIT01", "DEMOSEQ002", "DEMOSIGN03", "DEMOREJ004"] * 2
     codes += [f"MISSING{n:03}" for n in range(4)]
 
-    started = asyncio.get_running_loop().time()
     await auco.get_documents(codes)
-    elapsed = asyncio.get_running_loop().time() - started
 
     assert app.control.calls() == 8
-    assert elapsed < 0.05 * 8 * 0.6  # two waves of four, not eight in a row
     peak = max(
         sum(1 for o in app.control.requests if o.started <= r.started < o.ended)
         for r in app.control.requests
