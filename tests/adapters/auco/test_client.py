@@ -405,7 +405,7 @@ async def test_reads_run_concurrently_within_the_bound(
         sum(1 for o in app.control.requests if o.started <= r.started < o.ended)
         for r in app.control.requests
     )
-    assert peak <= 4
+    assert 2 <= peak <= 4  # concurrent, within the bound
 
 
 async def test_one_failing_read_fails_only_its_key(
