@@ -29,6 +29,7 @@ from adapters.connectfi.client import ConnectFiClient
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider
+from adapters.pooled import PooledTransport
 from adapters.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.sandbox_kit import Controlled
 from gateway.settings import Settings, secret
@@ -120,14 +121,9 @@ def _http_client(
         url = settings.provider_url(provider)
         assert url is not None  # only sandboxed providers lack one
         base_url = url
-        # The pool limits belong to the transport once the client is handed one.
-        # (A client given a transport ignores HTTP(S)_PROXY from the environment.)
-        inner = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(
-                max_connections=settings.max_connections,
-                max_keepalive_connections=settings.max_connections,
-            )
-        )
+        # aiohttp's pool: httpx's own costs milliseconds of CPU per call under
+        # concurrency (adapters/pooled.py). No proxy from the environment.
+        inner = PooledTransport(max_connections=settings.max_connections)
     transport = ResilientTransport(
         inner, name=provider.value, policy=policy(settings), breaker=breaker
     )

@@ -1,0 +1,192 @@
+"""The pooled transport against a real socket on loopback: what it sends, what it
+reads, and which httpx error each way of failing becomes (a dropped connection is
+never mistaken for a request that was not sent)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from adapters.pooled import PooledTransport
+from adapters.resilience import Policy, ResilientTransport
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Server:
+    """A tiny HTTP/1.1 server; its behaviour chosen by the request's path."""
+
+    port: int = 0
+    seen: list[Seen] = field(default_factory=list)
+
+    async def handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                line, *lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = line.split(" ")
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (x.partition(":") for x in lines if x)
+                }
+                body = await _body(reader, headers)
+                self.seen.append(Seen(method, path, headers, body))
+                if path == "/drop":
+                    writer.close()
+                    return
+                if path == "/hang":
+                    await asyncio.sleep(5)
+                    return
+                if path == "/gzip":
+                    payload = gzip.compress(b'{"zipped": true}')
+                    extra = b"Content-Encoding: gzip\r\n"
+                else:
+                    payload, extra = b'{"echo": ' + str(len(body)).encode() + b"}", b""
+                writer.write(
+                    b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                    + b'ETag: "v1"\r\n'
+                    + extra
+                    + b"Content-Length: "
+                    + str(len(payload)).encode()
+                    + b"\r\n\r\n"
+                    + payload
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+
+
+async def _body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
+    if "content-length" in headers:
+        return await reader.readexactly(int(headers["content-length"]))
+    if headers.get("transfer-encoding") == "chunked":
+        chunks = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                return b"".join(chunks)
+            chunks.append(chunk[:-2])
+    return b""
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    running = Server()
+    listening = await asyncio.start_server(running.handle, "127.0.0.1", 0)
+    running.port = listening.sockets[0].getsockname()[1]
+    async with listening:
+        yield running
+        listening.close()
+
+
+@pytest.fixture
+async def client(server: Server) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=PooledTransport(max_connections=4),
+        base_url=f"http://127.0.0.1:{server.port}",
+    ) as http:
+        yield http
+
+
+async def test_a_request_and_its_answer_go_through_whole(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    response = await client.post(
+        "/items", params={"q": "a b"}, json={"x": 1}, headers={"X-Key": "k"}
+    )
+
+    assert response.status_code == 201
+    assert response.json() == {"echo": 7}
+    assert response.headers["etag"] == '"v1"'
+    (seen,) = server.seen
+    assert (seen.method, seen.path, seen.body) == ("POST", "/items?q=a+b", b'{"x":1}')
+    assert seen.headers["x-key"] == "k"
+    assert seen.headers["content-type"] == "application/json"
+
+
+async def test_a_compressed_answer_is_decoded_by_httpx(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/gzip")
+
+    assert response.json() == {"zipped": True}
+
+
+async def test_connections_are_kept_alive_and_reused(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    for _ in range(5):
+        await client.get("/again")
+
+    assert len(server.seen) == 5
+    transport = client._transport
+    assert isinstance(transport, PooledTransport)
+    session = transport._session
+    assert session is not None and session.connector is not None
+    # One connection served all five, one after another.
+    assert len(session.connector._conns) == 1  # type: ignore[attr-defined]
+
+
+async def test_a_streamed_body_arrives_intact(
+    server: Server, client: httpx.AsyncClient
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield bytes([65 + n]) * 1000
+
+    response = await client.post("/upload", content=chunks())
+
+    assert response.json() == {"echo": 3000}
+    assert server.seen[0].body == b"A" * 1000 + b"B" * 1000 + b"C" * 1000
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    async with httpx.AsyncClient(transport=PooledTransport()) as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_a_dropped_connection_is_not_a_connect_error(
+    client: httpx.AsyncClient,
+) -> None:
+    with pytest.raises(httpx.RemoteProtocolError):
+        await client.post("/drop", json={})
+
+
+async def test_a_dropped_mutation_is_not_sent_again(server: Server) -> None:
+    resilient = ResilientTransport(
+        PooledTransport(), name="test", policy=Policy(base_backoff=0.0)
+    )
+    async with httpx.AsyncClient(
+        transport=resilient, base_url=f"http://127.0.0.1:{server.port}"
+    ) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.post("/drop", json={})
+        assert len(server.seen) == 1  # the provider may have applied it
+        with pytest.raises(httpx.RemoteProtocolError):
+            await http.get("/drop")
+    assert len(server.seen) == 1 + 3  # a safe read is retried
+
+
+async def test_a_slow_answer_is_a_read_timeout(client: httpx.AsyncClient) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        await client.get("/hang", timeout=httpx.Timeout(1.0, read=0.05))
