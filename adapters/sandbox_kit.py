@@ -5,6 +5,13 @@
 end times) so that tests assert what the gateway sent upstream and count the calls;
 latency and faults are injected per route.
 
+Under load the log would grow without bound, so ``control.record = False`` keeps
+only counters (``control.counts``, per method and path; ``calls()`` reads them).
+A sandbox served on its own port is reached through ``SandboxAdmin``, which
+answers ``GET /_sandbox/calls`` (the counters), ``POST /_sandbox/reset`` and the
+provider's own ``POST /_sandbox/seed/{name}`` hooks (``{"count": n}``) before the
+provider's routes; the benchmark reads upstream calls per request there.
+
 Faults: an error status (with an optional body and ``Retry-After``), a delay, a hang,
 a malformed body, or a dropped connection. In process (``httpx.ASGITransport``) a
 dropped connection surfaces as ``httpx.RemoteProtocolError``, which is what a client
@@ -14,9 +21,11 @@ sees from a real server that closes the socket mid-request.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +75,9 @@ class _Rule:
 class SandboxControl:
     latency: float = 0.0  # added to every call, seconds
     requests: list[RecordedRequest] = field(default_factory=list)
+    # False: count calls (``counts``) but keep no request log, for long loads.
+    record: bool = True
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     _rules: list[_Rule] = field(default_factory=list)
 
     def inject(self, path_regex: str, fault: Fault, method: str | None = None) -> None:
@@ -73,10 +85,27 @@ class SandboxControl:
 
     def clear(self) -> None:
         self._rules.clear()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the calls seen so far; injected faults stay."""
         self.requests.clear()
+        self.counts.clear()
 
     def calls(self, method: str | None = None, path: str | None = None) -> int:
-        return len(self.matching(method, path))
+        if self.record:
+            return len(self.matching(method, path))
+        return sum(
+            n
+            for (m, p), n in self.counts.items()
+            if (method is None or m == method)
+            and (path is None or re.fullmatch(path, p))
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The counters as JSON: the total and one entry per ``METHOD path``."""
+        routes = {f"{m} {p}": n for (m, p), n in sorted(self.counts.items())}
+        return {"total": sum(self.counts.values()), "routes": routes}
 
     def matching(
         self, method: str | None = None, path: str | None = None
@@ -119,9 +148,6 @@ class Controlled:
             if not message.get("more_body"):
                 break
         started = time.perf_counter()
-        headers = {
-            k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]
-        }
         method, path = scope["method"], scope["path"]
         fault = self.control._fault_for(method, path)
         delay = self.control.latency + (fault.delay if fault else 0.0)
@@ -146,17 +172,91 @@ class Controlled:
 
             await self.app(scope, replay, send)
         finally:
-            self.control.requests.append(
-                RecordedRequest(
-                    method=method,
-                    path=path,
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    headers=headers,
-                    body=bytes(body),
-                    started=started,
-                    ended=time.perf_counter(),
+            self.control.counts[method, path] += 1
+            if self.control.record:
+                self.control.requests.append(
+                    RecordedRequest(
+                        method=method,
+                        path=path,
+                        query=scope.get("query_string", b"").decode("latin-1"),
+                        headers={
+                            k.decode("latin-1"): v.decode("latin-1")
+                            for k, v in scope["headers"]
+                        },
+                        body=bytes(body),
+                        started=started,
+                        ended=time.perf_counter(),
+                    )
                 )
-            )
+
+
+Seeder = Callable[[int], Any]  # n -> what was made, as JSON (e.g. the new ids)
+ADMIN_PREFIX = "/_sandbox/"
+
+
+class SandboxAdmin:
+    """ASGI wrapper of a standalone sandbox: its counters and seeding over HTTP.
+
+    ``GET /_sandbox/calls`` answers ``{"total", "routes"}``; ``POST
+    /_sandbox/reset`` zeroes them (and drops the request log); ``POST
+    /_sandbox/seed/{name}`` with ``{"count": n}`` calls ``seeders[name](n)`` and
+    answers what it returns. These requests are not counted. Everything else goes
+    to the wrapped sandbox. Only ``gateway sandbox`` adds this: a sandbox embedded
+    in the gateway has no admin routes.
+    """
+
+    def __init__(
+        self, sandbox: Controlled, seeders: Mapping[str, Seeder] | None = None
+    ) -> None:
+        self.sandbox = sandbox
+        self.seeders = dict(seeders or {})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(ADMIN_PREFIX):
+            await self.sandbox(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        status, answer = self._answer(
+            scope["method"], path[len(ADMIN_PREFIX) :], bytes(body)
+        )
+        await _send_json(send, status, answer)
+
+    def _answer(self, method: str, action: str, body: bytes) -> tuple[int, Any]:
+        control = self.sandbox.control
+        if action == "calls" and method == "GET":
+            return 200, control.summary()
+        if action == "reset" and method == "POST":
+            control.reset()
+            return 200, control.summary()
+        name = action.removeprefix("seed/")
+        if name != action and method == "POST":
+            seeder = self.seeders.get(name)
+            if seeder is None:
+                return 404, {"error": f"no seeder {name!r}"}
+            try:
+                count = json.loads(body or b"{}").get("count")
+            except (ValueError, AttributeError):
+                count = None
+            if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                return 400, {"error": 'send {"count": n}, n >= 0'}
+            return 200, seeder(count)
+        return 404, {"error": "unknown sandbox admin route"}
+
+
+async def _send_json(send: Send, status: int, answer: Any) -> None:
+    body = json.dumps(answer).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _send_fault(send: Send, fault: Fault) -> None:

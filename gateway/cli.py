@@ -2,6 +2,7 @@
 
 gateway serve [--host H] [--port P] [--workers N]
 gateway sandbox [--provider NAME] [--port N] [--latency SECONDS]
+                [--bench-applications N]
 gateway export-schema
 gateway persisted-manifest [--check] [--output FILE]
 gateway check-schema
@@ -19,6 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from adapters.model import Provider
+from adapters.sandbox_kit import SandboxAdmin, Seeder
 from gateway.settings import Settings
 
 SANDBOX_PORTS = {
@@ -48,13 +50,43 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
-async def _serve_sandboxes(
-    providers: Sequence[Provider], port: int | None, latency: float, host: str
-) -> None:
+def standalone_sandboxes(
+    latency: float, bench_applications: int = 0
+) -> dict[Provider, SandboxAdmin]:
+    """Every sandbox as ``gateway sandbox`` serves it: counting, with admin routes.
+
+    A sandbox on its own port counts its calls but logs no request bodies (nobody
+    in process reads them, and under load they would grow without bound); its
+    counters and seeding are reached over HTTP under ``/_sandbox/``.
+    """
+    from adapters.apiture.sandbox.bench import seed_running_applications
     from gateway.upstreams import create_sandboxes
 
-    settings = Settings(sandbox_latency=latency)
-    apps = create_sandboxes(settings)
+    # Explicit input only: a GATEWAY_*_URL in the environment must not turn a
+    # sandbox off here.
+    apps = create_sandboxes(Settings.model_construct(sandbox_latency=latency))
+    seeders: dict[Provider, dict[str, Seeder]] = {p: {} for p in apps}
+    apiture = apps[Provider.APITURE]
+    seeders[Provider.APITURE]["applications"] = lambda n: seed_running_applications(
+        apiture.store, n
+    )
+    if bench_applications:
+        seed_running_applications(apiture.store, bench_applications)
+    admins = {}
+    for provider, app in apps.items():
+        app.control.record = False
+        admins[provider] = SandboxAdmin(app, seeders[provider])
+    return admins
+
+
+async def _serve_sandboxes(
+    providers: Sequence[Provider],
+    port: int | None,
+    latency: float,
+    host: str,
+    bench_applications: int = 0,
+) -> None:
+    apps = standalone_sandboxes(latency, bench_applications)
     servers = []
     for provider in providers:
         bind = port if port and len(providers) == 1 else SANDBOX_PORTS[provider]
@@ -68,7 +100,11 @@ async def _serve_sandboxes(
 
 def _sandbox(args: argparse.Namespace) -> None:
     providers = [Provider[args.provider.upper()]] if args.provider else list(Provider)
-    asyncio.run(_serve_sandboxes(providers, args.port, args.latency, args.host))
+    asyncio.run(
+        _serve_sandboxes(
+            providers, args.port, args.latency, args.host, args.bench_applications
+        )
+    )
 
 
 def _export_schema(_: argparse.Namespace) -> None:
@@ -122,6 +158,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     sandbox.add_argument("--port", type=int, default=None)
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--latency", type=float, default=0.0)
+    sandbox.add_argument(
+        "--bench-applications",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed N extra running Apiture applications (for state actions under "
+        "load; POST /_sandbox/seed/applications does the same at run time)",
+    )
     sandbox.set_defaults(run=_sandbox)
 
     export = sub.add_parser("export-schema", help="print the schema as SDL")

@@ -1,0 +1,186 @@
+"""The sandboxes' counting mode and their admin routes, as ``gateway sandbox`` serves
+them (``adapters.sandbox_kit``, ``gateway.cli.standalone_sandboxes``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from adapters.apiture.sandbox import create_app
+from adapters.model import Provider
+from adapters.sandbox_kit import SandboxAdmin
+from gateway.cli import standalone_sandboxes
+
+BASE = "http://sandbox/accountApplications"
+
+
+@pytest.fixture
+async def apiture() -> AsyncIterator[tuple[SandboxAdmin, httpx.AsyncClient]]:
+    admin = standalone_sandboxes(latency=0.0)[Provider.APITURE]
+    transport = httpx.ASGITransport(app=admin)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        yield admin, c
+
+
+async def test_counting_mode_counts_calls_but_keeps_no_request_log() -> None:
+    sandbox = create_app()
+    sandbox.control.record = False
+    transport = httpx.ASGITransport(app=sandbox)
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get(f"{BASE}/applications")
+        await client.get(f"{BASE}/applications?limit=2")
+        await client.get(f"{BASE}/enrollments")
+
+    assert sandbox.control.requests == []
+    assert sandbox.control.calls() == 3
+    assert sandbox.control.calls("GET", r".*/applications") == 2
+    assert sandbox.control.calls("POST") == 0
+    assert sandbox.control.summary() == {
+        "total": 3,
+        "routes": {
+            "GET /accountApplications/applications": 2,
+            "GET /accountApplications/enrollments": 1,
+        },
+    }
+
+
+async def test_recording_mode_still_logs_every_request_and_counts_too() -> None:
+    sandbox = create_app()
+    transport = httpx.ASGITransport(app=sandbox)
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get(f"{BASE}/applications")
+
+    assert [r.path for r in sandbox.control.requests] == [
+        "/accountApplications/applications"
+    ]
+    assert sandbox.control.summary()["total"] == 1
+    sandbox.control.clear()
+    assert sandbox.control.requests == []
+    assert sandbox.control.summary()["total"] == 0
+
+
+async def test_a_standalone_sandbox_answers_its_calls_and_does_not_count_them(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+) -> None:
+    admin, client = apiture
+    await client.get("/accountApplications/applications")
+
+    answer = await client.get("/_sandbox/calls")
+    again = await client.get("/_sandbox/calls")
+
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "total": 1,
+        "routes": {"GET /accountApplications/applications": 1},
+    }
+    assert again.json()["total"] == 1
+    assert admin.sandbox.control.record is False
+    assert admin.sandbox.control.requests == []
+
+
+async def test_reset_zeroes_the_counters(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+) -> None:
+    _, client = apiture
+    await client.get("/accountApplications/applications")
+
+    reset = await client.post("/_sandbox/reset")
+
+    assert reset.status_code == 200
+    assert (await client.get("/_sandbox/calls")).json() == {"total": 0, "routes": {}}
+
+
+async def test_seeding_over_http_answers_the_new_running_applications(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+) -> None:
+    admin, client = apiture
+    before = len(admin.sandbox.store.applications)
+
+    answer = await client.post("/_sandbox/seed/applications", json={"count": 3})
+
+    ids = answer.json()
+    assert answer.status_code == 200
+    assert len(ids) == len(set(ids)) == 3
+    assert len(admin.sandbox.store.applications) == before + 3
+    for id_ in ids:
+        detail = await client.get(f"/accountApplications/applications/{id_}")
+        assert detail.json()["state"] == "running"
+        assert "apiture:approve" in detail.json()["_links"]
+
+
+async def test_a_seeded_application_approves_once(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+) -> None:
+    _, client = apiture
+    (id_,) = (
+        await client.post("/_sandbox/seed/applications", json={"count": 1})
+    ).json()
+
+    approved = await client.post(
+        "/accountApplications/approvedApplications", params={"application": id_}
+    )
+
+    assert approved.status_code == 200
+    assert approved.json()["state"] == "approved"
+    assert "apiture:approve" not in approved.json()["_links"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/_sandbox/seed/applications", {"count": -1}, 400),
+        ("/_sandbox/seed/applications", {"count": "many"}, 400),
+        ("/_sandbox/seed/applications", {}, 400),
+        ("/_sandbox/seed/enrollments", {"count": 1}, 404),
+        ("/_sandbox/nothing", {}, 404),
+    ],
+)
+async def test_admin_routes_refuse_what_they_do_not_know(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+    path: str,
+    body: dict[str, object],
+    status: int,
+) -> None:
+    _, client = apiture
+
+    answer = await client.post(path, json=body)
+
+    assert answer.status_code == status
+    assert "error" in answer.json()
+
+
+def test_every_standalone_sandbox_counts_without_logging() -> None:
+    admins = standalone_sandboxes(latency=0.02)
+
+    assert set(admins) == set(Provider)
+    for admin in admins.values():
+        assert admin.sandbox.control.record is False
+        assert admin.sandbox.control.latency == 0.02
+
+
+def test_bench_applications_are_seeded_at_start() -> None:
+    plain = standalone_sandboxes(latency=0.0)[Provider.APITURE].sandbox.store
+    seeded = standalone_sandboxes(latency=0.0, bench_applications=5)[
+        Provider.APITURE
+    ].sandbox.store
+
+    assert len(seeded.applications) == len(plain.applications) + 5
+    assert len(seeded.ids_in_state("running")) == len(plain.ids_in_state("running")) + 5
+
+
+def test_the_sandbox_command_takes_a_bench_seeding_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gateway import cli
+
+    seen: dict[str, object] = {}
+
+    async def serve(*args: object) -> None:
+        seen["args"] = args
+
+    monkeypatch.setattr(cli, "_serve_sandboxes", serve)
+    cli.main(["sandbox", "--provider", "apiture", "--bench-applications", "7"])
+
+    assert seen["args"] == ([Provider.APITURE], None, 0.0, "127.0.0.1", 7)
