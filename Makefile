@@ -7,6 +7,10 @@ STAMP  := $(VENV)/.installed
 # packages pinned by tests/frontend/package-lock.json. `make run` never needs them.
 FRONTEND := tests/frontend
 NODE_STAMP := $(FRONTEND)/node_modules/.package-lock.json
+# The benchmark's peer, GraphQL Mesh on Hive Gateway, pinned by its lock file.
+MESH := benchmarks/mesh
+MESH_STAMP := $(MESH)/node_modules/.package-lock.json
+BENCH_ARGS ?=
 
 .PHONY: run test check bench schema sandbox manifest frontend clean
 
@@ -27,6 +31,20 @@ check: $(STAMP)  ## ruff and mypy --strict on the packages
 	$(BIN)/ruff format --check gateway schema adapters tests
 	$(BIN)/mypy gateway schema adapters
 	$(BIN)/gateway check-schema
+
+bench: $(STAMP) $(MESH_STAMP)  ## our gateway vs Mesh on Hive Gateway (BENCH_ARGS=--help)
+	@command -v wrk >/dev/null 2>&1 || { \
+		echo "installing wrk (Debian package)"; \
+		apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq wrk; } || \
+		{ echo "could not install wrk: run 'apt-get install wrk' as root"; exit 2; }; }
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+$(MESH_STAMP): $(MESH)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		echo "npm not found: make bench needs Node 20 and npm for Hive Gateway"; \
+		exit 2; }
+	cd $(MESH) && npm ci --no-audit --no-fund --loglevel=error
 
 schema: $(STAMP)  ## regenerate the committed schema.graphql
 	$(BIN)/gateway export-schema > schema.graphql

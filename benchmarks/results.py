@@ -1,0 +1,295 @@
+"""The numbers of one run: per operation and gateway, the ratios, the files.
+
+``Measurement`` is one gateway under one operation's load; ``Report`` is the whole
+run (its settings, measurements and notes). ``markdown`` and ``as_json`` render it;
+``write`` puts both in ``bench-results/<timestamp>.md`` and ``.json``.
+
+Targets (issue 8), checked per operation: our throughput at least Hive's, our p99
+at most Hive's, our upstream calls per request at most Mesh's, our p50 within 5 ms
+of the critical path of upstream latency.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load import WrkResult
+
+P50_SLACK_MS = 5.0
+SATURATED = 0.85  # a sandbox busier than this share of one core may be the limit
+
+
+@dataclass
+class Measurement:
+    operation: str  # the key, "a"…"e"
+    name: str
+    gateway: str  # "ours" or "hive"
+    wrk: WrkResult
+    cpu_seconds: float  # the gateway's process tree over the measured window
+    # per provider, counted by the sandboxes over ``counted_requests`` requests
+    upstream_calls: dict[str, int]
+    sandbox_cpu_seconds: dict[str, float]
+    critical_path_ms: float
+    machine_busy_seconds: float = 0.0  # every CPU of the machine over the window
+    window_seconds: float = 0.0
+    counted_requests: int = 0  # 0: upstream_calls were counted under the load
+    counted_failures: int = 0
+    upstream_calls_under_load: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.wrk.rps
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.cpu_seconds / self.wrk.requests if self.wrk.requests else 0
+
+    @property
+    def upstream_per_request(self) -> float:
+        requests = self.counted_requests or self.wrk.requests
+        return sum(self.upstream_calls.values()) / requests if requests else 0.0
+
+    @property
+    def upstream_per_request_under_load(self) -> float:
+        """Calls counted during the wrk run over its requests (an upper bound)."""
+        calls = sum(self.upstream_calls_under_load.values())
+        return calls / self.wrk.requests if self.wrk.requests else 0.0
+
+    @property
+    def busiest_sandbox(self) -> tuple[str, float]:
+        """The sandbox that used the most CPU, and its share of one core."""
+        if not self.sandbox_cpu_seconds or not self.window_seconds:
+            return ("", 0.0)
+        name = max(self.sandbox_cpu_seconds, key=lambda k: self.sandbox_cpu_seconds[k])
+        return name, self.sandbox_cpu_seconds[name] / self.window_seconds
+
+    @property
+    def outside_cpu_seconds(self) -> float:
+        """Machine CPU over the window that neither gateway, sandbox nor wrk used."""
+        ours = (
+            self.cpu_seconds
+            + sum(self.sandbox_cpu_seconds.values())
+            + self.wrk.wrk_cpu_seconds
+        )
+        return max(0.0, self.machine_busy_seconds - ours)
+
+
+def ratio(ours: float, theirs: float) -> float | None:
+    return ours / theirs if theirs else None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    throughput: bool
+    p99: bool
+    upstream: bool
+    p50_near_critical_path: bool
+
+    @property
+    def all(self) -> bool:
+        return (
+            self.throughput
+            and self.p99
+            and self.upstream
+            and self.p50_near_critical_path
+        )
+
+
+def verdict(ours: Measurement, hive: Measurement) -> Verdict:
+    return Verdict(
+        throughput=ours.rps >= hive.rps,
+        p99=ours.wrk.p99_ms <= hive.wrk.p99_ms,
+        upstream=ours.upstream_per_request <= hive.upstream_per_request + 1e-9,
+        p50_near_critical_path=ours.wrk.p50_ms - ours.critical_path_ms <= P50_SLACK_MS,
+    )
+
+
+@dataclass
+class Report:
+    started: str  # ISO time, also the file name
+    settings: dict[str, Any]
+    measurements: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    titles: dict[str, str] = field(default_factory=dict)  # operation key -> title
+
+    def pairs(self) -> list[tuple[str, Measurement | None, Measurement | None]]:
+        keys = list(dict.fromkeys(m.operation for m in self.measurements))
+        found = {(m.operation, m.gateway): m for m in self.measurements}
+        return [(k, found.get((k, "ours")), found.get((k, "hive"))) for k in keys]
+
+
+def _n(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _x(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def _mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _missed(names: Sequence[str]) -> str:
+    return f" (missed: {', '.join(names)})" if names else ""
+
+
+def measurement_rows(measurements: Sequence[Measurement]) -> list[str]:
+    rows = [
+        "| op | gateway | req/s | p50 ms | p99 ms | CPU ms/req | upstream/req "
+        "| errors | requests |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in measurements:
+        rows.append(
+            f"| {m.operation} {m.name} | {m.gateway} | {_n(m.rps)} "
+            f"| {_n(m.wrk.p50_ms)} | {_n(m.wrk.p99_ms)} "
+            f"| {_n(m.cpu_ms_per_request, 2)} | {_n(m.upstream_per_request, 2)} "
+            f"| {m.wrk.errors} | {m.wrk.requests} |"
+        )
+    return rows
+
+
+def ratio_rows(report: Report) -> list[str]:
+    rows = [
+        "| op | req/s ours/Hive | p50 ours/Hive | p99 ours/Hive | CPU/req ours/Hive "
+        "| upstream/req ours/Hive | our p50 - critical path | targets met |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, ours, hive in report.pairs():
+        if ours is None or hive is None:
+            continue
+        v = verdict(ours, hive)
+        missed = [
+            name
+            for name, ok in (
+                ("throughput", v.throughput),
+                ("p99", v.p99),
+                ("upstream calls", v.upstream),
+                ("p50 vs critical path", v.p50_near_critical_path),
+            )
+            if not ok
+        ]
+        rows.append(
+            f"| {key} | {_x(ratio(ours.rps, hive.rps))} "
+            f"| {_x(ratio(ours.wrk.p50_ms, hive.wrk.p50_ms))} "
+            f"| {_x(ratio(ours.wrk.p99_ms, hive.wrk.p99_ms))} "
+            f"| {_x(ratio(ours.cpu_ms_per_request, hive.cpu_ms_per_request))} "
+            f"| {_x(ratio(ours.upstream_per_request, hive.upstream_per_request))} "
+            f"| {_n(ours.wrk.p50_ms - ours.critical_path_ms)} ms "
+            f"(path {_n(ours.critical_path_ms, 0)} ms) "
+            f"| {_mark(v.all)}{_missed(missed)} |"
+        )
+    return rows
+
+
+def condition_rows(measurements: Sequence[Measurement]) -> list[str]:
+    rows = [
+        "| op | gateway | gateway CPU (cores) | busiest sandbox (core share) "
+        "| wrk CPU (cores) | other CPU on the machine (cores) | reused records |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for m in measurements:
+        w = m.window_seconds or 1.0
+        name, share = m.busiest_sandbox
+        flag = " ⚠ saturated" if share >= SATURATED else ""
+        rows.append(
+            f"| {m.operation} | {m.gateway} | {m.cpu_seconds / w:.2f} "
+            f"| {name} {share:.2f}{flag} | {m.wrk.wrk_cpu_seconds / w:.2f} "
+            f"| {m.outside_cpu_seconds / w:.2f} | {m.wrk.reused} |"
+        )
+    return rows
+
+
+def markdown(report: Report) -> str:
+    s = report.settings
+    lines = [
+        f"# Benchmark: our gateway vs GraphQL Mesh on Hive Gateway ({report.started})",
+        "",
+        f"Load: wrk, {s.get('connections')} connections, {s.get('threads')} threads, "
+        f"{s.get('warmup')} s warm-up then {s.get('duration')} s measured, per "
+        f"operation and gateway. Sandboxes: own processes, "
+        f"{1000 * float(s.get('latency', 0)):.0f} ms per call. Workers: "
+        f"{s.get('workers')} for each gateway. Our gateway at commit "
+        f"{s.get('commit', '?')}.",
+        "",
+    ]
+    for key, title in report.titles.items():
+        lines.append(f"- **{key}**: {title}")
+    lines += [
+        "",
+        "## Results",
+        "",
+        "req/s, p50, p99 and errors from wrk; CPU from /proc (the gateway's process "
+        "tree over the measured run, divided by its requests); upstream calls per "
+        f"request counted by the sandboxes over {s.get('count_requests')} requests "
+        f"sent {s.get('connections')} at a time right after the run (the count "
+        "during the run, in the JSON, also holds the cut-off requests' calls).",
+        "",
+        *measurement_rows(report.measurements),
+        "",
+    ]
+    lines += ["## Ours / Hive", "", *ratio_rows(report), ""]
+    lines += [
+        "## Conditions",
+        "",
+        "CPU in cores over each measured window (1.00 = one core busy all the "
+        "time; the machine has "
+        f"{s.get('cpus', '?')}). 'Other CPU' is what the rest of the machine used "
+        "meanwhile: anything there competed with the run.",
+        "",
+        *condition_rows(report.measurements),
+        "",
+    ]
+    if report.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in report.notes), ""]
+    lines += ["## Settings", "", "```json", json.dumps(s, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "started": report.started,
+        "settings": report.settings,
+        "titles": report.titles,
+        "notes": report.notes,
+        "measurements": [],
+        "ratios": {},
+    }
+    for m in report.measurements:
+        item = asdict(m)
+        item.update(
+            rps=m.rps,
+            cpu_ms_per_request=m.cpu_ms_per_request,
+            upstream_per_request=m.upstream_per_request,
+            upstream_per_request_under_load=m.upstream_per_request_under_load,
+            errors=m.wrk.errors,
+        )
+        out["measurements"].append(item)
+    for key, ours, hive in report.pairs():
+        if ours is None or hive is None:
+            continue
+        out["ratios"][key] = {
+            "rps": ratio(ours.rps, hive.rps),
+            "p50": ratio(ours.wrk.p50_ms, hive.wrk.p50_ms),
+            "p99": ratio(ours.wrk.p99_ms, hive.wrk.p99_ms),
+            "cpu_per_request": ratio(ours.cpu_ms_per_request, hive.cpu_ms_per_request),
+            "upstream_per_request": ratio(
+                ours.upstream_per_request, hive.upstream_per_request
+            ),
+            "targets": asdict(verdict(ours, hive)),
+        }
+    return out
+
+
+def write(report: Report, directory: Path) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    md = directory / f"{report.started}.md"
+    js = directory / f"{report.started}.json"
+    md.write_text(markdown(report), "utf-8")
+    js.write_text(json.dumps(as_json(report), indent=2) + "\n", "utf-8")
+    return md, js

@@ -1,0 +1,585 @@
+"""``make bench``: our gateway and Mesh on Hive Gateway, same sandboxes, same load.
+
+    python -m benchmarks.run [--operations abcde] [--duration 20] [--warmup 10]
+        [--connections 32] [--threads 2] [--workers 1] [--latency 0.02]
+        [--profile auto|KEYS] [--output bench-results]
+
+1. The four sandboxes, each its own process (``gateway sandbox --provider P
+   --latency L``), counting their calls (``/_sandbox/calls``).
+2. Our gateway as production runs it: every provider configured at its sandbox
+   with the sandboxes' demo credentials, ``GATEWAY_ENVIRONMENT=production``
+   (introspection and GraphiQL off), bearer-token authentication, automatic
+   persisted queries on (their default; wrk sends the query text).
+3. Mesh: ``mesh-compose`` over ``benchmarks/mesh`` (OpenAPI documents, the
+   per-item links as ``@resolveTo``), served by Hive Gateway with the same JWT
+   check and introspection off. connectFi's login token is fetched once here and
+   given to Mesh as a static header (Mesh cannot log in and renew by itself); our
+   gateway logs in once on its own.
+4. Per operation, per gateway: a sample request checked for the expected data,
+   a warm-up, then the measured wrk run. Fresh-data operations get their own
+   running applications, seeded in the Apiture sandbox just before (seeding
+   earlier would slow every list call of the other operations).
+5. The table, printed and written to ``bench-results/<time>.md`` and ``.json``;
+   logs, samples and the supergraph in ``bench-results/<time>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import jwt
+
+from benchmarks import processes, profile, results
+from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
+from benchmarks.operations import GATEWAYS, Gateway, Operation, select
+from benchmarks.processes import Started
+
+ROOT = Path(__file__).resolve().parent.parent
+MESH = ROOT / "benchmarks" / "mesh"
+# The gateway of this source tree (run from ROOT, its packages come first), so that
+# a checkout elsewhere (a git worktree of a commit) measures its own code.
+GATEWAY_CLI = [sys.executable, "-m", "gateway.cli"]
+PROVIDERS = ("apiture", "connectfi", "auco", "mambu")
+PREFERRED_PORTS = [8101, 8102, 8103, 8104, 8000, 4000]
+JWT_SECRET = "bench-only-secret-not-for-production-0123456789"
+MIN_POOL = 2000
+QUIET_CORES = 0.2  # other processes' CPU below which the machine counts as idle
+
+
+@dataclass
+class Stack:
+    sandboxes: dict[str, str]  # provider -> base URL (host and port)
+    ours: str
+    hive: str
+    started: dict[str, Started]
+
+    def url(self, gateway: Gateway) -> str:
+        return (self.ours if gateway == "ours" else self.hive) + "/graphql"
+
+    def gateway(self, gateway: Gateway) -> Started:
+        return self.started[gateway]
+
+
+def source_version() -> str:
+    """The commit measured, "+changes" when the tree differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "gateway", "schema", "adapters"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
+
+
+def clean_env() -> dict[str, str]:
+    """The environment without any GATEWAY_ setting a developer may have."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+
+
+def token() -> str:
+    claims = {"sub": "bench", "roles": ["staff"], "exp": int(time.time()) + 86_400}
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack:
+    ports, preferred = processes.choose_ports(PREFERRED_PORTS)
+    if not preferred:
+        notes.append(
+            "Ports 8101-8104/8000/4000 were taken (another run on this machine?); "
+            f"used {ports} instead."
+        )
+    sandbox_ports = dict(zip(PROVIDERS, ports[:4], strict=True))
+    started: dict[str, Started] = {}
+    base = clean_env()
+    stack = Stack(
+        sandboxes={p: f"http://127.0.0.1:{port}" for p, port in sandbox_ports.items()},
+        ours=f"http://127.0.0.1:{ports[4]}",
+        hive=f"http://127.0.0.1:{ports[5]}",
+        started=started,
+    )
+    try:
+        for provider, port in sandbox_ports.items():
+            started[provider] = processes.start(
+                f"{provider} sandbox",
+                [
+                    *GATEWAY_CLI,
+                    "sandbox",
+                    f"--provider={provider}",
+                    f"--port={port}",
+                    f"--latency={args.latency}",
+                ],
+                log=work / f"sandbox-{provider}.log",
+                env=base,
+                cwd=ROOT,
+            )
+        for provider in PROVIDERS:
+            processes.wait_until_ready(
+                started[provider], stack.sandboxes[provider] + "/_sandbox/calls"
+            )
+        _start_ours(args, stack, work, base)
+        _start_hive(args, stack, work, base, notes)
+        processes.wait_until_ready(started["ours"], stack.ours + "/healthz")
+        processes.wait_until_ready(started["hive"], stack.hive + "/healthcheck")
+    except BaseException:
+        processes.stop(started.values())
+        raise
+    return stack
+
+
+def _start_ours(
+    args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
+) -> None:
+    s = stack.sandboxes
+    env = dict(
+        base,
+        GATEWAY_ENVIRONMENT="production",
+        GATEWAY_APITURE_URL=s["apiture"] + "/accountApplications",
+        GATEWAY_CONNECTFI_URL=s["connectfi"],
+        GATEWAY_CONNECTFI_LOGIN="sandbox",
+        GATEWAY_CONNECTFI_PASSWORD="sandbox",
+        GATEWAY_AUCO_URL=s["auco"] + "/v1.5/ext",
+        GATEWAY_AUCO_PRIVATE_KEY="prk_sandbox",
+        GATEWAY_AUCO_PUBLIC_KEY="puk_sandbox",
+        GATEWAY_MAMBU_URL=s["mambu"],
+        GATEWAY_MAMBU_USERNAME="sandbox",
+        GATEWAY_MAMBU_PASSWORD="sandbox",
+        GATEWAY_AUTH_JWT_SECRET=JWT_SECRET,
+        GATEWAY_PERSISTED_QUERIES="apq",
+    )
+    port = stack.ours.rsplit(":", 1)[1]
+    stack.started["ours"] = processes.start(
+        "our gateway",
+        [
+            *GATEWAY_CLI,
+            "serve",
+            f"--port={port}",
+            f"--workers={args.workers}",
+        ],
+        log=work / "ours.log",
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def connectfi_token(base_url: str) -> str:
+    answer = httpx.post(
+        base_url + "/auth/get-token",
+        json={"user": {"login": "sandbox", "password": "sandbox"}},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    value: str = answer.json()["data"]["token"]
+    return value
+
+
+def _start_hive(
+    args: argparse.Namespace,
+    stack: Stack,
+    work: Path,
+    base: dict[str, str],
+    notes: list[str],
+) -> None:
+    s = stack.sandboxes
+    supergraph = work / "supergraph.graphql"
+    env = dict(
+        base,
+        APITURE_URL=s["apiture"] + "/accountApplications",
+        CONNECTFI_URL=s["connectfi"],
+        CONNECTFI_TOKEN=connectfi_token(s["connectfi"]),
+        AUCO_URL=s["auco"] + "/v1.5/ext",
+        AUCO_PUBLIC_KEY="puk_sandbox",
+        MAMBU_URL=s["mambu"],
+        MAMBU_USERNAME="sandbox",
+        MAMBU_PASSWORD="sandbox",
+    )
+    compose = processes.start(
+        "mesh-compose",
+        ["node", "node_modules/.bin/mesh-compose", "-o", str(supergraph)],
+        log=work / "mesh-compose.log",
+        env=env,
+        cwd=MESH,
+    )
+    if compose.process.wait(120) != 0 or not supergraph.is_file():
+        raise RuntimeError("mesh-compose failed:\n" + compose.log_tail())
+    notes.append(
+        "connectFi: Mesh gets a login token fetched once at start, as a static "
+        "header; our gateway logs in by itself (once, then reuses the token)."
+    )
+    port = stack.hive.rsplit(":", 1)[1]
+    command = [
+        "node",
+        "node_modules/.bin/hive-gateway",
+        "supergraph",
+        str(supergraph),
+        "-c",
+        "gateway.config.ts",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        f"--fork={args.workers}",
+    ]
+    if args.hive_jit:
+        command.append("--jit")
+    stack.started["hive"] = processes.start(
+        "Hive Gateway",
+        command,
+        log=work / "hive.log",
+        env=dict(base, NODE_ENV="production", JWT_SECRET=JWT_SECRET),
+        cwd=MESH,
+    )
+
+
+# one operation --------------------------------------------------------------------
+
+
+def seed_applications(stack: Stack, count: int) -> list[str]:
+    answer = httpx.post(
+        stack.sandboxes["apiture"] + "/_sandbox/seed/applications",
+        json={"count": count},
+        timeout=120,
+    )
+    answer.raise_for_status()
+    ids: list[str] = answer.json()
+    return ids
+
+
+def sandbox_calls(stack: Stack) -> dict[str, int]:
+    return {
+        p: int(httpx.get(url + "/_sandbox/calls", timeout=10).json()["total"])
+        for p, url in stack.sandboxes.items()
+    }
+
+
+def reset_sandboxes(stack: Stack) -> None:
+    for url in stack.sandboxes.values():
+        httpx.post(url + "/_sandbox/reset", timeout=10).raise_for_status()
+
+
+def check_sample(
+    stack: Stack, op: Operation, gateway: Gateway, bearer: str, work: Path
+) -> str | None:
+    """Send one request and check the answer; a problem, or None."""
+    ids = seed_applications(stack, 1) if op.fresh else []
+    body = op.bodies(gateway, ids)[0]
+    answer = httpx.post(
+        stack.url(gateway),
+        content=body,
+        headers={"Content-Type": "application/json", "Authorization": bearer},
+        timeout=30,
+    )
+    (work / f"sample-{op.key}-{gateway}.json").write_text(answer.text, "utf-8")
+    expect = op.expect.get(gateway)
+    if answer.status_code != 200:
+        return f"HTTP {answer.status_code}"
+    if '"errors"' in answer.text:
+        return "GraphQL errors: " + answer.text[:300]
+    if expect and expect not in answer.text:
+        return f"no {expect} in the answer: " + answer.text[:300]
+    return None
+
+
+def write_bodies(
+    path: Path, op: Operation, gateway: Gateway, stack: Stack, pool: int
+) -> None:
+    ids = seed_applications(stack, pool) if op.fresh else []
+    path.write_text("\n".join(op.bodies(gateway, ids)) + "\n", "utf-8")
+
+
+def pool_size(op: Operation, seconds: float, rate_guess: float) -> int:
+    """Records enough for ``seconds`` at 1.5 times the expected rate."""
+    if not op.fresh:
+        return 0
+    return max(MIN_POOL, math.ceil(rate_guess * seconds * 1.5))
+
+
+async def _send_all(url: str, bodies: list[str], bearer: str, concurrency: int) -> int:
+    """POST every body, ``concurrency`` at a time; answer how many were not 200."""
+    limit = asyncio.Semaphore(concurrency)
+    headers = {"Content-Type": "application/json", "Authorization": bearer}
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+
+        async def one(body: str) -> bool:
+            async with limit:
+                answer = await client.post(url, content=body, headers=headers)
+                return answer.status_code == 200 and '"errors"' not in answer.text
+
+        done = await asyncio.gather(*(one(b) for b in bodies))
+    return sum(1 for ok in done if not ok)
+
+
+def count_calls(
+    stack: Stack, op: Operation, gateway: Gateway, bearer: str, args: argparse.Namespace
+) -> tuple[dict[str, int], int, int]:
+    """Upstream calls of exactly ``--count-requests`` requests, sent concurrently.
+
+    Under wrk the requests cut off at the end have made some of their calls but
+    count as none, which inflates calls per request by up to connections/requests;
+    a fixed batch, every answer awaited, counts exactly. Answers (calls, requests,
+    failures).
+    """
+    n = args.count_requests
+    ids = seed_applications(stack, n) if op.fresh else []
+    bodies = op.bodies(gateway, ids) if op.fresh else [op.body(gateway)] * n
+    reset_sandboxes(stack)
+    failed = asyncio.run(
+        _send_all(stack.url(gateway), bodies, bearer, args.connections)
+    )
+    return sandbox_calls(stack), n, failed
+
+
+def wait_for_quiet(stack: Stack, limit: float) -> float:
+    """Wait (at most ``limit`` s) until the rest of the machine is nearly idle.
+
+    Answers the cores the rest of the machine used over the last second.
+    """
+    deadline = time.monotonic() + limit
+    ours = list(stack.started.values())
+    while True:
+        busy0, _ = processes.machine_busy_seconds()
+        cpu0 = sum(s.cpu_seconds() for s in ours)
+        time.sleep(1.0)
+        busy1, _ = processes.machine_busy_seconds()
+        cpu1 = sum(s.cpu_seconds() for s in ours)
+        other = max(0.0, (busy1 - busy0) - (cpu1 - cpu0))
+        if other < QUIET_CORES or time.monotonic() >= deadline:
+            return other
+
+
+def measure(
+    stack: Stack,
+    op: Operation,
+    gateway: Gateway,
+    args: argparse.Namespace,
+    bearer_token: str,
+    work: Path,
+    rate_guess: float,
+) -> results.Measurement:
+    url, expect = stack.url(gateway), op.expect.get(gateway)
+    if args.warmup > 0:
+        warm = work / f"bodies-{op.key}-{gateway}-warmup.jsonl"
+        write_bodies(warm, op, gateway, stack, pool_size(op, args.warmup, rate_guess))
+        run_wrk(url, warm, expect, bearer_token, _load(args, args.warmup))
+    bodies = work / f"bodies-{op.key}-{gateway}.jsonl"
+    write_bodies(bodies, op, gateway, stack, pool_size(op, args.duration, rate_guess))
+    if args.wait_quiet > 0:
+        other = wait_for_quiet(stack, args.wait_quiet)
+        if other >= QUIET_CORES:
+            print(f" (machine busy: {other:.2f} cores elsewhere)", end="", flush=True)
+    reset_sandboxes(stack)
+    target = stack.gateway(gateway)
+    sandboxes = {p: stack.started[p] for p in PROVIDERS}
+    cpu0 = target.cpu_seconds()
+    sandbox0 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
+    busy0, _ = processes.machine_busy_seconds()
+    t0 = time.monotonic()
+    outcome: WrkResult = run_wrk(
+        url, bodies, expect, bearer_token, _load(args, args.duration)
+    )
+    window = time.monotonic() - t0
+    busy1, _ = processes.machine_busy_seconds()
+    cpu1 = target.cpu_seconds()
+    sandbox1 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
+    under_load = sandbox_calls(stack)
+    calls, counted, failed = count_calls(
+        stack, op, gateway, f"Bearer {bearer_token}", args
+    )
+    return results.Measurement(
+        operation=op.key,
+        name=op.name,
+        gateway=gateway,
+        wrk=outcome,
+        cpu_seconds=cpu1 - cpu0,
+        upstream_calls=calls,
+        counted_requests=counted,
+        counted_failures=failed,
+        upstream_calls_under_load=under_load,
+        sandbox_cpu_seconds={p: sandbox1[p] - sandbox0[p] for p in sandboxes},
+        critical_path_ms=op.critical_path * args.latency * 1000,
+        machine_busy_seconds=busy1 - busy0,
+        window_seconds=window,
+    )
+
+
+def _load(args: argparse.Namespace, seconds: float) -> Load:
+    return Load(connections=args.connections, threads=args.threads, seconds=seconds)
+
+
+# the run --------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__
+    )
+    parser.add_argument("--operations", default="abcde", help="keys, e.g. abe")
+    parser.add_argument("--gateways", default="ours,hive")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds")
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--workers", type=int, default=1, help="for each gateway")
+    parser.add_argument("--latency", type=float, default=0.02, help="per call, s")
+    parser.add_argument("--hive-jit", action="store_true", help="Hive's --jit")
+    parser.add_argument(
+        "--count-requests",
+        type=int,
+        default=64,
+        help="requests of the exact upstream-call count after each run",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="before each run, wait up to this many seconds for the rest of the "
+        "machine to be idle (0: do not wait)",
+    )
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="after the runs, profile our gateway with py-spy under these "
+        "operations ('auto': the one with the lowest throughput ratio)",
+    )
+    parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument("--output", default=str(ROOT / "bench-results"))
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if wrk_path() is None:
+        print("wrk is not installed: `apt-get install wrk` (make bench does)")
+        return 2
+    if not (MESH / "node_modules" / ".bin" / "hive-gateway").exists():
+        print("Mesh is not installed: `npm ci` in benchmarks/mesh (make bench does)")
+        return 2
+    operations = select(args.operations)
+    gateways = [g for g in GATEWAYS if g in args.gateways.split(",")]
+    started_at = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    output = Path(args.output)
+    work = output / started_at
+    work.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    settings = {
+        k: v for k, v in vars(args).items() if k not in ("output", "profile_seconds")
+    }
+    settings["cpus"] = os.cpu_count()
+    settings["commit"] = source_version()
+    settings["loadavg_before"] = os.getloadavg()[0]
+    report = results.Report(started=started_at, settings=settings, notes=notes)
+    report.titles = {o.key: o.title for o in operations}
+    print(
+        f"measuring {ROOT} at {settings['commit']}; starting the sandboxes and both "
+        f"gateways (logs in {work})",
+        flush=True,
+    )
+    stack = start_stack(args, work, notes)
+    settings["urls"] = {"ours": stack.ours, "hive": stack.hive, **stack.sandboxes}
+    bearer_token = token()
+    bearer = f"Bearer {bearer_token}"
+    rates: dict[str, float] = {}
+    try:
+        for op in operations:
+            for gateway in gateways:
+                problem = check_sample(stack, op, gateway, bearer, work)
+                if problem:
+                    notes.append(f"{op.key} on {gateway}: the sample failed: {problem}")
+                    print(f"  ! {op.key} {gateway}: sample failed: {problem}")
+                guess = rates.get(gateway, 2000.0)
+                print(f"  {op.key} {op.name} on {gateway} …", end="", flush=True)
+                m = measure(stack, op, gateway, args, bearer_token, work, guess)
+                rates.setdefault(gateway, m.rps)
+                report.measurements.append(m)
+                print(
+                    f" {m.rps:,.0f} req/s, p50 {m.wrk.p50_ms:.1f} ms, "
+                    f"p99 {m.wrk.p99_ms:.1f} ms, {m.upstream_per_request:.2f} "
+                    f"upstream/req, {m.wrk.errors} errors",
+                    flush=True,
+                )
+        _warn_about_conditions(report)
+        if args.profile:
+            keys = profile.choose(report, args.profile)
+            for op in select(keys):
+                print(f"  profiling our gateway under {op.key} {op.name} …", flush=True)
+                summary = profile.record(
+                    stack.gateway("ours").pid,
+                    functools.partial(
+                        _profile_load, stack, op, args, bearer_token, work
+                    ),
+                    work / f"profile-{op.key}",
+                    args.profile_seconds,
+                )
+                notes.append(f"Profile of ours under {op.key}: {summary}")
+    finally:
+        processes.stop(stack.started.values())
+    md, js = results.write(report, output)
+    print()
+    print(results.markdown(report))
+    print(f"written: {md} and {js}")
+    return 0
+
+
+def _profile_load(
+    stack: Stack, op: Operation, args: argparse.Namespace, bearer: str, work: Path
+) -> None:
+    bodies = work / f"bodies-{op.key}-ours-profile.jsonl"
+    rate = 2000.0
+    write_bodies(bodies, op, "ours", stack, pool_size(op, args.profile_seconds, rate))
+    run_wrk(
+        stack.url("ours"),
+        bodies,
+        op.expect.get("ours"),
+        bearer,
+        _load(args, args.profile_seconds),
+    )
+
+
+def _warn_about_conditions(report: results.Report) -> None:
+    for m in report.measurements:
+        name, share = m.busiest_sandbox
+        if share >= results.SATURATED:
+            report.notes.append(
+                f"{m.operation} on {m.gateway}: the {name} sandbox used "
+                f"{share:.0%} of a core: it may have limited the throughput."
+            )
+        w = m.window_seconds or 1.0
+        if m.outside_cpu_seconds / w > 0.25:
+            report.notes.append(
+                f"{m.operation} on {m.gateway}: {m.outside_cpu_seconds / w:.2f} cores "
+                "were busy outside the benchmark meanwhile: its numbers are low."
+            )
+        if m.counted_failures:
+            report.notes.append(
+                f"{m.operation} on {m.gateway}: {m.counted_failures} of the "
+                f"{m.counted_requests} requests counting upstream calls failed."
+            )
+        if m.wrk.reused:
+            report.notes.append(
+                f"{m.operation} on {m.gateway}: {m.wrk.reused} requests reused an "
+                "application (the seeded supply ran out): they were no-op approvals."
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

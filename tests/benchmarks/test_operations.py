@@ -1,0 +1,75 @@
+"""The measured operations: ours run on our schema, each has its Mesh pair."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from graphql import OperationDefinitionNode, parse, validate
+
+from benchmarks.operations import OPERATIONS, Operation, global_application_id, select
+from schema.api import schema
+
+KEYS = [o.key for o in OPERATIONS]
+
+
+def _operation_names(text: str) -> list[str]:
+    return [
+        d.name.value
+        for d in parse(text).definitions
+        if isinstance(d, OperationDefinitionNode) and d.name is not None
+    ]
+
+
+def test_the_five_operations_of_the_issue_are_there_in_order() -> None:
+    assert KEYS == ["a", "b", "c", "d", "e"]
+    assert [o.fresh for o in OPERATIONS] == [False, False, False, False, True]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=KEYS)
+def test_each_operation_has_its_mesh_query_under_the_same_name(op: Operation) -> None:
+    assert op.ours.is_file()
+    assert op.mesh.is_file(), f"no Mesh query for {op.key} at {op.mesh}"
+    assert _operation_names(op.ours.read_text()) == [op.name]
+    assert _operation_names(op.mesh.read_text()) == [op.name]
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=KEYS)
+def test_our_side_is_valid_against_our_schema(op: Operation) -> None:
+    assert validate(schema._schema, parse(op.ours.read_text())) == []
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=KEYS)
+def test_each_gateway_answer_has_an_expected_marker(op: Operation) -> None:
+    assert op.expect.get("ours")
+    assert op.expect.get("hive")
+
+
+def test_a_body_is_one_json_line_with_our_global_id_for_ours() -> None:
+    detail = select("a")[0]
+
+    ours = json.loads(detail.body("ours"))
+    hive = json.loads(detail.body("hive"))
+
+    assert "\n" not in detail.body("ours")
+    assert ours["operationName"] == hive["operationName"] == "ApplicationDetail"
+    assert ours["variables"]["id"] == global_application_id(hive["variables"]["id"])
+    assert ours["variables"]["id"] == (
+        "QXBwbGljYXRpb246QVBJVFVSRToyMWVlMzAyZS05NzRkLTRkNDktOWJjNi05ODgyNWE3YzgzMWE"
+    )
+
+
+def test_a_fresh_operation_gets_one_body_per_application() -> None:
+    approve = select("e")[0]
+
+    bodies = approve.bodies("hive", ["id-1", "id-2"])
+
+    assert [json.loads(b)["variables"]["id"] for b in bodies] == ["id-1", "id-2"]
+    with pytest.raises(AssertionError):
+        approve.body("hive")
+
+
+def test_select_keeps_the_order_and_refuses_unknown_keys() -> None:
+    assert [o.key for o in select("e,a")] == ["a", "e"]
+    with pytest.raises(ValueError, match="z"):
+        select("az")
