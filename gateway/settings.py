@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     retry_budget_min: int = Field(default=10, ge=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=10.0, gt=0)
+    # Identical safe reads in flight at once, across requests, share one upstream
+    # call (adapters/singleflight.py).
+    coalesce_reads: bool = True
 
     # Embedded sandboxes: added latency per call (for demos and benchmarks).
     sandbox_latency: float = Field(default=0.0, ge=0)

@@ -7,7 +7,9 @@ sandbox.
 
 Either transport is wrapped in a :class:`~adapters.resilience.ResilientTransport`
 (the sandboxes too, so tests exercise the real thing): one circuit breaker and one
-retry budget per provider, the request's deadline, retries of safe reads. The
+retry budget per provider, the request's deadline, retries of safe reads; above
+it, identical safe reads in flight together share one call
+(:class:`~adapters.singleflight.Coalescing`). The
 breakers are kept here, in ``Upstreams.breakers``, for the ``providers`` query.
 """
 
@@ -32,6 +34,7 @@ from adapters.model import Provider
 from adapters.pooled import PooledTransport
 from adapters.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.sandbox_kit import Controlled
+from adapters.singleflight import Coalescing
 from gateway.settings import Settings, secret
 
 SANDBOX_HOSTS = {p: f"http://{p.value}.sandbox" for p in Provider}
@@ -124,9 +127,11 @@ def _http_client(
         # aiohttp's pool: httpx's own costs milliseconds of CPU per call under
         # concurrency (adapters/pooled.py). No proxy from the environment.
         inner = PooledTransport(max_connections=settings.max_connections)
-    transport = ResilientTransport(
+    transport: httpx.AsyncBaseTransport = ResilientTransport(
         inner, name=provider.value, policy=policy(settings), breaker=breaker
     )
+    if settings.coalesce_reads:
+        transport = Coalescing(transport, total_timeout=settings.request_deadline)
     return httpx.AsyncClient(transport=transport, base_url=base_url, timeout=timeout)
 
 

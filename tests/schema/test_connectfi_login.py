@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from adapters.connectfi import sandbox as connectfi
 from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
+from gateway.settings import Settings
 from tests.conftest import Gateway, serve
 
 LOGIN = "/auth/get-token"
@@ -21,6 +24,13 @@ query Customer($filter: ApplicationFilter) {
 }"""
 FILTER = {"filter": {"customerId": SEED_CUSTOMER_ID}}
 SEED_APPLICATIONS = ["iapp_1BGgJeDQJFo5MCup15zq9A", "iapp_ASiuCX9tz9FGwlyiNHba2"]
+
+
+@pytest.fixture
+def settings() -> Settings:
+    # Every query sends its own list call, so that a burst really meets the login
+    # (identical reads in flight together would otherwise share one call).
+    return Settings(coalesce_reads=False)
 
 
 async def burst(gateway: Gateway, n: int) -> None:

@@ -1,0 +1,216 @@
+"""Identical safe reads in flight together share one upstream call; nothing else
+does. Counted at a fake upstream that answers only when the test lets it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from adapters.resilience import RETRY_SAFE, DeadlineExceeded, deadline_scope
+from adapters.singleflight import Coalescing
+
+
+class Upstream(httpx.AsyncBaseTransport):
+    """Counts calls; each waits for ``release`` then answers or fails."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[httpx.Request] = []
+        self.release = asyncio.Event()
+        self.error = error
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        await self.release.wait()
+        if self.error is not None:
+            raise self.error
+        return httpx.Response(200, json={"n": len(self.calls)}, headers={"ETag": '"1"'})
+
+
+@pytest.fixture
+def upstream() -> Upstream:
+    return Upstream()
+
+
+@pytest.fixture
+async def client(upstream: Upstream) -> AsyncIterator[httpx.AsyncClient]:
+    transport = Coalescing(upstream, total_timeout=5.0)
+    async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+        yield http
+
+
+async def together(upstream: Upstream, *calls: object) -> list[object]:
+    """Start every call, let them all reach the transport, then release."""
+    tasks = [asyncio.ensure_future(c) for c in calls]  # type: ignore[call-overload]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    upstream.release.set()
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def test_concurrent_identical_reads_make_one_upstream_call(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    answers = await together(upstream, *(client.get("/apps/1") for _ in range(10)))
+
+    assert len(upstream.calls) == 1
+    assert all(isinstance(a, httpx.Response) for a in answers)
+    responses = [a for a in answers if isinstance(a, httpx.Response)]
+    assert [r.json() for r in responses] == [{"n": 1}] * 10
+    assert all(r.headers["etag"] == '"1"' for r in responses)
+    assert len({id(r) for r in responses}) == 10  # each caller its own response
+    assert all(r.request.url.path == "/apps/1" for r in responses)
+    transport = client._transport
+    assert isinstance(transport, Coalescing) and transport.shared == 9
+
+
+async def test_different_reads_are_not_shared(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    await together(
+        upstream,
+        client.get("/apps/1"),
+        client.get("/apps/2"),
+        client.get("/apps/1", params={"page": 2}),
+        client.get("/apps/1", headers={"If-None-Match": '"1"'}),
+        client.get("/apps/1", headers={"Authorization": "Basic other"}),
+        client.get("/apps/1"),
+    )
+
+    assert len(upstream.calls) == 5
+
+
+async def test_a_mutation_is_never_shared(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    await together(
+        upstream,
+        *(client.post("/approvedApplications?application=1") for _ in range(4)),
+        *(client.put("/apps/1", json={"a": 1}) for _ in range(2)),
+    )
+
+    assert len(upstream.calls) == 6
+
+
+async def test_a_read_by_post_is_shared_only_when_marked_safe_and_alike(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    def read(body: dict[str, str]) -> object:
+        request = client.build_request("POST", "/akepa/list", json=body)
+        request.extensions[RETRY_SAFE] = True
+        return client.send(request)
+
+    def probe() -> object:
+        request = client.build_request("HEAD", "")
+        request.extensions[RETRY_SAFE] = False
+        return client.send(request)
+
+    await together(
+        upstream,
+        read({"customerId": "a"}),
+        read({"customerId": "a"}),
+        read({"customerId": "b"}),
+        probe(),
+        probe(),
+    )
+
+    assert len(upstream.calls) == 2 + 2
+
+
+async def test_an_error_reaches_every_caller() -> None:
+    upstream = Upstream(error=httpx.ConnectError("refused"))
+    transport = Coalescing(upstream, total_timeout=5.0)
+    async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+        answers = await together(upstream, *(http.get("/apps/1") for _ in range(5)))
+
+    assert len(upstream.calls) == 1
+    assert all(isinstance(a, httpx.ConnectError) for a in answers)
+
+
+async def test_a_read_after_the_answer_goes_upstream_again(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    upstream.release.set()
+    await client.get("/apps/1")
+    await client.get("/apps/1")
+
+    assert len(upstream.calls) == 2
+
+
+async def test_a_caller_past_its_deadline_stops_waiting_alone(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    patient = asyncio.ensure_future(client.get("/apps/1"))
+    await asyncio.sleep(0)
+
+    async def hurried() -> httpx.Response:
+        with deadline_scope(0.0):
+            return await client.get("/apps/1")
+
+    with pytest.raises(DeadlineExceeded):
+        await hurried()
+    upstream.release.set()
+
+    assert (await patient).json() == {"n": 1}
+    assert len(upstream.calls) == 1
+
+
+async def test_a_caller_with_more_time_goes_on_when_the_call_runs_out() -> None:
+    class Slow(httpx.AsyncBaseTransport):
+        calls = 0
+
+        async def handle_async_request(self, r: httpx.Request) -> httpx.Response:
+            Slow.calls += 1
+            if Slow.calls == 1:  # the first runs out of its starter's time
+                raise DeadlineExceeded("the request's deadline has passed")
+            return httpx.Response(200, json={"n": Slow.calls})
+
+    transport = Coalescing(Slow(), total_timeout=5.0)
+    async with httpx.AsyncClient(transport=transport, base_url="http://p") as http:
+
+        async def within(seconds: float) -> httpx.Response:
+            with deadline_scope(seconds):
+                return await http.get("/apps/1")
+
+        first, second = await asyncio.gather(
+            within(1.0), within(3.0), return_exceptions=True
+        )
+
+    assert isinstance(first, DeadlineExceeded)
+    assert isinstance(second, httpx.Response) and second.json() == {"n": 2}
+    assert Slow.calls == 2
+
+
+async def test_a_caller_that_goes_away_leaves_the_call_to_the_others(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    leaving = asyncio.ensure_future(client.get("/apps/1"))
+    staying = asyncio.ensure_future(client.get("/apps/1"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    leaving.cancel()
+    await asyncio.sleep(0)
+    upstream.release.set()
+
+    assert (await staying).json() == {"n": 1}
+    assert leaving.cancelled()
+    assert len(upstream.calls) == 1
+
+
+async def test_when_every_caller_goes_away_the_call_is_cancelled(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    alone = asyncio.ensure_future(client.get("/apps/1"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    alone.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    upstream.release.set()
+    # A new caller is not handed the cancelled call: it goes upstream itself.
+    answer = await client.get("/apps/1")
+
+    assert answer.json() == {"n": 2}
+    assert len(upstream.calls) == 2
