@@ -342,11 +342,24 @@ def count_calls(
     n = args.count_requests
     ids = seed_applications(stack, n) if op.fresh else []
     bodies = op.bodies(gateway, ids) if op.fresh else [op.body(gateway)] * n
+    wait_for_drain(stack)
     reset_sandboxes(stack)
     failed = asyncio.run(
         _send_all(stack.url(gateway), bodies, bearer, args.connections)
     )
     return sandbox_calls(stack), n, failed
+
+
+def wait_for_drain(stack: Stack, limit: float = 30.0) -> None:
+    """Until the sandboxes see no more calls: requests that wrk cut off at the end
+    of a run go on inside the gateway for a while, calling upstream."""
+    deadline = time.monotonic() + limit
+    last, steady = sandbox_calls(stack), 0
+    while steady < 2 and time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = sandbox_calls(stack)
+        steady = steady + 1 if now == last else 0
+        last = now
 
 
 def wait_for_quiet(stack: Stack, limit: float) -> float:
@@ -383,6 +396,7 @@ def measure(
         run_wrk(url, warm, expect, bearer_token, _load(args, args.warmup))
     bodies = work / f"bodies-{op.key}-{gateway}.jsonl"
     write_bodies(bodies, op, gateway, stack, pool_size(op, args.duration, rate_guess))
+    wait_for_drain(stack)
     if args.wait_quiet > 0:
         other = wait_for_quiet(stack, args.wait_quiet)
         if other >= QUIET_CORES:
