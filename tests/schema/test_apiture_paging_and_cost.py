@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gateway.settings import Settings
 from tests.conftest import Gateway
+
+BOUND = 16  # calls in flight to a provider at once, pinned to show it holds
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(max_concurrency_per_provider=BOUND)
+
 
 PAGE = """
 query Page($first: Int, $after: String) {
@@ -71,7 +82,7 @@ async def test_detail_fields_cost_one_concurrent_call_per_item(
     assert len(details) == 50
     assert len({d.path for d in details}) == 50  # de-duplicated: one per item
     assert gateway.upstream_calls() == 51
-    # They overlap in time, bounded by the per-provider concurrency (16).
+    # They overlap in time, bounded by the per-provider concurrency.
     events = sorted(
         [(d.started, 1) for d in details] + [(d.ended, -1) for d in details]
     )
@@ -79,4 +90,4 @@ async def test_detail_fields_cost_one_concurrent_call_per_item(
     for _, step in events:
         running += step
         peak = max(peak, running)
-    assert 2 <= peak <= 16
+    assert 2 <= peak <= BOUND
