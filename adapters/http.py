@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 import httpx
+import orjson
 
 from adapters.errors import (
     ProviderError,
@@ -83,6 +84,10 @@ async def send(
 
 def json_body(response: httpx.Response, provider: Provider) -> object:
     """The decoded JSON body, or ``ProviderError`` when it is not JSON."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        pass  # not UTF-8, NaN…: what json makes of it
     try:
         return response.json()
     except ValueError as exc:
