@@ -141,12 +141,7 @@ class Controlled:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body.extend(message.get("body", b""))
-            if not message.get("more_body"):
-                break
+        body = await _read_body(receive)
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         fault = self.control._fault_for(method, path)
@@ -168,7 +163,7 @@ class Controlled:
                 if replayed:
                     return await receive()
                 replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
 
             await self.app(scope, replay, send)
         finally:
@@ -183,7 +178,7 @@ class Controlled:
                             k.decode("latin-1"): v.decode("latin-1")
                             for k, v in scope["headers"]
                         },
-                        body=bytes(body),
+                        body=body,
                         started=started,
                         ended=time.perf_counter(),
                     )
@@ -216,15 +211,8 @@ class SandboxAdmin:
         if scope["type"] != "http" or not path.startswith(ADMIN_PREFIX):
             await self.sandbox(scope, receive, send)
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            body.extend(message.get("body", b""))
-            if not message.get("more_body"):
-                break
-        status, answer = self._answer(
-            scope["method"], path[len(ADMIN_PREFIX) :], bytes(body)
-        )
+        body = await _read_body(receive)
+        status, answer = self._answer(scope["method"], path[len(ADMIN_PREFIX) :], body)
         await _send_json(send, status, answer)
 
     def _answer(self, method: str, action: str, body: bytes) -> tuple[int, Any]:
@@ -247,6 +235,15 @@ class SandboxAdmin:
                 return 400, {"error": 'send {"count": n}, n >= 0'}
             return 200, seeder(count)
         return 404, {"error": "unknown sandbox admin route"}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    body = bytearray()
+    while True:
+        message = await receive()
+        body.extend(message.get("body", b""))
+        if not message.get("more_body"):
+            return bytes(body)
 
 
 async def _send_json(send: Send, status: int, answer: Any) -> None:

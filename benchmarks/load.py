@@ -102,6 +102,7 @@ def run_wrk(
         str(bodies),
         expect or "-",
         token,
+        str(load.threads),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

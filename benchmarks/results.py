@@ -82,6 +82,19 @@ def ratio(ours: float, theirs: float) -> float | None:
     return ours / theirs if theirs else None
 
 
+def ratios(ours: Measurement, hive: Measurement) -> dict[str, float | None]:
+    """Ours over Hive's, per figure of the table."""
+    return {
+        "rps": ratio(ours.rps, hive.rps),
+        "p50": ratio(ours.wrk.p50_ms, hive.wrk.p50_ms),
+        "p99": ratio(ours.wrk.p99_ms, hive.wrk.p99_ms),
+        "cpu_per_request": ratio(ours.cpu_ms_per_request, hive.cpu_ms_per_request),
+        "upstream_per_request": ratio(
+            ours.upstream_per_request, hive.upstream_per_request
+        ),
+    }
+
+
 @dataclass(frozen=True)
 class Verdict:
     throughput: bool
@@ -174,12 +187,9 @@ def ratio_rows(report: Report) -> list[str]:
             )
             if not ok
         ]
+        cells = " | ".join(_x(r) for r in ratios(ours, hive).values())
         rows.append(
-            f"| {key} | {_x(ratio(ours.rps, hive.rps))} "
-            f"| {_x(ratio(ours.wrk.p50_ms, hive.wrk.p50_ms))} "
-            f"| {_x(ratio(ours.wrk.p99_ms, hive.wrk.p99_ms))} "
-            f"| {_x(ratio(ours.cpu_ms_per_request, hive.cpu_ms_per_request))} "
-            f"| {_x(ratio(ours.upstream_per_request, hive.upstream_per_request))} "
+            f"| {key} | {cells} "
             f"| {_n(ours.wrk.p50_ms - ours.critical_path_ms)} ms "
             f"(path {_n(ours.critical_path_ms, 0)} ms) "
             f"| {_mark(v.all)}{_missed(missed)} |"
@@ -274,13 +284,7 @@ def as_json(report: Report) -> dict[str, Any]:
         if ours is None or hive is None:
             continue
         out["ratios"][key] = {
-            "rps": ratio(ours.rps, hive.rps),
-            "p50": ratio(ours.wrk.p50_ms, hive.wrk.p50_ms),
-            "p99": ratio(ours.wrk.p99_ms, hive.wrk.p99_ms),
-            "cpu_per_request": ratio(ours.cpu_ms_per_request, hive.cpu_ms_per_request),
-            "upstream_per_request": ratio(
-                ours.upstream_per_request, hive.upstream_per_request
-            ),
+            **ratios(ours, hive),
             "targets": asdict(verdict(ours, hive)),
         }
     return out

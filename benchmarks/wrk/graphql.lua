@@ -1,9 +1,10 @@
 -- POSTs GraphQL requests and checks every answer; `make bench` runs it as
---   wrk -s graphql.lua URL -- BODIES EXPECT TOKEN
+--   wrk -t THREADS -s graphql.lua URL -- BODIES EXPECT TOKEN THREADS
 -- BODIES: a file of JSON request bodies, one a line. With one line every request
 -- sends it; with more, thread i of n sends lines i, i+n, i+2n... so that no two
 -- requests share a line (a fresh application per approval), and counts a request
--- that had to reuse a line once the file ran out.
+-- that had to reuse a line once the file ran out. THREADS must be wrk's -t: each
+-- thread runs its own copy of this script, which cannot see how many were made.
 -- EXPECT: text every good answer contains ("-" for none). An answer is bad when
 -- its status is not 200, it carries "errors", or it lacks EXPECT.
 -- done() prints one line, "BENCH_RESULT {json}", that benchmarks/load.py reads.
@@ -18,6 +19,7 @@ function setup(thread)
 end
 
 local requests, position, stride, expect
+local wrapped = false
 
 function init(args)
   local lines = {}
@@ -36,7 +38,7 @@ function init(args)
   for i, body in ipairs(lines) do
     requests[i] = wrk.format("POST", nil, headers, body)
   end
-  stride = created
+  stride = tonumber(args[4]) or 1
   position = index + 1
   bad, non200, errored, unexpected, reused = 0, 0, 0, 0, 0
 end
@@ -45,8 +47,9 @@ function request()
   if #requests == 1 then return requests[1] end
   if position > #requests then
     position = (position - 1) % #requests + 1
-    reused = reused + 1
+    wrapped = true
   end
+  if wrapped then reused = reused + 1 end
   local chosen = requests[position]
   position = position + stride
   return chosen
