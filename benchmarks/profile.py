@@ -3,8 +3,8 @@
 ``record`` attaches ``py-spy record --format raw`` (collapsed stacks) to the
 gateway while a separate load runs (not during the measured runs: sampling costs
 the process some time), then ``summarize`` reads the stacks: the share of samples
-per package or layer (inclusive), and the functions that spend the most on their
-own (self).
+per layer (the package of the frame on top: where the time goes), the functions
+that spend the most on their own (self), and inclusive time.
 """
 
 from __future__ import annotations
@@ -18,27 +18,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from benchmarks import results
+from benchmarks.operations import ROOT
 
-# (needle in a frame's file, layer) — first match wins, in this order.
-LAYERS: tuple[tuple[str, str], ...] = (
-    ("/gateway/", "our gateway/"),
-    ("/schema/", "our schema/"),
-    ("/adapters/", "our adapters/"),
-    ("strawberry", "strawberry"),
-    ("graphql/", "graphql-core"),
-    ("httpx", "httpx"),
-    ("httpcore", "httpcore"),
-    ("aiohttp", "aiohttp"),
-    ("h11", "h11"),
-    ("starlette", "starlette"),
-    ("fastapi", "fastapi"),
-    ("uvicorn", "uvicorn"),
-    ("pydantic", "pydantic"),
-    ("jwt", "pyjwt"),
-    ("aiodataloader", "aiodataloader"),
-    ("asyncio", "asyncio"),
-    ("json", "json"),
-)
+OURS = ("gateway", "schema", "adapters")
+# site-packages folder -> the layer's name, where they differ
+PACKAGES = {"graphql": "graphql-core", "jwt": "pyjwt"}
 
 
 def py_spy() -> str:
@@ -83,6 +67,7 @@ def record(pid: int, load: Callable[[], None], prefix: Path, seconds: float) -> 
         str(max(1, round(seconds))),
         "--format",
         "raw",
+        "--full-filenames",
         "--nonblocking",
         "--output",
         str(raw),
@@ -98,22 +83,37 @@ def record(pid: int, load: Callable[[], None], prefix: Path, seconds: float) -> 
     summary = prefix.with_suffix(".summary.md")
     summary.write_text(summarize(lines), "utf-8")
     layers, total = count_layers(lines)
-    top = ", ".join(f"{k} {v / total:.0%}" for k, v in layers.most_common(8))
+    top = ", ".join(f"{k} {v / total:.0%}" for k, v in layers.most_common(10))
     return f"{summary.name} ({total} samples): {top}"
 
 
+def _path(frame: str) -> str:
+    """The file of a frame ``name (path:line)``."""
+    return frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+
+
 def _layer(frame: str) -> str:
-    for needle, layer in LAYERS:
-        if needle in frame:
-            return layer
-    return "other"
+    """Ours (``our schema/``…), else the top-level package or stdlib module."""
+    path = _path(frame)
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif path.startswith(f"{ROOT}/"):
+        path = path.removeprefix(f"{ROOT}/")
+    elif "/lib/python3" in path:
+        path = path.split("/lib/python3", 1)[1].split("/", 1)[1]
+    if not path or path.startswith(("<", "/")):
+        return "other"
+    top = path.split("/", 1)[0].removesuffix(".py")
+    if top in OURS and "/" in path:
+        return f"our {top}/"
+    return PACKAGES.get(top, top)
 
 
 def _function(frame: str) -> str:
     """``name (path:line)`` without the line, the path shortened."""
     name, _, where = frame.partition(" (")
     path = where.rstrip(")").rsplit(":", 1)[0]
-    for marker in ("site-packages/", "/work/main/", "lib/python3.11/"):
+    for marker in ("site-packages/", f"{ROOT}/", "lib/python3.11/"):
         if marker in path:
             path = path.split(marker, 1)[1]
     return f"{name} ({path})"
@@ -131,26 +131,26 @@ def _stacks(lines: Iterable[str]) -> Iterable[tuple[list[str], int]]:
 
 
 def count_layers(lines: Iterable[str]) -> tuple[Counter[str], int]:
+    """Samples per layer (ours, a package or a stdlib module) of the innermost
+    frame that has one (generated code has none): where the time goes."""
     layers: Counter[str] = Counter()
     total = 0
     for frames, count in _stacks(lines):
         total += count
-        for layer in {_layer(f) for f in frames}:
-            layers[layer] += count
+        named = (_layer(f) for f in reversed(frames))
+        layers[next((x for x in named if x != "other"), "other")] += count
     return layers, total
 
 
 def summarize(lines: Iterable[str], top: int = 25) -> str:
     """A markdown summary of collapsed stacks: layers, self and inclusive time."""
-    layers: Counter[str] = Counter()
+    layers, _ = count_layers(lines := list(lines))
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     total = 0
     for frames, count in _stacks(lines):
         total += count
         own[_function(frames[-1])] += count
-        for layer in {_layer(f) for f in frames}:
-            layers[layer] += count
         for name in {_function(f) for f in frames}:
             inclusive[name] += count
     if not total:

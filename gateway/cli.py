@@ -23,6 +23,7 @@ from adapters.model import Provider
 from adapters.sandbox_kit import SandboxAdmin, Seeder
 from gateway.settings import Settings
 
+SANDBOX_KEEP_ALIVE = 75  # seconds an idle connection to a sandbox stays open
 SANDBOX_PORTS = {
     Provider.APITURE: 8101,
     Provider.CONNECTFI: 8102,
@@ -90,8 +91,15 @@ async def _serve_sandboxes(
     servers = []
     for provider in providers:
         bind = port if port and len(providers) == 1 else SANDBOX_PORTS[provider]
+        # Idle connections are kept 75 s (uvicorn's default is 5 s): a client
+        # reusing one just as the server drops it sees a reset, which a benchmark
+        # would count against whichever gateway does not retry.
         config = uvicorn.Config(
-            apps[provider], host=host, port=bind, log_level="warning"
+            apps[provider],
+            host=host,
+            port=bind,
+            log_level="warning",
+            timeout_keep_alive=SANDBOX_KEEP_ALIVE,
         )
         servers.append(uvicorn.Server(config))
         print(f"{provider.name} sandbox on http://{host}:{bind}", file=sys.stderr)
