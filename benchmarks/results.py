@@ -6,7 +6,10 @@ run (its settings, measurements and notes). ``markdown`` and ``as_json`` render 
 
 Targets (issue 8), checked per operation: our throughput at least Hive's, our p99
 at most Hive's, our upstream calls per request at most Mesh's, our p50 within 5 ms
-of the critical path of upstream latency.
+of the critical path of upstream latency. That last one is read at one connection
+(``single``) where it was measured: under the closed-loop load every request also
+waits its turn (p50 ≈ connections / throughput once a core is saturated), which the
+other targets measure.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ class Measurement:
     counted_requests: int = 0  # 0: upstream_calls were counted under the load
     counted_failures: int = 0
     upstream_calls_under_load: dict[str, int] = field(default_factory=dict)
+    single: WrkResult | None = None  # one connection: latency without a queue
+
+    @property
+    def unqueued_p50_ms(self) -> float:
+        """p50 at one connection where measured, else under the load."""
+        return self.single.p50_ms if self.single else self.wrk.p50_ms
 
     @property
     def rps(self) -> float:
@@ -117,7 +126,8 @@ def verdict(ours: Measurement, hive: Measurement) -> Verdict:
         throughput=ours.rps >= hive.rps,
         p99=ours.wrk.p99_ms <= hive.wrk.p99_ms,
         upstream=ours.upstream_per_request <= hive.upstream_per_request + 1e-9,
-        p50_near_critical_path=ours.wrk.p50_ms - ours.critical_path_ms <= P50_SLACK_MS,
+        p50_near_critical_path=ours.unqueued_p50_ms - ours.critical_path_ms
+        <= P50_SLACK_MS,
     )
 
 
@@ -154,15 +164,16 @@ def _missed(names: Sequence[str]) -> str:
 def measurement_rows(measurements: Sequence[Measurement]) -> list[str]:
     rows = [
         "| op | gateway | req/s | p50 ms | p99 ms | CPU ms/req | upstream/req "
-        "| errors | requests |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| errors | requests | p50 ms, 1 connection |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in measurements:
+        single = _n(m.single.p50_ms) if m.single else "n/a"
         rows.append(
             f"| {m.operation} {m.name} | {m.gateway} | {_n(m.rps)} "
             f"| {_n(m.wrk.p50_ms)} | {_n(m.wrk.p99_ms)} "
             f"| {_n(m.cpu_ms_per_request, 2)} | {_n(m.upstream_per_request, 2)} "
-            f"| {m.wrk.errors} | {m.wrk.requests} |"
+            f"| {m.wrk.errors} | {m.wrk.requests} | {single} |"
         )
     return rows
 
@@ -170,7 +181,8 @@ def measurement_rows(measurements: Sequence[Measurement]) -> list[str]:
 def ratio_rows(report: Report) -> list[str]:
     rows = [
         "| op | req/s ours/Hive | p50 ours/Hive | p99 ours/Hive | CPU/req ours/Hive "
-        "| upstream/req ours/Hive | our p50 - critical path | targets met |",
+        "| upstream/req ours/Hive | our p50 (1 connection) - critical path "
+        "| targets met |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for key, ours, hive in report.pairs():
@@ -190,7 +202,7 @@ def ratio_rows(report: Report) -> list[str]:
         cells = " | ".join(_x(r) for r in ratios(ours, hive).values())
         rows.append(
             f"| {key} | {cells} "
-            f"| {_n(ours.wrk.p50_ms - ours.critical_path_ms)} ms "
+            f"| {_n(ours.unqueued_p50_ms - ours.critical_path_ms)} ms "
             f"(path {_n(ours.critical_path_ms, 0)} ms) "
             f"| {_mark(v.all)}{_missed(missed)} |"
         )

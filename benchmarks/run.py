@@ -53,7 +53,7 @@ GATEWAY_CLI = [sys.executable, "-m", "gateway.cli"]
 PROVIDERS = ("apiture", "connectfi", "auco", "mambu")
 PREFERRED_PORTS = [8101, 8102, 8103, 8104, 8000, 4000]
 JWT_SECRET = "bench-only-secret-not-for-production-0123456789"
-MIN_POOL = 2000
+MIN_POOL = 5000
 QUIET_CORES = 0.2  # other processes' CPU below which the machine counts as idle
 
 
@@ -307,10 +307,11 @@ def write_bodies(
 
 
 def pool_size(op: Operation, seconds: float, rate_guess: float) -> int:
-    """Records enough for ``seconds`` at 1.5 times the expected rate."""
+    """Records enough for ``seconds`` at 3 times the expected rate (a state action
+    may run faster than the reads the guess comes from; the spare costs little)."""
     if not op.fresh:
         return 0
-    return max(MIN_POOL, math.ceil(rate_guess * seconds * 1.5))
+    return max(MIN_POOL, math.ceil(rate_guess * seconds * 3))
 
 
 async def _send_all(url: str, bodies: list[str], bearer: str, concurrency: int) -> int:
@@ -419,6 +420,20 @@ def measure(
     calls, counted, failed = count_calls(
         stack, op, gateway, f"Bearer {bearer_token}", args
     )
+    single: WrkResult | None = None
+    if args.single_seconds > 0:
+        # One connection, one request at a time: the latency with no queue, to
+        # set against the critical path of upstream latency.
+        lone = work / f"bodies-{op.key}-{gateway}-single.jsonl"
+        write_bodies(lone, op, gateway, stack, pool_size(op, args.single_seconds, 200))
+        wait_for_drain(stack)
+        single = run_wrk(
+            url,
+            lone,
+            expect,
+            bearer_token,
+            Load(connections=1, threads=1, seconds=args.single_seconds),
+        )
     return results.Measurement(
         operation=op.key,
         name=op.name,
@@ -433,6 +448,7 @@ def measure(
         critical_path_ms=op.critical_path * args.latency * 1000,
         machine_busy_seconds=busy1 - busy0,
         window_seconds=window,
+        single=single,
     )
 
 
@@ -456,6 +472,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="for each gateway")
     parser.add_argument("--latency", type=float, default=0.02, help="per call, s")
     parser.add_argument("--hive-jit", action="store_true", help="Hive's --jit")
+    parser.add_argument(
+        "--single-seconds",
+        type=float,
+        default=5.0,
+        help="after each run, this long at one connection: latency without a "
+        "queue (0: skip)",
+    )
     parser.add_argument(
         "--count-requests",
         type=int,
@@ -520,10 +543,10 @@ def main(argv: list[str] | None = None) -> int:
                 if problem:
                     notes.append(f"{op.key} on {gateway}: the sample failed: {problem}")
                     print(f"  ! {op.key} {gateway}: sample failed: {problem}")
-                guess = rates.get(gateway, 2000.0)
+                guess = max(rates.values(), default=2000.0)
                 print(f"  {op.key} {op.name} on {gateway} …", end="", flush=True)
                 m = measure(stack, op, gateway, args, bearer_token, work, guess)
-                rates.setdefault(gateway, m.rps)
+                rates[f"{op.key} {gateway}"] = m.rps
                 report.measurements.append(m)
                 print(
                     f" {m.rps:,.0f} req/s, p50 {m.wrk.p50_ms:.1f} ms, "

@@ -158,3 +158,14 @@ def test_wrk_output_is_read_from_the_lua_scripts_line() -> None:
     assert result.socket_errors == 4
     assert result.errors == 4 + 3 + 2 + 2
     assert result.wrk_cpu_seconds == 0.5
+
+
+def test_the_critical_path_is_judged_at_one_connection_where_measured() -> None:
+    hive = measurement("hive", 8_000, 30.0, 80.0)
+    queued = measurement("ours", 10_000, 64.0, 70.0)
+    alone = measurement("ours", 10_000, 64.0, 70.0, single=wrk(200, 23.0, 30.0))
+
+    assert not verdict(queued, hive).p50_near_critical_path
+    assert verdict(alone, hive).p50_near_critical_path
+    assert "| 0 | 10000 | 23.0 |" in markdown(report(alone, hive))
+    assert "| 3.0 ms (path 20 ms) |" in markdown(report(alone, hive))
