@@ -58,15 +58,6 @@ class Action(enum.Enum):
     START = "start"
 
 
-ACTION_TARGET: Mapping[Action, State] = {
-    Action.APPROVE: State.APPROVED,
-    Action.REJECT: State.REJECTED,
-    Action.CANCEL: State.CANCELED,
-    Action.EXPIRE: State.EXPIRED,
-    Action.START: State.RUNNING,
-}
-
-
 class DocumentStatus(enum.Enum):
     AWAITING_UPLOAD = "awaiting_upload"
     UPLOADED = "uploaded"

@@ -37,13 +37,6 @@ class Loader(Generic[K, V]):
         value: V | None = await self._loader.load(key)
         return value
 
-    async def load_many(self, keys: Sequence[K]) -> list[V | None]:
-        values: list[V | None] = await self._loader.load_many(list(keys))
-        return values
-
-    def prime(self, key: K, value: V) -> None:
-        self._loader.prime(key, value)
-
 
 def _value(found: object) -> object:
     if isinstance(found, NotFound):
