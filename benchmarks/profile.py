@@ -166,7 +166,9 @@ def summarize(lines: Iterable[str], top: int = 25) -> str:
             f"# py-spy: {total} samples",
             "",
             *table(
-                "Layers (a sample counts for every layer on its stack)", layers, "layer"
+                "Layers (each sample once: the innermost frame with a package)",
+                layers,
+                "layer",
             ),
             *table("Self time (the frame on top)", own, "function"),
             *table("Inclusive time", inclusive, "function"),

@@ -237,7 +237,9 @@ def markdown(report: Report) -> str:
         f"operation and gateway. Sandboxes: own processes, "
         f"{1000 * float(s.get('latency', 0)):.0f} ms per call. Workers: "
         f"{s.get('workers')} for each gateway. Our gateway at commit "
-        f"{s.get('commit', '?')}.",
+        f"{s.get('commit', '?')}. One sandbox round trip alone: "
+        f"{float(s.get('hop_ms', 0)):.1f} ms (the critical path is the operation's "
+        "sequential round trips times this).",
         "",
     ]
     for key, title in report.titles.items():

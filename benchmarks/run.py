@@ -30,6 +30,7 @@ import asyncio
 import functools
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -42,7 +43,13 @@ import jwt
 
 from benchmarks import processes, profile, results
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
-from benchmarks.operations import GATEWAYS, Gateway, Operation, select
+from benchmarks.operations import (
+    DETAIL_ID,
+    GATEWAYS,
+    Gateway,
+    Operation,
+    select,
+)
 from benchmarks.processes import Started
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -351,6 +358,20 @@ def count_calls(
     return sandbox_calls(stack), n, failed
 
 
+def upstream_hop_ms(stack: Stack, samples: int = 50) -> float:
+    """The median of one sandbox round trip, alone: the fixed latency plus the
+    sandbox's own work. The critical path of an operation is its sequential
+    round trips times this."""
+    url = f"{stack.sandboxes['apiture']}/accountApplications/applications/{DETAIL_ID}"
+    times = []
+    with httpx.Client(timeout=10) as client:
+        for _ in range(samples):
+            started = time.perf_counter()
+            client.get(url).raise_for_status()
+            times.append(1000 * (time.perf_counter() - started))
+    return statistics.median(times)
+
+
 def wait_for_drain(stack: Stack, limit: float = 30.0) -> None:
     """Until the sandboxes see no more calls: requests that wrk cut off at the end
     of a run go on inside the gateway for a while, calling upstream."""
@@ -445,7 +466,7 @@ def measure(
         counted_failures=failed,
         upstream_calls_under_load=under_load,
         sandbox_cpu_seconds={p: sandbox1[p] - sandbox0[p] for p in sandboxes},
-        critical_path_ms=op.critical_path * args.latency * 1000,
+        critical_path_ms=op.critical_path * args.hop_ms,
         machine_busy_seconds=busy1 - busy0,
         window_seconds=window,
         single=single,
@@ -534,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     stack = start_stack(args, work, notes)
     settings["urls"] = {"ours": stack.ours, "hive": stack.hive, **stack.sandboxes}
     bearer_token = token()
+    args.hop_ms = settings["hop_ms"] = upstream_hop_ms(stack)
+    print(f"  one upstream round trip, direct: {args.hop_ms:.1f} ms", flush=True)
     bearer = f"Bearer {bearer_token}"
     rates: dict[str, float] = {}
     try:
