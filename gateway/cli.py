@@ -41,13 +41,17 @@ def _serve(args: argparse.Namespace) -> None:
         f"Gateway on http://{host}:{port}/graphql (embedded sandboxes: {sandboxed})",
         file=sys.stderr,
     )
+    production = settings.environment == "production"
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=args.workers,
-        log_level="info",
+        log_level="warning" if production else "info",
+        # A line per request costs CPU and fills disks in production; errors and
+        # the gateway's own warnings are still logged.
+        access_log=not production,
     )
 
 
@@ -150,6 +154,8 @@ def _check_schema(_: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    # httpx logs every upstream request at INFO: the gateway logs what fails.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
