@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    DisableIntrospection,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
 
 from schema.authz import make_authorized
-from schema.deadline import RequestDeadline
 from schema.errors import (
-    CodedErrors,
     Forbidden,
     InvalidStateTransition,
     NotFound,
@@ -26,10 +15,11 @@ from schema.errors import (
     VersionConflict,
 )
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
-from schema.limits import QueryLimits, limits_rule
+from schema.limits import QueryLimits
 from schema.mutations.applications import ApplicationMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
+from schema.pipeline import Documents, Pipeline
 from schema.queries import Query
 from schema.types.application import Application
 from schema.types.document import Document
@@ -53,14 +43,7 @@ def build_schema(
     *, introspection: bool = True, limits: QueryLimits | None = None
 ) -> strawberry.Schema:
     """The schema; the app builds its own with the limits of its settings."""
-    limits = limits or QueryLimits()
-    rule = limits_rule(limits)
-    guards: list[Any] = [
-        lambda: AddValidationRules([rule]),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-    ]
-    if not introspection:
-        guards.append(DisableIntrospection)
+    documents = Documents(limits or QueryLimits(), introspection=introspection)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -76,14 +59,9 @@ def build_schema(
             UploadTooLarge,
             Forbidden,
         ],
-        extensions=[
-            CodedErrors,
-            RequestDeadline,
-            # Factories: the caches live at module level, shared by all requests.
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
-            *guards,
-        ],
+        # One extension for parsing, validation, the deadline and error codes
+        # (schema.pipeline says why one); its document cache lives per schema.
+        extensions=[lambda: Pipeline(documents)],
     )
 
 

@@ -10,12 +10,11 @@ and logged in full on the server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterator, Mapping
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Self, TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from adapters import errors as domain
 from adapters.errors import AdapterError
@@ -163,53 +162,50 @@ def extensions_of(exc: domain.AdapterError) -> dict[str, object]:
     return ext
 
 
-class CodedErrors(SchemaExtension):
-    """Give every error a code; mask what is not an adapter or a request error."""
+def code_errors(
+    errors: Sequence[GraphQLError],
+    partial: Iterable[tuple[list[str | int], AdapterError]],
+) -> list[GraphQLError] | None:
+    """Every error coded, unexpected ones masked; partial failures appended."""
+    coded = [_code(e) for e in errors]
+    for path, exc in partial:
+        coded.append(
+            GraphQLError(exc.message, path=path, extensions=extensions_of(exc))
+        )
+    return coded or None
 
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is None or not hasattr(result, "errors"):
-            return
-        errors = [self._process(e) for e in result.errors or ()]
-        context = self.execution_context.context
-        for path, exc in getattr(context, "partial_errors", ()):
-            errors.append(
-                GraphQLError(exc.message, path=path, extensions=extensions_of(exc))
-            )
-        result.errors = errors or None
 
-    def _process(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, domain.AdapterError):
-            return GraphQLError(
-                original.message,
-                nodes=error.nodes,
-                path=error.path,
-                extensions=extensions_of(original),
-            )
-        if original is None or error.path is None:
-            # Syntax, validation and variable errors: no field ran, the request
-            # itself is at fault (graphql-core's messages quote only the request).
-            ext = dict(error.extensions or {})
-            ext.setdefault("code", request_error_code(error.message))
-            return GraphQLError(
-                error.message,
-                nodes=error.nodes,
-                source=error.source,
-                positions=error.positions,
-                path=error.path,
-                extensions=ext,
-            )
-        if isinstance(original, GraphQLError) and original.extensions:
-            return error
-        log.error("unexpected error at %s", error.path, exc_info=original)
+def _code(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, domain.AdapterError):
         return GraphQLError(
-            "Unexpected error.",
+            original.message,
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL"},
+            extensions=extensions_of(original),
         )
+    if original is None or error.path is None:
+        # Syntax, validation and variable errors: no field ran, the request
+        # itself is at fault (graphql-core's messages quote only the request).
+        ext = dict(error.extensions or {})
+        ext.setdefault("code", request_error_code(error.message))
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=ext,
+        )
+    if isinstance(original, GraphQLError) and original.extensions:
+        return error
+    log.error("unexpected error at %s", error.path, exc_info=original)
+    return GraphQLError(
+        "Unexpected error.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL"},
+    )
 
 
 T = TypeVar("T")

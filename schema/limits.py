@@ -5,7 +5,7 @@ Depth, aliases, root fields, list sizes (``first`` at most 100) and an estimated
 cost: every field costs 1, multiplied by the page sizes of the connections above
 it, so ``applications(first: 100) { edges { node { documents { … } } } }`` costs
 what its fan-out would. A refusal is a GraphQL error coded ``QUERY_TOO_COMPLEX``.
-The token limit is applied by the parser (Strawberry's ``MaxTokensLimiter``).
+The token limit is applied by the parser (:mod:`schema.pipeline`).
 """
 
 from __future__ import annotations
