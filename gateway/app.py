@@ -21,6 +21,7 @@ from gateway.graphql_http import GraphQLHTTPRouter
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
+from gateway.runtime import settle_heap
 from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.upstreams import Upstreams, create_upstreams
@@ -46,6 +47,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(settings, sandboxes)
         app.state.upstreams = upstreams
+        settle_heap()
         try:
             yield
         finally:
