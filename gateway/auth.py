@@ -6,6 +6,11 @@ clock skew. Unsigned (``alg: none``) and forged tokens are refused. Roles come f
 ``roles`` (a list) or ``role``; the caller's own records are bound by the claims
 ``connectfi_customer_id``, ``apiture_contact``, ``mambu_client_key`` and ``email``.
 
+A verified token is remembered (by its exact text, at most ``VERIFIED_MAX``
+tokens) for ``VERIFIED_SECONDS`` and never past its expiry: a front end sends the
+same token with every request, and checking its signature each time cost a tenth
+of a one-record query. Refused tokens are not remembered.
+
 With no authentication configured the gateway runs open, every caller an anonymous
 member of staff. That is allowed only while every provider is an embedded sandbox
 (``check_startup`` refuses otherwise) and is logged loudly at start-up.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +34,8 @@ log = logging.getLogger("gateway.auth")
 
 ANONYMOUS = Caller()
 JWKS_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+VERIFIED_SECONDS = 60.0  # then the signature (and the JWKS key) is checked again
+VERIFIED_MAX = 10_000
 
 
 class Unauthenticated(Exception):
@@ -49,6 +57,10 @@ class Authenticator:
     http: httpx.AsyncClient | None = None
     _keys: dict[str, Any] = field(default_factory=dict, repr=False)
     _fetched: float = field(default=0.0, repr=False)
+    # token -> (caller, its exp claim, when to verify it again (monotonic))
+    _verified: OrderedDict[str, tuple[Caller, float, float]] = field(
+        default_factory=OrderedDict, repr=False
+    )
 
     @property
     def enabled(self) -> bool:
@@ -60,8 +72,23 @@ class Authenticator:
         if not authorization or not authorization.lower().startswith("bearer "):
             raise Unauthenticated("a bearer token is required")
         token = authorization[7:].strip()
+        known = self._verified.get(token)
+        if known is not None:
+            caller, expires, recheck = known
+            if time.time() <= expires + self.leeway and time.monotonic() < recheck:
+                self._verified.move_to_end(token)
+                return caller
+            del self._verified[token]
         claims = await self._verify(token)
-        return _caller_from(claims)
+        caller = _caller_from(claims)
+        self._verified[token] = (
+            caller,
+            float(claims["exp"]),
+            time.monotonic() + VERIFIED_SECONDS,
+        )
+        if len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)
+        return caller
 
     async def _verify(self, token: str) -> dict[str, Any]:
         try:
