@@ -19,6 +19,9 @@ is the call's final outcome.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -33,6 +36,61 @@ from adapters.model import Provider
 from adapters.resilience import CircuitOpen, DeadlineExceeded, retry_after_seconds
 
 log = logging.getLogger("gateway.upstream")
+
+
+class RequestBuilder:
+    """``client.build_request`` for paths under the client's base URL, made cheaply.
+
+    httpx parses a request's URL three times (the path, its merge with
+    ``base_url``, the query parameters) and merges the client's cookies into every
+    request; that was a tenth of a one-record query. Here the URL is written out
+    whole and parsed once, by the request. The result is the request httpx would
+    build: the same URL (query encoded as ``httpx.QueryParams`` encodes it), the
+    client's default headers under the call's own, the client's timeout. No
+    cookies: none of the four providers sets one that a later call must send.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        # httpx keeps a trailing slash on the base path, but a bare host prints
+        # without one.
+        self.base = str(client.base_url).rstrip("/") + "/"
+        self.defaults = list(client.headers.multi_items())
+        self.timeout = client.timeout.as_dict()
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: object = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
+    ) -> httpx.Request:
+        url = self.base + path.lstrip("/")
+        if params:
+            url += "?" + urlencode([(k, _query_value(v)) for k, v in params.items()])
+        merged = httpx.Headers(self.defaults)
+        if headers:
+            merged.update(headers)
+        return httpx.Request(
+            method,
+            url,
+            headers=merged,
+            content=content,
+            json=json,
+            extensions={"timeout": dict(self.timeout), **(extensions or {})},
+        )
+
+
+def _query_value(value: str | int) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return str(value)
 
 
 async def send(

@@ -54,7 +54,7 @@ import httpx
 from adapters.apiture import mapping, queries
 from adapters.apiture.errors import Kind, domain_error
 from adapters.errors import AdapterError, ProviderError, ValidationFailed, Violation
-from adapters.http import json_body, send
+from adapters.http import RequestBuilder, json_body, send
 from adapters.model import (
     Action,
     Application,
@@ -122,6 +122,7 @@ class ApitureClient:
         etag_cache_size: int = 1024,
     ) -> None:
         self._http = http
+        self._build = RequestBuilder(http)
         self._headers = {"Accept": HAL}
         if api_key:
             self._headers["API-Key"] = api_key
@@ -370,7 +371,7 @@ class ApitureClient:
             all_headers["Content-Type"] = HAL
             content = json.dumps(body).encode()
         all_headers.update(headers or {})
-        return self._http.build_request(
+        return self._build(
             method, path, params=params, content=content, headers=all_headers
         )
 

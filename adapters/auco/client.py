@@ -65,7 +65,7 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import json_body, send
+from adapters.http import RequestBuilder, json_body, send
 from adapters.model import Document, Provider, Upload
 
 AUCO = Provider.AUCO
@@ -120,6 +120,7 @@ class AucoClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._http = http
+        self._build = RequestBuilder(http)
         self._private_key = private_key
         self._public_key = public_key
         self.sender_email = sender_email
@@ -219,7 +220,7 @@ class AucoClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         key = self._public_key if method == "GET" else self._private_key
-        request = self._http.build_request(
+        request = self._build(
             method,
             path,
             json=json,

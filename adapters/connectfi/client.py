@@ -60,7 +60,7 @@ from adapters.errors import (
     ProviderAuthFailed,
     ValidationFailed,
 )
-from adapters.http import json_body, send
+from adapters.http import RequestBuilder, json_body, send
 from adapters.model import Application, Document, Page, Provider, Upload
 from adapters.resilience import RETRY_SAFE
 
@@ -86,6 +86,7 @@ class ConnectFiClient:
         max_concurrency: int = 16,
     ) -> None:
         self._http = http
+        self._build = RequestBuilder(http)
         self._login = login
         self._password = password
         self._clock = clock
@@ -249,7 +250,7 @@ class ConnectFiClient:
     ) -> httpx.Response:
         headers = {TOKEN_HEADER: token}
         if upload is None:
-            request = self._http.build_request(
+            request = self._build(
                 "POST",
                 path,
                 json=json,
@@ -286,7 +287,7 @@ class ConnectFiClient:
     async def _log_in(self) -> str:
         self._token = None
         credentials = {"user": {"login": self._login, "password": self._password}}
-        request = self._http.build_request(
+        request = self._build(
             "POST",
             "/auth/get-token",
             json=credentials,

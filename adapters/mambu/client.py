@@ -64,7 +64,7 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import json_body, send
+from adapters.http import RequestBuilder, json_body, send
 from adapters.mambu import mapping
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
 from adapters.model import Document, Owner, Page, Upload
@@ -93,6 +93,7 @@ class MambuClient:
         max_concurrency: int = 16,
     ) -> None:
         self._http = http
+        self._build = RequestBuilder(http)
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
         self.max_upload_bytes = max_upload_bytes
@@ -237,7 +238,7 @@ class MambuClient:
     def _request(
         self, method: str, path: str, params: Mapping[str, int] | None = None
     ) -> httpx.Request:
-        return self._http.build_request(
+        return self._build(
             method,
             path,
             params=params,
