@@ -11,13 +11,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway import graphiql
 from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured
-from gateway.graphql_http import GraphQLHTTPRouter
+from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
@@ -53,7 +53,7 @@ def create_app(
         finally:
             await upstreams.aclose()
 
-    async def context(request: Request) -> Context:
+    async def context(request: Request | WebSocket) -> Context:
         upstreams: Upstreams = request.app.state.upstreams
         caller = getattr(request.state, "caller", None)
         if caller is None:  # the guard did not see this request: trust nothing
@@ -72,16 +72,17 @@ def create_app(
             max_cost=settings.max_query_cost,
         ),
     )
-    graphql = GraphQLHTTPRouter(
+    graphql = GraphQLHTTP(
         schema,
         max_upload_files=settings.max_upload_files,
-        context_getter=context,
-        multipart_uploads_enabled=True,
+        context=context,
         persisted=persisted_queries(settings),
         graphiql_html=graphiql_page(settings),
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
+    # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
+    app.add_middleware(GraphQLDispatch, graphql=graphql)
     # Room for the multipart envelope (operations, map) around the file itself.
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes + 64 * 1024)
     # Added last, so outermost: CSRF and authentication before any body is read.
@@ -91,7 +92,6 @@ def create_app(
         max_request_bytes=settings.max_request_bytes,
         csrf=settings.csrf_protection,
     )
-    app.include_router(graphql, prefix="/graphql")
     if settings.graphiql_enabled:
         app.include_router(graphiql.asset_router())
 

@@ -1,6 +1,9 @@
-"""``/graphql`` as the GraphQL-over-HTTP spec reads, on Strawberry's router.
+"""``/graphql`` as the GraphQL-over-HTTP spec reads, on Strawberry's ASGI view.
 
-What Strawberry's router leaves to us:
+The view is a plain ASGI application that the app hands ``/graphql`` to before
+FastAPI's routing (:class:`GraphQLDispatch`): FastAPI's router, its dependency
+injection and its inner middleware cost a tenth of a one-record query and do
+nothing for this one endpoint. What Strawberry's view leaves to us:
 
 - Content negotiation: a client that accepts ``application/graphql-response+json``
   gets it, with the spec's status codes: a request error (unparsable, invalid,
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import orjson
@@ -28,11 +32,13 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.fastapi import GraphQLRouter
+from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.persisted import PersistedQueries, PersistedQueryError
@@ -81,21 +87,33 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
+ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
+
+
+class GraphQLHTTP(GraphQL[Any, None]):
     def __init__(
         self,
         schema: BaseSchema,
         *,
+        context: ContextGetter,
         persisted: PersistedQueries,
         graphiql_html: str | None = None,
         max_upload_files: int = 5,
-        **kwargs: Any,
     ) -> None:
-        kwargs["graphql_ide"] = "graphiql" if graphiql_html else None
-        super().__init__(schema, **kwargs)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql_html else None,
+            multipart_uploads_enabled=True,
+        )
+        self.context = context
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Any:
+        return await self.context(request)
 
     def encode_json(self, data: object) -> str | bytes:
         try:
@@ -109,7 +127,7 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
         except orjson.JSONDecodeError:  # NaN and the like: json's own answer
             return super().decode_json(data)
 
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+    async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(
             self.graphiql_html or "",
             headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
@@ -118,8 +136,8 @@ class GraphQLHTTPRouter(GraphQLRouter[Any, None]):
     async def run(  # type: ignore[override]
         self,
         request: Request | WebSocket,
-        context: Any = None,
-        root_value: Any = None,
+        context: Any = UNSET,
+        root_value: Any = UNSET,
     ) -> Response | WebSocket:
         if isinstance(request, WebSocket):
             return await super().run(request, context=context, root_value=root_value)
@@ -214,3 +232,23 @@ def _count_files(value: object) -> int:
     if isinstance(value, list):
         return sum(_count_files(v) for v in value)
     return 1 if hasattr(value, "filename") and hasattr(value, "file") else 0
+
+
+class GraphQLDispatch:
+    """``/graphql`` straight to the GraphQL view; every other path to ``app``.
+
+    Added as the app's innermost middleware: the guard, the upload limit and
+    Starlette's server-error handling still wrap every GraphQL request.
+    """
+
+    PATHS = frozenset({"/graphql", "/graphql/"})
+
+    def __init__(self, app: ASGIApp, graphql: ASGIApp) -> None:
+        self.app = app
+        self.graphql = graphql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"] in self.PATHS:
+            await self.graphql(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gateway.graphql_http import GRAPHQL_RESPONSE_JSON, negotiate
@@ -97,3 +99,38 @@ async def test_a_mutation_over_get_is_refused(gateway: Gateway) -> None:
     )
     assert response.status_code in range(400, 500)
     assert response.headers["content-type"] == GRAPHQL_RESPONSE_JSON
+
+
+async def test_graphql_is_served_before_fastapi_routing_and_the_rest_after(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi.routing import APIRouter
+
+    routed: list[str] = []
+    real = APIRouter.__call__
+
+    async def counting(self: APIRouter, scope: Any, receive: Any, send: Any) -> None:
+        routed.append(scope["path"])
+        await real(self, scope, receive, send)
+
+    monkeypatch.setattr(APIRouter, "__call__", counting)
+    for path in ("/graphql", "/graphql/"):
+        response = await gateway.client.post(path, json={"query": PROVIDERS})
+        assert response.status_code == 200
+        assert {p["name"] for p in response.json()["data"]["providers"]} == {
+            "APITURE",
+            "CONNECTFI",
+            "AUCO",
+            "MAMBU",
+        }
+    assert routed == []
+    assert (await gateway.client.get("/healthz")).json()["status"] == "ok"
+    assert (await gateway.client.get("/nowhere")).status_code == 404
+    assert routed == ["/healthz", "/nowhere"]
+
+
+async def test_a_graphql_request_still_passes_the_guard(gateway: Gateway) -> None:
+    # A GET with a query but no CSRF preflight header is refused before running.
+    response = await gateway.client.get("/graphql", params={"query": PROVIDERS})
+    assert response.status_code == 400
+    assert gateway.upstream_calls() == 0
