@@ -14,6 +14,7 @@ from schema.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from schema.execution import GatewayExecutionContext
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
 from schema.limits import QueryLimits
 from schema.mutations.applications import ApplicationMutations
@@ -62,6 +63,7 @@ def build_schema(
         # One extension for parsing, validation, the deadline and error codes
         # (schema.pipeline says why one); its document cache lives per schema.
         extensions=[lambda: Pipeline(documents)],
+        execution_context_class=GatewayExecutionContext,
     )
 
 

@@ -1,0 +1,173 @@
+"""Leaf selection sets built in one loop answer exactly as graphql-core would."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import strawberry
+from graphql.execution.executor import Executor
+
+from schema.api import build_schema
+from schema.execution import GatewayExecutionContext
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    DEEP_BLUE = "deep-blue"
+
+
+class Exploding:
+    @property
+    def text(self) -> str:
+        raise RuntimeError("boom")
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    name: str
+    count: int
+    ratio: float
+    ok: bool
+    colour: Colour
+    at: datetime
+    maybe: str | None
+    must: str  # some items break this promise: None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+@strawberry.type
+class Broken:
+    text: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return [_item(i) for i in range(5)]
+
+    @strawberry.field
+    def item(self, index: int) -> Item | None:
+        return _item(index)
+
+    @strawberry.field
+    def broken(self) -> Broken:
+        return Exploding()  # type: ignore[return-value]
+
+    @strawberry.field
+    def odd(self) -> list[Item]:
+        return _odd()
+
+    @strawberry.field
+    def loose(self) -> list[Item | None]:
+        return list(_odd())
+
+
+def _odd() -> list[Item]:
+    items = [_item(0), _item(1)]
+    items[1].must = None  # type: ignore[assignment]
+    items[0].colour = "not a colour"  # type: ignore[assignment]
+    return items
+
+
+def _item(i: int) -> Item:
+    return Item(
+        id=strawberry.ID(f"i{i}"),
+        name=f"item {i}",
+        count=i,
+        ratio=i / 3,
+        ok=i % 2 == 0,
+        colour=Colour.RED if i % 2 else Colour.DEEP_BLUE,
+        at=datetime(2026, 11, 23, 8, i, tzinfo=UTC),
+        maybe=None if i % 2 else f"m{i}",
+        must="yes",
+    )
+
+
+SKIP = (
+    "query($s: Boolean!) { items { id name @skip(if: $s) n: count @include(if: $s) }}"
+)
+QUERIES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "{ items { id name count ratio ok colour at maybe must __typename } }",
+        {},
+    ),
+    ("{ items { a: name b: name name count } }", {}),
+    ("{ items { ...F } } fragment F on Item { id colour ... on Item { at } }", {}),
+    (SKIP, {"s": True}),
+    (SKIP, {"s": False}),
+    ("{ items { id shout } }", {}),
+    ("{ item(index: 3) { id maybe } }", {}),
+    ("{ broken { text } }", {}),
+    ("{ odd { id colour must } }", {}),
+    ("{ odd { id must } items { id } }", {}),
+    ("{ loose { id colour must } items { id } }", {}),
+]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    ours = strawberry.Schema(Query, execution_context_class=GatewayExecutionContext)
+    stock = strawberry.Schema(Query)
+    return ours, stock
+
+
+def _shape(result: Any) -> tuple[Any, list[tuple[str, Any, Any]]]:
+    errors = [(e.message, e.path, e.locations) for e in result.errors or []]
+    return result.data, errors
+
+
+@pytest.mark.parametrize(("query", "variables"), QUERIES)
+async def test_the_same_answer_as_graphql_core(
+    query: str, variables: dict[str, Any]
+) -> None:
+    ours, stock = _schemas()
+    mine = await ours.execute(query, variable_values=variables)
+    theirs = await stock.execute(query, variable_values=variables)
+    assert _shape(mine) == _shape(theirs)
+
+
+async def test_errors_still_reach_the_client_with_their_paths() -> None:
+    ours, _ = _schemas()
+    result = await ours.execute("{ odd { id colour must } }")
+    assert result.data is None  # `odd` is non-null: the null propagates to the root
+    assert [e.path for e in result.errors or []] == [["odd", 0, "colour"]]
+    result = await ours.execute("{ loose { id colour must } }")
+    assert result.data == {"loose": [None, None]}
+    paths = sorted(tuple(e.path or ()) for e in result.errors or [])
+    assert paths == [("loose", 0, "colour"), ("loose", 1, "must")]
+
+
+async def test_leaf_objects_skip_per_field_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[str] = []
+    real = Executor.execute_field
+
+    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        executed.append(parent_type.name)
+        return real(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, "execute_field", counting)
+    ours, stock = _schemas()
+    query = "{ items { id name count ratio ok colour at maybe must } }"
+    await stock.execute(query)
+    assert executed.count("Item") == 5 * 9
+    executed.clear()
+    result = await ours.execute(query)
+    assert result.errors is None
+    assert executed == ["Query"]  # only `items`: each Item built in one loop
+    executed.clear()
+    await ours.execute("{ items { id shout } }")  # a resolver: graphql-core's path
+    assert executed.count("Item") == 5 * 2
+
+
+async def test_the_gateway_schema_uses_it() -> None:
+    assert build_schema().execution_context_class is GatewayExecutionContext
