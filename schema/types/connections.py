@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import strawberry
 
-from schema.pagination import Slice
+from schema.pagination import Cursor, Slice
 from schema.types.common import Provider
 
 N = TypeVar("N")
@@ -26,9 +26,18 @@ class PageInfo:
     )
 
 
+def _edge_cursor(root: strawberry.Parent[Any]) -> str:
+    # Encoded only when a query selects it (see pagination.Cursor).
+    cursor: Cursor = root.position
+    return cursor.encode()
+
+
 @strawberry.type(description="One item of a connection and its cursor.")
 class Edge(Generic[N]):
-    cursor: str = strawberry.field(description="Opaque position of this edge.")
+    position: strawberry.Private[Cursor]
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor, description="Opaque position of this edge."
+    )
     node: N = strawberry.field(description="The item.")
 
 
@@ -51,14 +60,14 @@ class Connection(Generic[N]):
         node: Callable[[D], N],
         missing: list[Provider] | None = None,
     ) -> Self:
-        edges = [Edge(cursor=c, node=node(item)) for item, c in page.items]
+        edges = [Edge(position=c, node=node(item)) for item, c in page.items]
         return cls(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.start_cursor is not None,
-                start_cursor=edges[0].cursor if edges else page.start_cursor,
-                end_cursor=edges[-1].cursor if edges else page.start_cursor,
+                start_cursor=edges[0].position.encode() if edges else page.start_cursor,
+                end_cursor=edges[-1].position.encode() if edges else page.start_cursor,
             ),
             total_count=page.total_count,
             missing_providers=missing or [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -10,6 +11,7 @@ from adapters import model
 from adapters.errors import ValidationFailed
 from schema import pagination
 from schema.pagination import Source
+from tests.conftest import Gateway
 
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -36,7 +38,7 @@ async def walk(
         page = await pagination.merged_slice(sources, after, first, lambda x: x[1])
         seen.extend(item[0] for item, _ in page.items)
         if page.items:
-            after = page.items[-1][1]
+            after = page.items[-1][1].encode()
         if not page.has_next_page:
             return seen
     raise AssertionError("did not end")
@@ -77,7 +79,9 @@ async def test_both_providers_are_read_in_the_same_round() -> None:
 async def test_a_cursor_resumes_each_provider_where_it_stopped() -> None:
     a, a_calls = fake(model.Provider.APITURE, [(f"a{i}", BASE) for i in range(9)])
     page = await pagination.merged_slice([a], None, 4, lambda x: x[1])
-    again = await pagination.merged_slice([a], page.items[-1][1], 4, lambda x: x[1])
+    again = await pagination.merged_slice(
+        [a], page.items[-1][1].encode(), 4, lambda x: x[1]
+    )
     assert [x[0] for x, _ in again.items] == ["a4", "a5", "a6", "a7"]
     assert a_calls[-1] == (4, 5)
 
@@ -101,3 +105,27 @@ def test_page_size_is_bounded() -> None:
         pagination.page_size(101)
     with pytest.raises(ValidationFailed):
         pagination.page_size(-1)
+
+
+async def test_edge_cursors_are_encoded_only_when_selected(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[object] = []
+    real = pagination.encode_cursor
+
+    def counting(offsets: Any) -> str:
+        encoded.append(offsets)
+        return real(offsets)
+
+    monkeypatch.setattr(pagination, "encode_cursor", counting)
+    page = """query($c: Boolean!) { applications(first: 20) {
+        edges { cursor @include(if: $c) node { id } } pageInfo { endCursor } } }"""
+    without = await gateway.data(page, {"c": False})
+    assert len(without["applications"]["edges"]) == 20
+    assert len(encoded) == 2  # pageInfo's start and end only
+    encoded.clear()
+    both = await gateway.data(page, {"c": True})
+    edges = both["applications"]["edges"]
+    assert len(encoded) == 2 + 20
+    assert edges[-1]["cursor"] == both["applications"]["pageInfo"]["endCursor"]
+    assert edges[-1]["cursor"] == without["applications"]["pageInfo"]["endCursor"]
