@@ -18,10 +18,12 @@ lists, resolvers) always take graphql-core's path.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLObjectType,
     GraphQLSchema,
     is_leaf_type,
@@ -103,16 +105,30 @@ def plan_leaves(
         named = field.type.of_type if non_null else field.type
         if not is_leaf_type(named):
             return None
-        steps.append(
-            (
-                response_name,
-                definition.python_name,
-                named.coerce_output_value,
-                non_null,
-                "",
-            )
-        )
+        coerce = named.coerce_output_value
+        if isinstance(named, GraphQLEnumType):
+            coerce = _enum_coercion(named)
+        steps.append((response_name, definition.python_name, coerce, non_null, ""))
     return tuple(steps)
+
+
+def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    """The enum's coercion, with its Python members' names looked up in a table.
+
+    Strawberry's enum type finds a member's name by comparing it with every
+    value; the table holds what that comparison finds, for every member.
+    """
+    coerce = enum_type.coerce_output_value
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    if not isinstance(wrapped, type) or not issubclass(wrapped, enum.Enum):
+        return coerce
+    table = {member: coerce(member) for member in wrapped}
+
+    def coerced(value: Any) -> Any:
+        name = table.get(value) if isinstance(value, enum.Enum) else None
+        return coerce(value) if name is None else name
+
+    return coerced
 
 
 def run_plan(plan: Plan, source: Any) -> dict[str, Any] | None:

@@ -27,7 +27,8 @@ class GlobalId:
 
 
 def encode(typename: str, provider: Provider, key: str) -> str:
-    return GlobalId(typename, provider, key).encode()
+    raw = f"{typename}:{provider.name}:{key}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode(value: str) -> GlobalId | None:

@@ -88,9 +88,15 @@ class DocumentOwnerKind(enum.Enum):
 E = TypeVar("E", bound=enum.Enum)
 
 
+_BY_NAME: dict[tuple[type[enum.Enum], enum.Enum], enum.Enum] = {}
+
+
 def by_name(target: type[E], value: enum.Enum) -> E:
     """The member of ``target`` named like ``value`` (domain ⇄ GraphQL enums)."""
-    return target[value.name]
+    found = _BY_NAME.get((target, value))
+    if found is None:
+        found = _BY_NAME[(target, value)] = target[value.name]
+    return found  # type: ignore[return-value]
 
 
 @strawberry.type(description="An amount of money.")
