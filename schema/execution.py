@@ -1,42 +1,91 @@
-"""Leaf fields read straight off their objects, without the per-field machinery.
+"""Plain fields read straight off their objects, without the per-field machinery.
 
 graphql-core executes every field the same way: a path, a resolve-info object,
 the resolver (for a plain Strawberry attribute, two wrappers around ``getattr``),
 an awaitable check, then completion by type. A page of 50 applications with ten
-scalar fields each is 500 such executions, most of the gateway's CPU on that page.
+scalar fields each is 550 such executions, most of the gateway's CPU on that page.
 
-:class:`GatewayExecutionContext` plans each selection set once per request: when
-every field selected on an object is a plain attribute of a scalar or enum type
-(no resolver, no arguments, no deferral) or ``__typename``, the object's result
-is built in one loop: ``getattr``, then the type's ``coerce_output_value``, exactly
-what completion would have done. Anything unusual while doing so (a null in a
-non-null field, an attribute or serialization error, a value that serializes to
-nothing) drops that object back to graphql-core's own execution, which reports
-it as the specification says. Selection sets with any other field (objects,
-lists, resolvers) always take graphql-core's path.
+:class:`GatewayExecutionContext` plans each selection set once per request. When
+every field selected on an object is *plain* (a Strawberry attribute with no
+resolver of its own, no arguments, no deferral) and of a scalar or enum type, an
+object type whose selection is itself plain, or a list of those, or is
+``__typename``, the object's whole result is built in one recursive loop:
+``getattr``, then what completion would have done (``coerce_output_value`` for
+leaves, the type's ``is_type_of`` check for objects, item by item for lists).
+
+Anything unusual on the way (a null in a non-null position, an attribute or
+coercion error, a value that coerces to nothing, an object of the wrong type)
+abandons the loop for that object, and graphql-core executes it instead, which
+reports it as the specification says. Fields with resolvers (``documents``,
+``cursor``), arguments or abstract types always take graphql-core's path, and so
+does every object above them.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
-    GraphQLSchema,
+    GraphQLOutputType,
     is_leaf_type,
-    is_non_null_type,
 )
-from graphql.execution.collect_fields import GroupedFieldSet
-from graphql.pyutils import Path, Undefined
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
-# (response name, attribute or None for __typename, serialize, non-null, typename)
-Step = tuple[str, str | None, Callable[[Any], Any] | None, bool, str]
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    coerce: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Object:
+    plan: Plan
+    is_type_of: Callable[[Any, Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListOf:
+    item: Completion
+    item_non_null: bool
+
+
+Completion = Leaf | Object | ListOf
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    response_name: str
+    attribute: str | None  # None: __typename
+    completion: Completion | None
+    non_null: bool
+    typename: str = ""
+
+
 Plan = tuple[Step, ...]
+
+
+class _Bail(Exception):
+    """Leave this object to graphql-core."""
+
+
+# Plans outlive requests: a document is parsed once (schema.pipeline), so the same
+# query brings the same AST nodes, and a plan is found again by their identities
+# (AST nodes hash and compare deeply). The entry keeps the nodes alive, so that
+# no id in a key is reused while its plan is kept.
+PLANS_MAX = 2048
+_PLANS: dict[tuple[int, ...], tuple[list[object], Plan | None]] = {}
+_ENUMS: dict[int, tuple[GraphQLEnumType, Callable[[Any], Any]]] = {}
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -57,59 +106,99 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._plain:
-            cached = self._plans.get(id(grouped_field_set))
-            if cached is None:
-                plan = plan_leaves(self.schema, parent_type, grouped_field_set)
-                self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
-            else:
-                plan = cached[1]
+            plan = self._plan(parent_type, grouped_field_set)
             if plan is not None:
-                done = run_plan(plan, source_value)
-                if done is not None:
-                    return done
+                # Any failure: graphql-core executes the object and reports it.
+                with suppress(Exception):
+                    return run_plan(plan, source_value)
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
 
+    def _plan(
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+    ) -> Plan | None:
+        cached = self._plans.get(id(fields))
+        if cached is not None:
+            return cached[1]
+        held: list[object] = [self.schema, parent_type]
+        for details in fields.values():
+            for d in details:
+                held.append(d.node)
+                held.append(d.defer_usage)
+        key = tuple(map(id, held))
+        found = _PLANS.get(key)
+        if found is not None:
+            plan = found[1]
+        else:
+            plan = self._make_plan(parent_type, fields)
+            if len(_PLANS) >= PLANS_MAX:
+                del _PLANS[next(iter(_PLANS))]
+            _PLANS[key] = (held, plan)
+        self._plans[id(fields)] = (fields, plan)
+        return plan
 
-def plan_leaves(
-    schema: GraphQLSchema, parent_type: GraphQLObjectType, fields: GroupedFieldSet
-) -> Plan | None:
-    """The steps building this selection set's result, if every field is a leaf."""
-    steps: list[Step] = []
-    for response_name, details in fields.items():
-        node = details[0].node
-        if any(
-            d.defer_usage is not None
-            or d.fragment_variable_values is not None
-            or d.node.arguments
-            for d in details
-        ):
-            return None
-        name = node.name.value
-        if name == "__typename":
-            steps.append((response_name, None, None, True, parent_type.name))
-            continue
-        field = parent_type.fields.get(name)
-        if field is None or field.args:
-            return None
-        resolve = field.resolve
-        if resolve is None or not getattr(resolve, "_is_default", False):
-            return None  # a resolver of its own, or not built by Strawberry
-        definition = field.extensions.get("strawberry-definition")
-        if not isinstance(definition, StrawberryField):
-            return None
-        if definition.default_resolver is not getattr:
-            return None
-        non_null = is_non_null_type(field.type)
-        named = field.type.of_type if non_null else field.type
-        if not is_leaf_type(named):
-            return None
-        coerce = named.coerce_output_value
-        if isinstance(named, GraphQLEnumType):
-            coerce = _enum_coercion(named)
-        steps.append((response_name, definition.python_name, coerce, non_null, ""))
-    return tuple(steps)
+    def _make_plan(
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+    ) -> Plan | None:
+        steps: list[Step] = []
+        for response_name, details in fields.items():
+            if any(
+                d.defer_usage is not None
+                or d.fragment_variable_values is not None
+                or d.node.arguments
+                for d in details
+            ):
+                return None
+            name = details[0].node.name.value
+            if name == "__typename":
+                steps.append(Step(response_name, None, None, True, parent_type.name))
+                continue
+            field = parent_type.fields.get(name)
+            if field is None or field.args:
+                return None
+            resolve = field.resolve
+            if resolve is None or not getattr(resolve, "_is_default", False):
+                return None  # a resolver of its own, or not built by Strawberry
+            definition = field.extensions.get("strawberry-definition")
+            if not isinstance(definition, StrawberryField):
+                return None
+            if definition.default_resolver is not getattr:
+                return None
+            non_null = isinstance(field.type, GraphQLNonNull)
+            completion = self._completion(_nullable(field.type), details)
+            if completion is None:
+                return None
+            attribute = definition.python_name
+            steps.append(Step(response_name, attribute, completion, non_null))
+        return tuple(steps)
+
+    def _completion(
+        self, type_: GraphQLOutputType, details: FieldDetailsList
+    ) -> Completion | None:
+        if is_leaf_type(type_):
+            coerce = type_.coerce_output_value
+            if isinstance(type_, GraphQLEnumType):
+                coerce = _enum_coercion(type_)
+            return Leaf(coerce)
+        if isinstance(type_, GraphQLObjectType):
+            subfields = self.collect_subfields(type_, details)
+            if subfields.new_defer_usages:
+                return None
+            plan = self._plan(type_, subfields.grouped_field_set)
+            return None if plan is None else Object(plan, type_.is_type_of)
+        if isinstance(type_, GraphQLList):
+            item_non_null = isinstance(type_.of_type, GraphQLNonNull)
+            item = self._completion(_nullable(type_.of_type), details)
+            return None if item is None else ListOf(item, item_non_null)
+        return None  # interfaces and unions: graphql-core resolves the type
+
+
+def _nullable(type_: GraphQLOutputType) -> GraphQLOutputType:
+    if isinstance(type_, GraphQLNonNull):
+        inner: GraphQLOutputType = type_.of_type
+        return inner
+    return type_
 
 
 def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
@@ -118,6 +207,9 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     Strawberry's enum type finds a member's name by comparing it with every
     value; the table holds what that comparison finds, for every member.
     """
+    known = _ENUMS.get(id(enum_type))
+    if known is not None:
+        return known[1]
     coerce = enum_type.coerce_output_value
     wrapped = getattr(enum_type, "wrapped_cls", None)
     if not isinstance(wrapped, type) or not issubclass(wrapped, enum.Enum):
@@ -128,30 +220,49 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
         name = table.get(value) if isinstance(value, enum.Enum) else None
         return coerce(value) if name is None else name
 
+    _ENUMS[id(enum_type)] = (enum_type, coerced)
     return coerced
 
 
-def run_plan(plan: Plan, source: Any) -> dict[str, Any] | None:
-    """The object's result, or None to let graphql-core execute it instead."""
+def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
+    """The object's result; raises to let graphql-core execute it instead."""
     result: dict[str, Any] = {}
-    try:
-        for response_name, attribute, serialize, non_null, typename in plan:
-            if attribute is None:
-                result[response_name] = typename
-                continue
-            value = getattr(source, attribute)
-            if isinstance(value, Exception):
-                return None  # graphql-core raises a returned exception
-            if value is None:
-                if non_null:
-                    return None
-                result[response_name] = None
-                continue
-            assert serialize is not None
-            serialized = serialize(value)
-            if serialized is None or serialized is Undefined:
-                return None
-            result[response_name] = serialized
-    except Exception:
-        return None
+    for step in plan:
+        if step.attribute is None:
+            result[step.response_name] = step.typename
+            continue
+        value = getattr(source, step.attribute)
+        if value is None:
+            if step.non_null:
+                raise _Bail
+            result[step.response_name] = None
+        else:
+            assert step.completion is not None
+            result[step.response_name] = _complete(step.completion, value)
     return result
+
+
+def _complete(completion: Completion, value: Any) -> Any:
+    if isinstance(value, Exception):
+        raise _Bail  # graphql-core raises a returned exception
+    if isinstance(completion, Leaf):
+        coerced = completion.coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _Bail
+        return coerced
+    if isinstance(completion, Object):
+        is_type_of = completion.is_type_of
+        if is_type_of is not None and is_type_of(value, None) is not True:
+            raise _Bail
+        return run_plan(completion.plan, value)
+    if not is_iterable(value):
+        raise _Bail  # graphql-core's own error for a non-list
+    items: list[Any] = []
+    for item in value:
+        if item is None:
+            if completion.item_non_null:
+                raise _Bail
+            items.append(None)
+        else:
+            items.append(_complete(completion.item, item))
+    return items

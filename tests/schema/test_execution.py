@@ -27,6 +27,12 @@ class Exploding:
 
 
 @strawberry.type
+class Tag:
+    label: str
+    colour: Colour | None = None
+
+
+@strawberry.type
 class Item:
     id: strawberry.ID
     name: str
@@ -37,10 +43,20 @@ class Item:
     at: datetime
     maybe: str | None
     must: str  # some items break this promise: None
+    tags: list[Tag] = strawberry.field(default_factory=list)
+    colours: list[Colour] = strawberry.field(default_factory=list)
+    loose_tags: list[Tag | None] | None = None
+    parent: Tag | None = None
 
     @strawberry.field
     def shout(self) -> str:
         return self.name.upper()
+
+
+@strawberry.type
+class Page:
+    items: list[Item]
+    total: int
 
 
 @strawberry.type
@@ -57,6 +73,15 @@ class Query:
     @strawberry.field
     def item(self, index: int) -> Item | None:
         return _item(index)
+
+    @strawberry.field
+    def page(self, odd: bool = False) -> Page:
+        items = [_item(i) for i in range(4)]
+        if odd:
+            items[1].tags.append(None)  # type: ignore[arg-type]
+            items[2].parent = items[0]  # type: ignore[assignment]
+            items[3].colours = "RED"  # type: ignore[assignment]
+        return Page(items=items, total=len(items))
 
     @strawberry.field
     def broken(self) -> Broken:
@@ -89,6 +114,10 @@ def _item(i: int) -> Item:
         at=datetime(2026, 11, 23, 8, i, tzinfo=UTC),
         maybe=None if i % 2 else f"m{i}",
         must="yes",
+        tags=[Tag(label=f"t{i}.{j}", colour=Colour.RED) for j in range(i)],
+        colours=[Colour.RED, Colour.DEEP_BLUE][: i % 3],
+        loose_tags=None if i % 2 else [None, Tag(label="x")],
+        parent=Tag(label="p") if i % 2 else None,
     )
 
 
@@ -110,6 +139,17 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("{ odd { id colour must } }", {}),
     ("{ odd { id must } items { id } }", {}),
     ("{ loose { id colour must } items { id } }", {}),
+    (
+        "{ page { total items { id tags { label colour } colours "
+        "loose_: looseTags { label } parent { __typename label } } } }",
+        {},
+    ),
+    (
+        "{ page(odd: true) { total items { id tags { label } colours "
+        "parent { label } } } }",
+        {},
+    ),
+    ("{ page(odd: true) { items { id } } b: page { items { parent { label } } } }", {}),
 ]
 
 
@@ -169,5 +209,55 @@ async def test_leaf_objects_skip_per_field_execution(
     assert executed.count("Item") == 5 * 2
 
 
+async def test_nested_plain_objects_and_lists_are_built_in_one_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    executed: list[str] = []
+    real = Executor.execute_field
+
+    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
+        executed.append(parent_type.name)
+        return real(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, "execute_field", counting)
+    ours, _ = _schemas()
+    query = (
+        "{ page { total items { id tags { label colour } colours parent { label } } } }"
+    )
+    result = await ours.execute(query)
+    assert result.errors is None
+    assert result.data is not None
+    assert result.data["page"]["items"][3]["tags"][2] == {
+        "label": "t3.2",
+        "colour": "RED",
+    }
+    assert executed == ["Query"]
+    executed.clear()
+    # A null inside a non-null list: the page falls back, the error has its path.
+    odd = await ours.execute("{ page(odd: true) { items { id tags { label } } } }")
+    assert [e.path for e in odd.errors or []] == [["page", "items", 1, "tags", 1]]
+    assert "Item" in executed
+
+
 async def test_the_gateway_schema_uses_it() -> None:
     assert build_schema().execution_context_class is GatewayExecutionContext
+
+
+async def test_plans_are_made_once_per_query_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    real = GatewayExecutionContext._make_plan
+
+    def counting(self: Any, parent_type: Any, fields: Any) -> Any:
+        made.append(parent_type.name)
+        return real(self, parent_type, fields)
+
+    monkeypatch.setattr(GatewayExecutionContext, "_make_plan", counting)
+    schema = build_schema()
+    query = "query P($skip: Boolean!) { __typename n: __typename @skip(if: $skip) }"
+    for skip in (False, True, False, True):
+        result = await schema.execute(query, variable_values={"skip": skip})
+        expected = {"__typename": "Query"} | ({} if skip else {"n": "Query"})
+        assert result.data == expected
+    assert made == ["Query", "Query"]  # one plan with n, one without
