@@ -24,17 +24,21 @@ does every object above them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    DirectiveNode,
+    FragmentDefinitionNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    Node,
+    OperationDefinitionNode,
     is_leaf_type,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
@@ -82,10 +86,13 @@ class _Bail(Exception):
 # Plans outlive requests: a document is parsed once (schema.pipeline), so the same
 # query brings the same AST nodes, and a plan is found again by their identities
 # (AST nodes hash and compare deeply). The entry keeps the nodes alive, so that
-# no id in a key is reused while its plan is kept.
+# no id in a key is reused while its plan is kept. Only for operations without
+# directives: @skip and @include make what is selected below a field depend on
+# the variables, so those operations' plans live for their request alone.
 PLANS_MAX = 2048
 _PLANS: dict[tuple[int, ...], tuple[list[object], Plan | None]] = {}
 _ENUMS: dict[int, tuple[GraphQLEnumType, Callable[[Any], Any]]] = {}
+_STATIC: dict[int, tuple[OperationDefinitionNode, bool]] = {}
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -96,6 +103,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
         manager = self.middleware_manager
         self._plain = manager is None or not manager.middlewares
+        self._shared = self._plain and _static(
+            self.operation, self.fragment_definitions
+        )
 
     def execute_fields(
         self,
@@ -121,6 +131,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(fields))
         if cached is not None:
             return cached[1]
+        if not self._shared:
+            plan = self._make_plan(parent_type, fields)
+            self._plans[id(fields)] = (fields, plan)
+            return plan
         held: list[object] = [self.schema, parent_type]
         for details in fields.values():
             for d in details:
@@ -192,6 +206,37 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             item = self._completion(_nullable(type_.of_type), details)
             return None if item is None else ListOf(item, item_non_null)
         return None  # interfaces and unions: graphql-core resolves the type
+
+
+def _static(
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> bool:
+    """Whether the operation, with its fragments, uses no directive at all."""
+    known = _STATIC.get(id(operation))
+    if known is not None and known[0] is operation:
+        return known[1]
+    static = not any(
+        isinstance(node, DirectiveNode)
+        for root in (operation, *fragments.values())
+        for node in _walk(root)
+    )
+    if len(_STATIC) >= PLANS_MAX:
+        del _STATIC[next(iter(_STATIC))]
+    _STATIC[id(operation)] = (operation, static)
+    return static
+
+
+def _walk(node: Node) -> Iterator[Node]:
+    yield node
+    for key in node.keys:
+        value = getattr(node, key, None)
+        if isinstance(value, Node):
+            yield from _walk(value)
+        elif isinstance(value, tuple | list):
+            for item in value:
+                if isinstance(item, Node):
+                    yield from _walk(item)
 
 
 def _nullable(type_: GraphQLOutputType) -> GraphQLOutputType:

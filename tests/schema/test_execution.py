@@ -12,6 +12,8 @@ from graphql.execution.executor import Executor
 
 from schema.api import build_schema
 from schema.execution import GatewayExecutionContext
+from schema.limits import QueryLimits
+from schema.pipeline import Documents, Pipeline
 
 
 @strawberry.enum
@@ -254,10 +256,34 @@ async def test_plans_are_made_once_per_query_text(
         return real(self, parent_type, fields)
 
     monkeypatch.setattr(GatewayExecutionContext, "_make_plan", counting)
-    schema = build_schema()
-    query = "query P($skip: Boolean!) { __typename n: __typename @skip(if: $skip) }"
-    for skip in (False, True, False, True):
-        result = await schema.execute(query, variable_values={"skip": skip})
-        expected = {"__typename": "Query"} | ({} if skip else {"n": "Query"})
-        assert result.data == expected
-    assert made == ["Query", "Query"]  # one plan with n, one without
+    documents = Documents(QueryLimits(), introspection=True)  # parsed once per text
+    ours = strawberry.Schema(
+        Query,
+        execution_context_class=GatewayExecutionContext,
+        extensions=[lambda: Pipeline(documents)],
+    )
+    plain = "{ page { total items { id tags { label } } } }"
+    for _ in range(3):
+        assert (await ours.execute(plain)).errors is None
+    assert made == ["Query", "Page", "Item", "Tag"]
+    made.clear()
+    # With a directive, what is selected depends on the variables: per request.
+    varying = (
+        "query($t: Boolean!) { page { items { id tags @include(if: $t) { label } } } }"
+    )
+    for t in (True, False):
+        assert (await ours.execute(varying, variable_values={"t": t})).errors is None
+    assert made.count("Page") == 2
+
+
+async def test_a_nested_include_follows_its_variable_on_every_request() -> None:
+    ours, stock = _schemas()
+    query = (
+        "query($t: Boolean!) { page { items { id tags @include(if: $t) { label } } } }"
+    )
+    for t in (True, False, True):
+        mine = await ours.execute(query, variable_values={"t": t})
+        theirs = await stock.execute(query, variable_values={"t": t})
+        assert _shape(mine) == _shape(theirs)
+        assert mine.data is not None
+        assert ("tags" in mine.data["page"]["items"][0]) is t
