@@ -18,6 +18,11 @@ ran out of the time of the request that started it while this caller still has
 some, this caller sends its own. The call runs in a task of its own: a caller
 that goes away (its client disconnected) does not cancel it for the others; when
 every caller has gone, it is cancelled. An error reaches every caller.
+
+Callers of one shared call resume one event-loop iteration apart rather than all
+at once (see ``handle_async_request``): measured under 32 concurrent requests, all
+at once left the CPU idle a fifth of the time between cohorts (0.78 of a core
+busy, 325 requests/s on one record); staggered, 1.00 core and 459 requests/s.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from adapters.resilience import (
 )
 
 Key = tuple[bytes, ...]
+STAGGER_MAX = 8  # loop iterations; more left a long tail under load (p99 1 s)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class _Call:
     task: asyncio.Task[_Answer]
     deadline: float
     waiters: int = 0
+    joined: int = 0  # callers so far, the starter included
     done: bool = False
 
 
@@ -83,6 +90,8 @@ class Coalescing(httpx.AsyncBaseTransport):
                 call = self._start(key, request, deadline)
             else:
                 self.shared += 1
+            turn = call.joined
+            call.joined += 1
             try:
                 answer = await self._wait(call, request, deadline)
                 break
@@ -90,6 +99,15 @@ class Coalescing(httpx.AsyncBaseTransport):
                 # The call ran out of its starter's time; this caller has more.
                 if call.deadline >= deadline or self._clock() >= deadline:
                     raise
+        # Callers resume one loop iteration apart, in the order they joined (up
+        # to STAGGER_MAX iterations late). All at once, they would go through
+        # every later step of their requests in lockstep and answer together at
+        # the end; the clients' next requests would then arrive together and
+        # wait together for their upstream call while the CPU idles. Staggered,
+        # answers go out one after another and the next requests' upstream calls
+        # start while the others are still being answered.
+        for _ in range(min(turn, STAGGER_MAX)):
+            await asyncio.sleep(0)
         # Each caller its own response: httpx decodes and binds it per request.
         return httpx.Response(
             answer.status,

@@ -214,3 +214,31 @@ async def test_when_every_caller_goes_away_the_call_is_cancelled(
 
     assert answer.json() == {"n": 2}
     assert len(upstream.calls) == 2
+
+
+async def test_callers_resume_one_loop_iteration_apart_in_join_order(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    ticks = 0
+
+    async def clock() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    resumed: dict[int, int] = {}
+
+    async def read(n: int) -> None:
+        await client.get("/apps/1")
+        resumed[n] = ticks
+
+    counter = asyncio.ensure_future(clock())
+    try:
+        await together(upstream, *(read(n) for n in range(12)))
+    finally:
+        counter.cancel()
+    assert len(upstream.calls) == 1
+    late = [resumed[n] - resumed[0] for n in range(12)]
+    # Caller n resumes n iterations after the first, at most STAGGER_MAX (8).
+    assert late == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8]
