@@ -237,9 +237,13 @@ def markdown(report: Report) -> str:
         f"operation and gateway. Sandboxes: own processes, "
         f"{1000 * float(s.get('latency', 0)):.0f} ms per call. Workers: "
         f"{s.get('workers')} for each gateway. Our gateway at commit "
-        f"{s.get('commit', '?')}. One sandbox round trip alone: "
-        f"{float(s.get('hop_ms', 0)):.1f} ms (the critical path is the operation's "
-        "sequential round trips times this).",
+        f"{s.get('commit', '?')}. Sandbox round trips alone: "
+        + ", ".join(
+            f"{w} read{'s' if w != '1' else ''} at once {float(ms):.1f} ms"
+            for w, ms in dict(s.get("hops_ms") or {}).items()
+        )
+        + " (an operation's critical path is the sum of its sequential round "
+        "trips).",
         "",
     ]
     for key, title in report.titles.items():

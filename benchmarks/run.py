@@ -34,17 +34,18 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import httpx
 import jwt
 
 from benchmarks import processes, profile, results
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
-    DETAIL_ID,
     GATEWAYS,
     Gateway,
     Operation,
@@ -358,18 +359,41 @@ def count_calls(
     return sandbox_calls(stack), n, failed
 
 
-def upstream_hop_ms(stack: Stack, samples: int = 50) -> float:
-    """The median of one sandbox round trip, alone: the fixed latency plus the
-    sandbox's own work. The critical path of an operation is its sequential
-    round trips times this."""
-    url = f"{stack.sandboxes['apiture']}/accountApplications/applications/{DETAIL_ID}"
-    times = []
-    with httpx.Client(timeout=10) as client:
-        for _ in range(samples):
-            started = time.perf_counter()
-            client.get(url).raise_for_status()
-            times.append(1000 * (time.perf_counter() - started))
-    return statistics.median(times)
+def upstream_hop_ms(
+    stack: Stack, widths: Iterable[int], samples: int = 30
+) -> dict[int, float]:
+    """The median time of one round trip of ``width`` reads sent at once, alone,
+    for each width: the fixed latency plus the sandbox's own work (it answers
+    reads one after another, so 20 at once take longer than one). Timed with
+    aiohttp, the client our gateway's transport uses. An operation's critical
+    path is the sum of its sequential round trips."""
+    root = f"{stack.sandboxes['apiture']}/accountApplications/applications"
+
+    async def measure() -> dict[int, float]:
+        connector = aiohttp.TCPConnector(limit=100)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            async with session.get(root, params={"limit": "100"}) as answer:
+                answer.raise_for_status()
+                page = await answer.json(content_type=None)
+            ids = [item["_id"] for item in page["_embedded"]["items"]]
+
+            async def read(app_id: str) -> None:
+                async with session.get(f"{root}/{app_id}") as answer:
+                    answer.raise_for_status()
+                    await answer.read()
+
+            found: dict[int, float] = {}
+            for width in sorted(set(widths)):
+                await asyncio.gather(*(read(i) for i in ids[:width]))  # warm
+                times = []
+                for _ in range(samples):
+                    started = time.perf_counter()
+                    await asyncio.gather(*(read(i) for i in ids[:width]))
+                    times.append(1000 * (time.perf_counter() - started))
+                found[width] = statistics.median(times)
+            return found
+
+    return asyncio.run(measure())
 
 
 def wait_for_drain(stack: Stack, limit: float = 30.0) -> None:
@@ -466,7 +490,7 @@ def measure(
         counted_failures=failed,
         upstream_calls_under_load=under_load,
         sandbox_cpu_seconds={p: sandbox1[p] - sandbox0[p] for p in sandboxes},
-        critical_path_ms=op.critical_path * args.hop_ms,
+        critical_path_ms=sum(args.hops_ms[width] for width in op.critical_path),
         machine_busy_seconds=busy1 - busy0,
         window_seconds=window,
         single=single,
@@ -555,8 +579,14 @@ def main(argv: list[str] | None = None) -> int:
     stack = start_stack(args, work, notes)
     settings["urls"] = {"ours": stack.ours, "hive": stack.hive, **stack.sandboxes}
     bearer_token = token()
-    args.hop_ms = settings["hop_ms"] = upstream_hop_ms(stack)
-    print(f"  one upstream round trip, direct: {args.hop_ms:.1f} ms", flush=True)
+    widths = {w for op in operations for w in op.critical_path}
+    args.hops_ms = upstream_hop_ms(stack, widths)
+    settings["hops_ms"] = {str(w): ms for w, ms in args.hops_ms.items()}
+    print(
+        "  upstream round trips, direct: "
+        + ", ".join(f"{w} at once {ms:.1f} ms" for w, ms in args.hops_ms.items()),
+        flush=True,
+    )
     bearer = f"Bearer {bearer_token}"
     rates: dict[str, float] = {}
     try:

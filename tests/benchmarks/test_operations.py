@@ -73,3 +73,34 @@ def test_select_keeps_the_order_and_refuses_unknown_keys() -> None:
     assert [o.key for o in select("e,a")] == ["a", "e"]
     with pytest.raises(ValueError, match="z"):
         select("az")
+
+
+async def test_each_round_trip_of_a_critical_path_is_what_our_gateway_sends() -> None:
+    """The widths of the critical path are the calls our gateway makes at once."""
+    from tests.conftest import serve
+
+    async with serve() as gateway:
+        for sandbox in gateway.sandboxes.values():
+            sandbox.control.latency = 0.01  # calls made at once overlap
+        for op in OPERATIONS:
+            if op.fresh:
+                continue
+            await gateway.data(op.query("ours"), op.variables)  # warm: logins
+            gateway.forget_requests()
+            await gateway.data(op.query("ours"), op.variables)
+            calls = sorted(
+                (c.started, c.ended)
+                for s in gateway.sandboxes.values()
+                for c in s.control.requests
+            )
+            # Round trips: calls that start once all earlier ones have ended.
+            widths: list[int] = []
+            ended = 0.0
+            for started, end in calls:
+                if widths and started < ended:
+                    widths[-1] += 1
+                else:
+                    widths.append(1)
+                ended = max(ended, end)
+            assert len(widths) <= len(op.critical_path), (op.key, widths)
+            assert max(widths, default=0) <= max(op.critical_path), (op.key, widths)
