@@ -9,7 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 from schema.context import Info
 
@@ -17,46 +23,63 @@ from schema.context import Info
 ALWAYS = frozenset({"id", "provider", "provider_id", "state", "provider_state"})
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+# (field nodes, path) -> the answer; keeps the nodes alive so ids stay theirs.
+_SELECTED: dict[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = {}
+_SELECTED_MAX = 1024
 
 
 def _snake(name: str) -> str:
     return _CAMEL.sub("_", name).lower()
 
 
-def _children(
-    selections: Iterable[SelectedField | FragmentSpread | InlineFragment], name: str
-) -> list[SelectedField | FragmentSpread | InlineFragment]:
-    found: list[SelectedField | FragmentSpread | InlineFragment] = []
-    for s in selections:
-        if isinstance(s, SelectedField):
-            if s.name == name:
-                found.extend(s.selections)
-        else:
-            found.extend(_children(s.selections, name))
-    return found
-
-
-def _names(
-    selections: Iterable[SelectedField | FragmentSpread | InlineFragment],
-) -> set[str]:
-    names: set[str] = set()
-    for s in selections:
-        if isinstance(s, SelectedField):
-            if not s.name.startswith("__"):
-                names.add(_snake(s.name))
-        else:
-            names |= _names(s.selections)
-    return names
+def _fields(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> Iterable[FieldNode]:
+    """The fields of a selection set, fragments expanded (directives ignored)."""
+    for selection in selection_set.selections if selection_set else ():
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                yield from _fields(fragment.selection_set, fragments, seen | {name})
 
 
 def selected_fields(info: Info, path: Sequence[str] = ()) -> frozenset[str]:
-    """Domain names of the fields selected under ``path`` of the current field."""
-    selections: list[SelectedField | FragmentSpread | InlineFragment] = []
-    for field in info.selected_fields:
-        selections.extend(field.selections)
+    """Domain names of the fields selected under ``path`` of the current field.
+
+    Read from the query's syntax tree, once per parsed query (the document cache
+    hands each request of one query text the same nodes).
+    """
+    raw = info._raw_info
+    nodes = tuple(raw.field_nodes)
+    key = (*map(id, nodes), *map(id, raw.fragments.values()), tuple(path))
+    known = _SELECTED.get(key)
+    if known is not None:
+        return known[1]
+    fragments = raw.fragments
+    level: list[FieldNode] = [
+        f for node in nodes for f in _fields(node.selection_set, fragments)
+    ]
     for name in path:
-        selections = _children(selections, name)
-    return frozenset(_names(selections))
+        level = [
+            f
+            for node in level
+            if node.name.value == name
+            for f in _fields(node.selection_set, fragments)
+        ]
+    found = frozenset(
+        _snake(f.name.value) for f in level if not f.name.value.startswith("__")
+    )
+    if len(_SELECTED) >= _SELECTED_MAX:
+        del _SELECTED[next(iter(_SELECTED))]
+    _SELECTED[key] = ((*nodes, *raw.fragments.values()), found)
+    return found
 
 
 def needs_detail(selected: frozenset[str], carried: frozenset[str]) -> bool:

@@ -91,3 +91,38 @@ async def test_detail_fields_cost_one_concurrent_call_per_item(
         running += step
         peak = max(peak, running)
     assert 2 <= peak <= BOUND
+
+
+@pytest.mark.parametrize(
+    ("selection", "details"),
+    [
+        ("...Row", 0),
+        ("... on Application { name state }", 0),
+        ("n: name ...Row", 0),
+        ("...Row ...Money", 10),
+        ("... on Application { fundingAmount { value } }", 10),
+        ("x: version", 10),
+    ],
+)
+async def test_fragments_and_aliases_are_read_for_what_they_select(
+    gateway: Gateway, selection: str, details: int
+) -> None:
+    fragments = {
+        "Row": "fragment Row on Application { name productName createdAt }",
+        "Money": "fragment Money on Application { fundingAmount { value currency } }",
+    }
+    query = " ".join(
+        [
+            "query($f: ApplicationFilter) { applications(first: 10, filter: $f) "
+            f"{{ edges {{ node {{ id {selection} }} }} }} }}",
+            *(text for name, text in fragments.items() if f"...{name}" in selection),
+        ]
+    )
+    for _ in range(2):  # the second time from the cache of what is selected
+        gateway.forget_requests()
+        data = await gateway.data(query, {"f": {"providers": ["APITURE"]}})
+        assert len(data["applications"]["edges"]) == 10
+        found = gateway.apiture.control.matching(
+            "GET", "/accountApplications/applications/.+"
+        )
+        assert len(found) == details
