@@ -33,10 +33,12 @@ from graphql import (
     DirectiveNode,
     FragmentDefinitionNode,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     Node,
     OperationDefinitionNode,
     is_leaf_type,
@@ -50,6 +52,7 @@ from strawberry.types.field import StrawberryField
 @dataclass(frozen=True, slots=True)
 class Leaf:
     coerce: Callable[[Any], Any]
+    textual: bool = False  # String or ID: a str is its own coercion
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +70,9 @@ class ListOf:
 Completion = Leaf | Object | ListOf
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    response_name: str
-    attribute: str | None  # None: __typename
-    completion: Completion | None
-    non_null: bool
-    typename: str = ""
-
-
+# (response name, attribute or None for __typename, completion of a non-null
+# value, non-null, the typename): a plan is run as plain tuples and closures.
+Step = tuple[str, str | None, Callable[[Any], Any] | None, bool, str]
 Plan = tuple[Step, ...]
 
 
@@ -166,7 +163,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             name = details[0].node.name.value
             if name == "__typename":
-                steps.append(Step(response_name, None, None, True, parent_type.name))
+                steps.append((response_name, None, None, True, parent_type.name))
                 continue
             field = parent_type.fields.get(name)
             if field is None or field.args:
@@ -184,7 +181,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if completion is None:
                 return None
             attribute = definition.python_name
-            steps.append(Step(response_name, attribute, completion, non_null))
+            complete = _compile(completion)
+            steps.append((response_name, attribute, complete, non_null, ""))
         return tuple(steps)
 
     def _completion(
@@ -194,7 +192,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             coerce = type_.coerce_output_value
             if isinstance(type_, GraphQLEnumType):
                 coerce = _enum_coercion(type_)
-            return Leaf(coerce)
+            return Leaf(coerce, type_ is GraphQLString or type_ is GraphQLID)
         if isinstance(type_, GraphQLObjectType):
             subfields = self.collect_subfields(type_, details)
             if subfields.new_defer_usages:
@@ -272,42 +270,65 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
 def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
     """The object's result; raises to let graphql-core execute it instead."""
     result: dict[str, Any] = {}
-    for step in plan:
-        if step.attribute is None:
-            result[step.response_name] = step.typename
+    for response_name, attribute, complete, non_null, typename in plan:
+        if attribute is None:
+            result[response_name] = typename
             continue
-        value = getattr(source, step.attribute)
+        value = getattr(source, attribute)
         if value is None:
-            if step.non_null:
+            if non_null:
                 raise _Bail
-            result[step.response_name] = None
+            result[response_name] = None
         else:
-            assert step.completion is not None
-            result[step.response_name] = _complete(step.completion, value)
+            result[response_name] = complete(value)  # type: ignore[misc]
     return result
 
 
-def _complete(completion: Completion, value: Any) -> Any:
-    if isinstance(value, Exception):
-        raise _Bail  # graphql-core raises a returned exception
+def _compile(completion: Completion) -> Callable[[Any], Any]:
+    """A function completing a non-null value as graphql-core would, or raising."""
     if isinstance(completion, Leaf):
-        coerced = completion.coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise _Bail
-        return coerced
-    if isinstance(completion, Object):
-        is_type_of = completion.is_type_of
-        if is_type_of is not None and is_type_of(value, None) is not True:
-            raise _Bail
-        return run_plan(completion.plan, value)
-    if not is_iterable(value):
-        raise _Bail  # graphql-core's own error for a non-list
-    items: list[Any] = []
-    for item in value:
-        if item is None:
-            if completion.item_non_null:
+        coerce = completion.coerce
+
+        def leaf(value: Any) -> Any:
+            if isinstance(value, Exception):
+                raise _Bail  # graphql-core raises a returned exception
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
                 raise _Bail
-            items.append(None)
-        else:
-            items.append(_complete(completion.item, item))
-    return items
+            return coerced
+
+        if not completion.textual:
+            return leaf
+
+        def text(value: Any) -> Any:
+            return value if type(value) is str else leaf(value)
+
+        return text
+    if isinstance(completion, Object):
+        plan, is_type_of = completion.plan, completion.is_type_of
+
+        def obj(value: Any) -> Any:
+            if isinstance(value, Exception):
+                raise _Bail
+            if is_type_of is not None and is_type_of(value, None) is not True:
+                raise _Bail
+            return run_plan(plan, value)
+
+        return obj
+    item = _compile(completion.item)
+    item_non_null = completion.item_non_null
+
+    def many(value: Any) -> Any:
+        if not is_iterable(value):
+            raise _Bail  # graphql-core's own error for a non-list
+        items: list[Any] = []
+        for one in value:
+            if one is None:
+                if item_non_null:
+                    raise _Bail
+                items.append(None)
+            else:
+                items.append(item(one))
+        return items
+
+    return many
