@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 
 from adapters.model import Provider
@@ -26,7 +27,9 @@ class GlobalId:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+@functools.lru_cache(maxsize=16_384)
 def encode(typename: str, provider: Provider, key: str) -> str:
+    """The id of a record (remembered: a page's records come back page after page)."""
     raw = f"{typename}:{provider.name}:{key}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

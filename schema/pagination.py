@@ -167,9 +167,15 @@ async def merged_slice(
         live = [s for s in streams if s.buffer]
         if not live:
             break
-        stream = min(
-            live,
-            key=lambda s: _order(created_at(s.buffer[0][1]), s.rank, s.buffer[0][0]),
+        stream = (
+            live[0]
+            if len(live) == 1
+            else min(
+                live,
+                key=lambda s: _order(
+                    created_at(s.buffer[0][1]), s.rank, s.buffer[0][0]
+                ),
+            )
         )
         position, item = stream.buffer.popleft()
         stream.consumed = position + 1

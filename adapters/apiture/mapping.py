@@ -21,6 +21,7 @@ digest ``shared/reference/apiture.md`` §5-§6).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import fields as dataclass_fields
@@ -113,11 +114,6 @@ def state_of(raw: object, *, kind: str, id_: str) -> tuple[State, str]:
 def application_summary(item: JSON) -> Application:
     id_ = str(item.get("_id", ""))
     state, raw = state_of(item.get("state"), kind="application", id_=id_)
-    carried = {
-        _APPLICATION_SUMMARY_KEYS[k] for k in item if k in _APPLICATION_SUMMARY_KEYS
-    }
-    if "createdAt" in item or state not in TERMINAL_STATES:
-        carried.add("completed_at")
     return Application(
         provider=Provider.APITURE,
         key=id_,
@@ -129,8 +125,22 @@ def application_summary(item: JSON) -> Application:
         applicant_name=_str(item.get("applicantName")),
         created_at=_time(item.get("createdAt")),
         completed_at=_time(item.get("completedAt")),
-        fields=frozenset(_IDENTITY | _NEVER_AT_APITURE | carried),
+        fields=_summary_fields(
+            tuple(item), "createdAt" in item or state not in TERMINAL_STATES
+        ),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _summary_fields(keys: tuple[str, ...], completion_known: bool) -> frozenset[str]:
+    """The domain fields a summary with these keys carries (items of a page
+    share their keys: computed once for them all)."""
+    carried = {
+        _APPLICATION_SUMMARY_KEYS[k] for k in keys if k in _APPLICATION_SUMMARY_KEYS
+    }
+    if completion_known:
+        carried.add("completed_at")
+    return frozenset(_IDENTITY | _NEVER_AT_APITURE | carried)
 
 
 def application(body: JSON, etag: str | None) -> Application:
