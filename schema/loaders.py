@@ -1,12 +1,12 @@
 """Per-request dataloaders, one per thing loaded, each mapped onto one batch-shaped
-adapter method. Built fresh for every request (aiodataloader binds to the running
-loop); the adapters underneath are shared.
+adapter method. Built fresh for every request, each when first used (aiodataloader
+binds to the running loop); the adapters underneath are shared.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader
@@ -44,24 +44,41 @@ def _value(found: object) -> object:
     return found  # a value, None, or an AdapterError that rejects just this key
 
 
-@dataclass
 class Loaders:
-    apiture_application: Loader[str, model.Application]
-    apiture_enrollment: Loader[str, model.Enrollment]
-    connectfi_application: Loader[str, model.Application]
-    documents_by_owner: Loader[model.Owner, Sequence[model.Document]]
-    mambu_document: Loader[str, model.Document]
-    mambu_content: Loader[str, str]
-    auco_document: Loader[str, model.Document]
+    """A request's loaders, each made when the request first uses it (most
+    requests reach one or two providers of the four)."""
+
+    def __init__(self, upstreams: Upstreams) -> None:
+        self._upstreams = upstreams
+
+    @cached_property
+    def apiture_application(self) -> Loader[str, model.Application]:
+        return Loader(self._upstreams.apiture.get_applications)
+
+    @cached_property
+    def apiture_enrollment(self) -> Loader[str, model.Enrollment]:
+        return Loader(self._upstreams.apiture.get_enrollments)
+
+    @cached_property
+    def connectfi_application(self) -> Loader[str, model.Application]:
+        return Loader(self._upstreams.connectfi.get_applications)
+
+    @cached_property
+    def documents_by_owner(self) -> Loader[model.Owner, Sequence[model.Document]]:
+        return Loader(self._upstreams.mambu.documents_for_owners)
+
+    @cached_property
+    def mambu_document(self) -> Loader[str, model.Document]:
+        return Loader(self._upstreams.mambu.get_documents)
+
+    @cached_property
+    def mambu_content(self) -> Loader[str, str]:
+        return Loader(self._upstreams.mambu.get_contents)
+
+    @cached_property
+    def auco_document(self) -> Loader[str, model.Document]:
+        return Loader(self._upstreams.auco.get_documents)
 
 
 def create_loaders(upstreams: Upstreams) -> Loaders:
-    return Loaders(
-        apiture_application=Loader(upstreams.apiture.get_applications),
-        apiture_enrollment=Loader(upstreams.apiture.get_enrollments),
-        connectfi_application=Loader(upstreams.connectfi.get_applications),
-        documents_by_owner=Loader(upstreams.mambu.documents_for_owners),
-        mambu_document=Loader(upstreams.mambu.get_documents),
-        mambu_content=Loader(upstreams.mambu.get_contents),
-        auco_document=Loader(upstreams.auco.get_documents),
-    )
+    return Loaders(upstreams)
