@@ -26,7 +26,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -47,28 +46,6 @@ from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, Undefined, is_iterable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
-
-
-@dataclass(frozen=True, slots=True)
-class Leaf:
-    coerce: Callable[[Any], Any]
-    textual: bool = False  # String or ID: a str is its own coercion
-
-
-@dataclass(frozen=True, slots=True)
-class Object:
-    plan: Plan
-    is_type_of: Callable[[Any, Any], Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class ListOf:
-    item: Completion
-    item_non_null: bool
-
-
-Completion = Leaf | Object | ListOf
-
 
 # (response name, attribute or None for __typename, completion of a non-null
 # value, non-null, the typename): a plan is run as plain tuples and closures.
@@ -177,32 +154,35 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if definition.default_resolver is not getattr:
                 return None
             non_null = isinstance(field.type, GraphQLNonNull)
-            completion = self._completion(_nullable(field.type), details)
-            if completion is None:
+            complete = self._completion(_nullable(field.type), details)
+            if complete is None:
                 return None
             attribute = definition.python_name
-            complete = _compile(completion)
             steps.append((response_name, attribute, complete, non_null, ""))
         return tuple(steps)
 
     def _completion(
         self, type_: GraphQLOutputType, details: FieldDetailsList
-    ) -> Completion | None:
+    ) -> Callable[[Any], Any] | None:
+        """A function completing a non-null value of ``type_`` as graphql-core
+        would (raising ``_Bail`` where it would report an error), or None when
+        the type's selection cannot be planned."""
         if is_leaf_type(type_):
             coerce = type_.coerce_output_value
             if isinstance(type_, GraphQLEnumType):
                 coerce = _enum_coercion(type_)
-            return Leaf(coerce, type_ is GraphQLString or type_ is GraphQLID)
+            return _leaf(coerce, textual=type_ is GraphQLString or type_ is GraphQLID)
         if isinstance(type_, GraphQLObjectType):
             subfields = self.collect_subfields(type_, details)
             if subfields.new_defer_usages:
                 return None
             plan = self._plan(type_, subfields.grouped_field_set)
-            return None if plan is None else Object(plan, type_.is_type_of)
+            return None if plan is None else _object(plan, type_.is_type_of)
         if isinstance(type_, GraphQLList):
-            item_non_null = isinstance(type_.of_type, GraphQLNonNull)
             item = self._completion(_nullable(type_.of_type), details)
-            return None if item is None else ListOf(item, item_non_null)
+            if item is None:
+                return None
+            return _many(item, item_non_null=isinstance(type_.of_type, GraphQLNonNull))
         return None  # interfaces and unions: graphql-core resolves the type
 
 
@@ -284,40 +264,38 @@ def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
     return result
 
 
-def _compile(completion: Completion) -> Callable[[Any], Any]:
-    """A function completing a non-null value as graphql-core would, or raising."""
-    if isinstance(completion, Leaf):
-        coerce = completion.coerce
+def _leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]:
+    def leaf(value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise _Bail  # graphql-core raises a returned exception
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _Bail
+        return coerced
 
-        def leaf(value: Any) -> Any:
-            if isinstance(value, Exception):
-                raise _Bail  # graphql-core raises a returned exception
-            coerced = coerce(value)
-            if coerced is None or coerced is Undefined:
-                raise _Bail
-            return coerced
+    if not textual:
+        return leaf
 
-        if not completion.textual:
-            return leaf
+    def text(value: Any) -> Any:  # String or ID: a str is its own coercion
+        return value if type(value) is str else leaf(value)
 
-        def text(value: Any) -> Any:
-            return value if type(value) is str else leaf(value)
+    return text
 
-        return text
-    if isinstance(completion, Object):
-        plan, is_type_of = completion.plan, completion.is_type_of
 
-        def obj(value: Any) -> Any:
-            if isinstance(value, Exception):
-                raise _Bail
-            if is_type_of is not None and is_type_of(value, None) is not True:
-                raise _Bail
-            return run_plan(plan, value)
+def _object(
+    plan: Plan, is_type_of: Callable[[Any, Any], Any] | None
+) -> Callable[[Any], Any]:
+    def obj(value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise _Bail
+        if is_type_of is not None and is_type_of(value, None) is not True:
+            raise _Bail
+        return run_plan(plan, value)
 
-        return obj
-    item = _compile(completion.item)
-    item_non_null = completion.item_non_null
+    return obj
 
+
+def _many(item: Callable[[Any], Any], *, item_non_null: bool) -> Callable[[Any], Any]:
     def many(value: Any) -> Any:
         if not is_iterable(value):
             raise _Bail  # graphql-core's own error for a non-list

@@ -187,17 +187,21 @@ async def test_errors_still_reach_the_client_with_their_paths() -> None:
     assert paths == [("loose", 0, "colour"), ("loose", 1, "must")]
 
 
-async def test_leaf_objects_skip_per_field_execution(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    executed: list[str] = []
+@pytest.fixture
+def executed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The parent type of every field graphql-core executes itself."""
+    seen: list[str] = []
     real = Executor.execute_field
 
     def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        executed.append(parent_type.name)
+        seen.append(parent_type.name)
         return real(self, parent_type, *args, **kwargs)
 
     monkeypatch.setattr(Executor, "execute_field", counting)
+    return seen
+
+
+async def test_leaf_objects_skip_per_field_execution(executed: list[str]) -> None:
     ours, stock = _schemas()
     query = "{ items { id name count ratio ok colour at maybe must } }"
     await stock.execute(query)
@@ -212,16 +216,8 @@ async def test_leaf_objects_skip_per_field_execution(
 
 
 async def test_nested_plain_objects_and_lists_are_built_in_one_loop(
-    monkeypatch: pytest.MonkeyPatch,
+    executed: list[str],
 ) -> None:
-    executed: list[str] = []
-    real = Executor.execute_field
-
-    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        executed.append(parent_type.name)
-        return real(self, parent_type, *args, **kwargs)
-
-    monkeypatch.setattr(Executor, "execute_field", counting)
     ours, _ = _schemas()
     query = (
         "{ page { total items { id tags { label colour } colours parent { label } } } }"
