@@ -19,12 +19,20 @@ abandons the loop for that object, and graphql-core executes it instead, which
 reports it as the specification says. Fields with resolvers (``documents``,
 ``cursor``), arguments or abstract types always take graphql-core's path, and so
 does every object above them.
+
+Once an operation has finished, the context lets go of graphql-core's
+``async_helpers``: two methods bound to the context itself, so a reference cycle
+through which everything the request built (collected fields, variables, the
+loaders) could only be freed by the cyclic collector. Under load those requests
+outlive the young generations and pile up in the oldest, whose collection then
+walked 300,000 objects at once: 560 ms pauses, the whole p99 of the benchmark.
+Without the cycle, reference counting frees a request's objects when it ends.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import suppress
 from typing import Any
 
@@ -80,6 +88,24 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._shared = self._plain and _static(
             self.operation, self.fragment_definitions
         )
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            return self._released_after(result)
+        self._release()
+        return result
+
+    async def _released_after(self, result: Awaitable[Any]) -> Any:
+        try:
+            return await result
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        # The helpers' bound methods point back here (see the module's doc);
+        # resolve-info objects made during execution keep their own reference.
+        self.__dict__.pop("async_helpers", None)
 
     def execute_fields(
         self,
