@@ -19,7 +19,9 @@ is the call's final outcome.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Mapping
+from json import dumps as json_dumps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,12 +44,20 @@ class RequestBuilder:
     """``client.build_request`` for paths under the client's base URL, made cheaply.
 
     httpx parses a request's URL three times (the path, its merge with
-    ``base_url``, the query parameters) and merges the client's cookies into every
-    request; that was a tenth of a one-record query. Here the URL is written out
-    whole and parsed once, by the request. The result is the request httpx would
-    build: the same URL (query encoded as ``httpx.QueryParams`` encodes it), the
-    client's default headers under the call's own, the client's timeout. No
-    cookies: none of the four providers sets one that a later call must send.
+    ``base_url``, the query parameters), checking it character by character in
+    Python each time, normalizes every header three times over (the client's, the
+    merge, the request's own) and merges the client's cookies into every request:
+    a fifth of the CPU of a page that reads twenty applications. Here the base URL
+    is parsed once, when the builder is made; a call's path and query, when they
+    hold only characters httpx would leave as they are (what the adapters write:
+    quoted ids, ``urlencode`` output), are set on it without parsing again, and
+    the headers are written out once, as bytes, in httpx's order. Anything else
+    (another character, a dot segment, a header that is not ASCII, a streamed
+    body) takes httpx's own parse. The result is the request httpx would build:
+    the same URL, the client's default headers under the call's own, ``Host`` and
+    the body's headers where httpx puts them, the client's timeout (tests compare
+    the two). No cookies: none of the four providers sets one that a later call
+    must send.
     """
 
     def __init__(self, client: httpx.AsyncClient) -> None:
@@ -57,6 +67,14 @@ class RequestBuilder:
         self.base = str(client.base_url).rstrip("/") + "/"
         self.defaults = list(client.headers.multi_items())
         self.timeout = client.timeout.as_dict()
+        self._base_url = httpx.URL(self.base)
+        self._host = self._base_url.netloc
+        self._default_raw = _ascii_headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in client.headers.raw]
+        )
+        self._fast = self._default_raw is not None and _url_with(
+            self._base_url, self._base_url.path, None
+        ) == httpx.URL(self.base)
 
     def __call__(
         self,
@@ -69,9 +87,18 @@ class RequestBuilder:
         headers: Mapping[str, str] | None = None,
         extensions: dict[str, Any] | None = None,
     ) -> httpx.Request:
-        url = self.base + path.lstrip("/")
+        query = None
         if params:
-            url += "?" + urlencode([(k, _query_value(v)) for k, v in params.items()])
+            query = urlencode([(k, _query_value(v)) for k, v in params.items()])
+        extensions = {"timeout": dict(self.timeout), **(extensions or {})}
+        if self._fast and (content is None or isinstance(content, bytes)):
+            request = self._quick(method, path, query, json, content, headers)
+            if request is not None:
+                request.extensions = extensions
+                return request
+        url = self.base + path.lstrip("/")
+        if query is not None:
+            url += "?" + query
         merged = httpx.Headers(self.defaults)
         if headers:
             merged.update(headers)
@@ -81,8 +108,97 @@ class RequestBuilder:
             headers=merged,
             content=content,
             json=json,
-            extensions={"timeout": dict(self.timeout), **(extensions or {})},
+            extensions=extensions,
         )
+
+    def _quick(
+        self,
+        method: str,
+        path: str,
+        query: str | None,
+        json: object,
+        content: bytes | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Request | None:
+        """The request without parsing, or None when httpx must parse it."""
+        full = self._base_url.path + path.lstrip("/")
+        if not _UNCHANGED_PATH.fullmatch(full) or "/." in full:
+            return None
+        if query is not None and not _UNCHANGED_QUERY.fullmatch(query):
+            return None
+        raw = self._default_raw or []
+        if headers:
+            # httpx.Headers.update: the call's headers replace the client's of
+            # the same names and go last.
+            given = _ascii_headers(list(headers.items()))
+            if given is None:
+                return None
+            names = {name.lower() for name, _ in given}
+            raw = [h for h in raw if h[0].lower() not in names] + given
+        else:
+            raw = list(raw)
+        method = method.upper()
+        body = b""
+        if json is not None:
+            body = json_dumps(
+                json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+            ).encode("utf-8")
+            _default_header(raw, b"Content-Length", str(len(body)).encode())
+            _default_header(raw, b"Content-Type", b"application/json")
+        elif content:
+            body = content
+            _default_header(raw, b"Content-Length", str(len(body)).encode())
+        auto: list[tuple[bytes, bytes]] = []
+        lowered = {name.lower() for name, _ in raw}
+        if b"host" not in lowered:
+            auto.append((b"Host", self._host))
+        if (
+            b"content-length" not in lowered
+            and b"transfer-encoding" not in lowered
+            and method in ("POST", "PUT", "PATCH")
+        ):
+            auto.append((b"Content-Length", b"0"))
+        request = httpx.Request(
+            method,
+            _url_with(self._base_url, full, query),
+            headers=auto + raw,
+            stream=httpx.ByteStream(body),
+        )
+        request.read()
+        return request
+
+
+def _printable_except(excluded: str) -> re.Pattern[str]:
+    kept = "".join(c for c in map(chr, range(0x21, 0x7F)) if c not in excluded)
+    return re.compile("[" + re.escape(kept) + "]*")
+
+
+# What httpx's URL parse leaves unchanged: it percent-encodes every other character
+# (or refuses it). '%' is in both sets: an escape stays as it is.
+_UNCHANGED_PATH = _printable_except('"#<>?`{}')
+_UNCHANGED_QUERY = _printable_except('"#<>')
+
+
+def _url_with(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
+    """``base`` with this path and query, both already in httpx's canonical form."""
+    url = httpx.URL.__new__(httpx.URL)
+    url._uri_reference = base._uri_reference._replace(path=path, query=query)
+    return url
+
+
+def _ascii_headers(
+    items: list[tuple[str, str]],
+) -> list[tuple[bytes, bytes]] | None:
+    try:
+        return [(k.encode("ascii"), v.encode("ascii")) for k, v in items]
+    except (UnicodeEncodeError, AttributeError):
+        return None
+
+
+def _default_header(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+    lower = name.lower()
+    if not any(k.lower() == lower for k, _ in raw):
+        raw.append((name, value))
 
 
 async def exchange(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:

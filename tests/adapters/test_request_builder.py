@@ -19,6 +19,11 @@ CALLS: list[tuple[str, str, Mapping[str, str | int] | None, object]] = [
     ("GET", "applications", {"filter": "in(state,pending)", "n": 3, "t": True}, None),
     ("GET", "applications/a%20b", {"q": "a&b=c d/é"}, None),
     ("DELETE", "/api/documents/8a19c", {}, None),
+    # httpx parses these itself: a space, a dot segment, a character to encode
+    ("GET", "applications/a b", None, None),
+    ("GET", "applications/x/../y", None, None),
+    ("PUT", "documents/é{1}", None, []),
+    ("POST", "applications/%zz", {"": ""}, None),
 ]
 
 
@@ -54,3 +59,50 @@ def test_extensions_are_added_and_the_timeout_is_the_requests_own() -> None:
     assert "gateway.retry_safe" not in two.extensions
     one.extensions["timeout"]["read"] = 0.5  # a transport clamping one request
     assert two.extensions["timeout"]["read"] == 3.0
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (None, {}),
+        (b"", {}),
+        (b"{}", {"Content-Type": "application/hal+json"}),
+        (b"x", {"content-length": "1", "API-KEY": "other"}),
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "post", "PATCH"])
+def test_bodies_and_headers_as_httpx_writes_them(
+    method: str, content: bytes | None, headers: dict[str, str]
+) -> None:
+    client = httpx.AsyncClient(
+        base_url="http://sandbox.test/api",
+        headers={"API-Key": "k", "Accept": "application/json"},
+    )
+    theirs = client.build_request(method, "items/1", content=content, headers=headers)
+    ours = RequestBuilder(client)(method, "items/1", content=content, headers=headers)
+    assert ours.method == theirs.method
+    assert ours.url == theirs.url
+    assert ours.headers.raw == theirs.headers.raw  # names as written, in order
+    assert ours.read() == theirs.read()
+
+
+def test_the_usual_request_is_made_without_parsing_its_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client = httpx.AsyncClient(base_url="http://sandbox.test/v1/", headers={"A": "b"})
+    build = RequestBuilder(client)
+    parsed: list[str] = []
+    real = httpx._urlparse.urlparse
+
+    def counting(url: str = "", **kwargs: str | None) -> object:
+        parsed.append(url)
+        return real(url, **kwargs)
+
+    monkeypatch.setattr(httpx._urls, "urlparse", counting)
+    request = build("GET", "applications/a%2Fb", params={"q": "x y", "n": 2})
+    assert parsed == []
+    assert str(request.url) == "http://sandbox.test/v1/applications/a%2Fb?q=x+y&n=2"
+    assert request.url.params["q"] == "x y"
+    assert request.url.raw_path == b"/v1/applications/a%2Fb?q=x+y&n=2"
+    build("GET", "applications/a b")  # a space: httpx encodes it
+    assert parsed == ["http://sandbox.test/v1/applications/a b"]
