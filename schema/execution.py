@@ -17,8 +17,10 @@ Anything unusual on the way (a null in a non-null position, an attribute or
 coercion error, a value that coerces to nothing, an object of the wrong type)
 abandons the loop for that object, and graphql-core executes it instead, which
 reports it as the specification says. Fields with resolvers (``documents``,
-``cursor``), arguments or abstract types always take graphql-core's path, and so
-does every object above them.
+``cursor``), arguments or abstract types take graphql-core's path; the plain
+fields beside them on the same object are still read in the loop, first (they
+have no effects), and the object's result puts them all in the selection's
+order. An object is built inside its parent's loop only when all of it is plain.
 
 Once an operation has finished, the context lets go of graphql-core's
 ``async_helpers``: two methods bound to the context itself, so a reference cycle
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import suppress
 from typing import Any
 
 from graphql import (
@@ -58,7 +59,9 @@ from strawberry.types.field import StrawberryField
 # (response name, attribute or None for __typename, completion of a non-null
 # value, non-null, the typename): a plan is run as plain tuples and closures.
 Step = tuple[str, str | None, Callable[[Any], Any] | None, bool, str]
-Plan = tuple[Step, ...]
+# The plain fields' steps; the fields graphql-core executes (None: there are
+# none); every response name, in the order of the selection.
+Plan = tuple[tuple[Step, ...], GroupedFieldSet | None, tuple[str, ...]]
 
 
 class _Bail(Exception):
@@ -118,9 +121,19 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._plain:
             plan = self._plan(parent_type, grouped_field_set)
             if plan is not None:
-                # Any failure: graphql-core executes the object and reports it.
-                with suppress(Exception):
-                    return run_plan(plan, source_value)
+                steps, executed, order = plan
+                plain: dict[str, Any] | None
+                try:
+                    plain = run_plan(steps, source_value)
+                except Exception:
+                    plain = None  # graphql-core executes the object and reports it
+                if plain is not None:
+                    if executed is None:
+                        return plain
+                    rest = super().execute_fields(
+                        parent_type, source_value, path, executed, position_context
+                    )
+                    return _merged(order, plain, rest, self.is_awaitable)
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
@@ -156,36 +169,50 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
     ) -> Plan | None:
         steps: list[Step] = []
+        executed: GroupedFieldSet = {}
         for response_name, details in fields.items():
             if any(
-                d.defer_usage is not None
-                or d.fragment_variable_values is not None
-                or d.node.arguments
+                d.defer_usage is not None or d.fragment_variable_values is not None
                 for d in details
             ):
                 return None
-            name = details[0].node.name.value
-            if name == "__typename":
-                steps.append((response_name, None, None, True, parent_type.name))
-                continue
-            field = parent_type.fields.get(name)
-            if field is None or field.args:
-                return None
-            resolve = field.resolve
-            if resolve is None or not getattr(resolve, "_is_default", False):
-                return None  # a resolver of its own, or not built by Strawberry
-            definition = field.extensions.get("strawberry-definition")
-            if not isinstance(definition, StrawberryField):
-                return None
-            if definition.default_resolver is not getattr:
-                return None
-            non_null = isinstance(field.type, GraphQLNonNull)
-            complete = self._completion(_nullable(field.type), details)
-            if complete is None:
-                return None
-            attribute = definition.python_name
-            steps.append((response_name, attribute, complete, non_null, ""))
-        return tuple(steps)
+            step = self._step(parent_type, response_name, details)
+            if step is None:
+                executed[response_name] = details
+            else:
+                steps.append(step)
+        if not steps:
+            return None  # nothing to gain: graphql-core executes the object
+        return tuple(steps), executed or None, tuple(fields)
+
+    def _step(
+        self,
+        parent_type: GraphQLObjectType,
+        response_name: str,
+        details: FieldDetailsList,
+    ) -> Step | None:
+        """The field's step, or None when graphql-core must execute it."""
+        if any(d.node.arguments for d in details):
+            return None
+        name = details[0].node.name.value
+        if name == "__typename":
+            return (response_name, None, None, True, parent_type.name)
+        field = parent_type.fields.get(name)
+        if field is None or field.args:
+            return None
+        resolve = field.resolve
+        if resolve is None or not getattr(resolve, "_is_default", False):
+            return None  # a resolver of its own, or not built by Strawberry
+        definition = field.extensions.get("strawberry-definition")
+        if not isinstance(definition, StrawberryField):
+            return None
+        if definition.default_resolver is not getattr:
+            return None
+        non_null = isinstance(field.type, GraphQLNonNull)
+        complete = self._completion(_nullable(field.type), details)
+        if complete is None:
+            return None
+        return (response_name, definition.python_name, complete, non_null, "")
 
     def _completion(
         self, type_: GraphQLOutputType, details: FieldDetailsList
@@ -203,7 +230,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if subfields.new_defer_usages:
                 return None
             plan = self._plan(type_, subfields.grouped_field_set)
-            return None if plan is None else _object(plan, type_.is_type_of)
+            if plan is None or plan[1] is not None:
+                return None  # only a wholly plain object is built inside another
+            return _object(plan[0], type_.is_type_of)
         if isinstance(type_, GraphQLList):
             item = self._completion(_nullable(type_.of_type), details)
             if item is None:
@@ -273,10 +302,40 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     return coerced
 
 
-def run_plan(plan: Plan, source: Any) -> dict[str, Any]:
-    """The object's result; raises to let graphql-core execute it instead."""
+def _merged(
+    order: tuple[str, ...],
+    plain: dict[str, Any],
+    rest: Any,
+    is_awaitable: Callable[[Any], bool],
+) -> Any:
+    """The object's result: its plain fields and those graphql-core executed,
+    in the order of the selection."""
+    if is_awaitable(rest):
+
+        async def later() -> dict[str, Any]:
+            return _ordered(order, plain, await rest)
+
+        return later()
+    return _ordered(order, plain, rest)
+
+
+def _ordered(
+    order: tuple[str, ...], plain: dict[str, Any], rest: dict[str, Any]
+) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for response_name, attribute, complete, non_null, typename in plan:
+    for name in order:
+        if name in plain:
+            result[name] = plain[name]
+        elif name in rest:  # graphql-core leaves out a field it does not know
+            result[name] = rest[name]
+    return result
+
+
+def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
+    """The plain fields' results; raises to let graphql-core execute the object
+    instead."""
+    result: dict[str, Any] = {}
+    for response_name, attribute, complete, non_null, typename in steps:
         if attribute is None:
             result[response_name] = typename
             continue
@@ -309,7 +368,7 @@ def _leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any
 
 
 def _object(
-    plan: Plan, is_type_of: Callable[[Any, Any], Any] | None
+    plan: tuple[Step, ...], is_type_of: Callable[[Any, Any], Any] | None
 ) -> Callable[[Any], Any]:
     def obj(value: Any) -> Any:
         if isinstance(value, Exception):
