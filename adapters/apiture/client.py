@@ -109,6 +109,35 @@ class _LRU(Generic[T]):
         self._items.pop(key, None)
 
 
+class _Pages:
+    """Collection pages as mapped, by the exact bytes of the answer they came from.
+
+    A list that has not changed since it was last read (the same page, polled by
+    every open list screen) answers with the same bytes; its items were mapped
+    then, into immutable records, and are reused. Anything else in the bytes
+    (one field of one item) is a new key. Bounded by entries and by the size of
+    the answers kept.
+    """
+
+    def __init__(self, size: int = 32, max_body: int = 256 * 1024) -> None:
+        self.size = size
+        self.max_body = max_body
+        self._items: OrderedDict[tuple[object, int, bytes], Any] = OrderedDict()
+
+    def get(self, key: tuple[object, int, bytes]) -> Any:
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[object, int, bytes], page: object) -> None:
+        if len(key[2]) > self.max_body or self.size <= 0:
+            return
+        self._items[key] = page
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+
 class ApitureClient:
     """Account applications and enrollments at Apiture (see the module docstring)."""
 
@@ -131,6 +160,7 @@ class ApitureClient:
         self._limit = asyncio.Semaphore(max_concurrency)
         self._applications: _LRU[Application] = _LRU(etag_cache_size)
         self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_size)
+        self._pages = _Pages()
 
     # applications: collections ------------------------------------------------------
 
@@ -145,8 +175,7 @@ class ApitureClient:
     ) -> Page[Application]:
         path, params = queries.application_params(query, view, applicant)
         params.update(start=str(offset), limit=str(limit))
-        body = await self._get_collection(path, params)
-        return self._page(body, offset, mapping.application_summary)
+        return await self._collection(path, params, offset, mapping.application_summary)
 
     async def iterate_applications(
         self,
@@ -261,8 +290,9 @@ class ApitureClient:
         self, query: ApplicationQuery, offset: int, limit: int
     ) -> Page[Enrollment]:
         params = queries.enrollment_params(query, offset, limit)
-        body = await self._get_collection("enrollments", params)
-        return self._page(body, offset, mapping.enrollment_summary)
+        return await self._collection(
+            "enrollments", params, offset, mapping.enrollment_summary
+        )
 
     async def get_enrollments(
         self, ids: Sequence[str]
@@ -410,9 +440,22 @@ class ApitureClient:
     async def _json(self, request: httpx.Request, kind: Kind) -> JSON:
         return self._body(await self._send(request, kind))
 
-    async def _get_collection(self, path: str, params: dict[str, str]) -> JSON:
+    async def _collection(
+        self,
+        path: str,
+        params: dict[str, str],
+        offset: int,
+        read: Callable[[JSON], T],
+    ) -> Page[T]:
         kind: Kind = "enrollment" if path == "enrollments" else "application"
-        return await self._json(self._request("GET", path, params=params), kind)
+        response = await self._send(self._request("GET", path, params=params), kind)
+        content = response.content
+        key = (read, offset, content)
+        found: Page[T] | None = self._pages.get(key)
+        if found is None:
+            found = self._page(self._body(response), offset, read)
+            self._pages.put(key, found)
+        return found
 
     async def _current(self, path: str, kind: Kind) -> tuple[JSON, str | None]:
         """The current representation and its ETag (no cache: we need a body)."""
@@ -420,7 +463,7 @@ class ApitureClient:
         return self._body(response), _etag(response)
 
     def _page(self, body: JSON, offset: int, read: Callable[[JSON], T]) -> Page[T]:
-        items = [read(item) for item in mapping.collection_items(body)]
+        items = tuple(read(item) for item in mapping.collection_items(body))
         count = body.get("count")
         total = count if isinstance(count, int) else None
         start = body.get("start")

@@ -138,6 +138,29 @@ async def test_state_filters_use_the_views_or_filter(
     assert page.total == sum(len(app.store.ids_in_state(s.value)) for s in states)
 
 
+async def test_an_unchanged_page_is_read_again_but_mapped_once(
+    app: Controlled, client: ApitureClient
+) -> None:
+    query = ApplicationQuery()
+    first = await client.list_applications(query, 0, 10)
+    again = await client.list_applications(query, 0, 10)
+    assert len(app.control.requests) == 2  # the provider is asked every time
+    assert again.items == first.items
+    assert all(a is b for a, b in zip(again.items, first.items, strict=True))
+    # Another page, and the same page once one of its items has changed: new
+    # bytes, mapped anew.
+    other = await client.list_applications(query, 10, 10)
+    assert {a.provider_id for a in other.items}.isdisjoint(
+        a.provider_id for a in first.items
+    )
+    running = next(a for a in first.items if a.provider_state == "running")
+    await client.act_on_application(running.provider_id, Action.APPROVE, None)
+    changed = await client.list_applications(query, 0, 10)
+    after = next(a for a in changed.items if a.provider_id == running.provider_id)
+    assert after.state is State.APPROVED
+    assert after is not running
+
+
 async def test_running_view_with_states_uses_the_state_parameter(
     app: Controlled, client: ApitureClient
 ) -> None:
