@@ -19,6 +19,7 @@ from schema.types.common import (
     ApplicationState,
     FundingAccount,
     Money,
+    Presented,
     Provider,
     by_name,
 )
@@ -84,7 +85,14 @@ class Application(Node):
         return [Document.from_domain(d) for d in found]
 
     @classmethod
-    def from_domain(cls, a: model.Application) -> Self:
+    def from_domain(cls, a: model.Application) -> Application:
+        made = _PRESENTED.get(a)
+        if made is None:
+            made = _PRESENTED.put(a, cls._made(a))
+        return made
+
+    @classmethod
+    def _made(cls, a: model.Application) -> Self:
         return cls(
             id=strawberry.ID(ids.encode("Application", a.provider, a.key)),
             provider=by_name(Provider, a.provider),
@@ -114,3 +122,6 @@ class Application(Node):
             version=a.version,
             domain=a,
         )
+
+
+_PRESENTED: Presented[model.Application, Application] = Presented()

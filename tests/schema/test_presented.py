@@ -1,0 +1,52 @@
+"""A domain record that comes again is presented by the object made for it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from adapters import model
+from schema.types.application import Application
+from schema.types.common import Presented
+
+
+def _record(key: str, state: model.State = model.State.RUNNING) -> model.Application:
+    return model.Application(
+        provider=model.Provider.APITURE,
+        key=key,
+        provider_id=key,
+        state=state,
+        provider_state=state.name.lower(),
+        name=f"Account {key}",
+        applicants=(model.Applicant(name="Ada", role="primary"),),
+    )
+
+
+def test_the_same_record_gets_the_same_object() -> None:
+    record = _record("a1")
+    made = Application.from_domain(record)
+    assert Application.from_domain(record) is made
+    assert made.provider_id == "a1" and made.name == "Account a1"
+    assert made.applicants[0].name == "Ada"
+
+
+def test_an_equal_copy_or_a_changed_record_is_made_anew() -> None:
+    record = _record("a2")
+    made = Application.from_domain(record)
+    copy = dataclasses.replace(record)
+    assert copy == record and copy is not record
+    assert Application.from_domain(copy) is not made
+    changed = dataclasses.replace(record, state=model.State.APPROVED)
+    assert Application.from_domain(changed).state.name == "APPROVED"
+    assert made.state.name == "RUNNING"  # what was made is never changed
+
+
+def test_bounded_oldest_first_and_keyed_by_identity() -> None:
+    presented: Presented[object, str] = Presented(size=2)
+    a, b, c = object(), object(), object()
+    presented.put(a, "a")
+    presented.put(b, "b")
+    assert presented.get(a) == "a"
+    presented.put(c, "c")  # a, the oldest, goes
+    assert presented.get(a) is None
+    assert (presented.get(b), presented.get(c)) == ("b", "c")
+    assert presented.get(object()) is None
