@@ -84,10 +84,13 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 timeout=_client_timeout(request.extensions.get("timeout")),
             ) as answer:
                 body = await answer.read()
+                # As a stream, not content=: httpx would decode it at once (and
+                # a copy of the response, as coalesced callers get, would then
+                # hold decoded bytes under the provider's Content-Encoding).
                 return httpx.Response(
                     answer.status,
                     headers=list(answer.raw_headers),
-                    content=body,
+                    stream=httpx.ByteStream(body),
                     extensions={"http_version": b"HTTP/1.1"},
                     request=request,
                 )

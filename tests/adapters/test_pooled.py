@@ -190,3 +190,22 @@ async def test_a_dropped_mutation_is_not_sent_again(server: Server) -> None:
 async def test_a_slow_answer_is_a_read_timeout(client: httpx.AsyncClient) -> None:
     with pytest.raises(httpx.ReadTimeout):
         await client.get("/hang", timeout=httpx.Timeout(1.0, read=0.05))
+
+
+async def test_a_compressed_answer_shared_by_concurrent_reads_is_decoded_once(
+    server: Server,
+) -> None:
+    # As production stacks it: coalesced reads over the pooled transport. Each
+    # caller's copy holds the bytes as they came, under their Content-Encoding.
+    from adapters.singleflight import Coalescing
+
+    transport = Coalescing(PooledTransport(max_connections=4), total_timeout=5.0)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://127.0.0.1:{server.port}"
+    ) as http:
+        answers = await asyncio.gather(*(http.get("/gzip") for _ in range(5)))
+        alone = await http.get("/gzip")
+
+    assert [a.json() for a in answers] == [{"zipped": True}] * 5
+    assert alone.json() == {"zipped": True}
+    assert len(server.seen) == 2  # one call for the five, one for the last

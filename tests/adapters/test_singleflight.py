@@ -242,3 +242,68 @@ async def test_callers_resume_one_loop_iteration_apart_in_join_order(
     late = [resumed[n] - resumed[0] for n in range(12)]
     # Caller n resumes n iterations after the first, at most STAGGER_MAX (8).
     assert late == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8]
+
+
+class Prepared(httpx.AsyncBaseTransport):
+    """Answers every call with a response made in advance (the way the pooled
+    transport hands one over: in memory, unread)."""
+
+    def __init__(self, *, encoded: bool) -> None:
+        import gzip
+
+        body = b'{"ok": true}'
+        self.headers = [(b"Content-Type", b"application/json")]
+        if encoded:
+            body = gzip.compress(body)
+            self.headers.append((b"Content-Encoding", b"gzip"))
+        self.body = body
+        self.made: list[httpx.Response] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0)
+        response = httpx.Response(
+            200, headers=self.headers, stream=httpx.ByteStream(self.body)
+        )
+        self.made.append(response)
+        return response
+
+
+async def test_a_caller_nobody_joined_gets_the_response_as_it_came() -> None:
+    upstream = Prepared(encoded=True)
+    transport = Coalescing(upstream, total_timeout=5.0)
+    request = httpx.Request("GET", "http://p/apps/1")
+    response = await transport.handle_async_request(request)
+    assert response is upstream.made[0]  # not a copy
+    await response.aread()
+    assert response.json() == {"ok": True}
+    # Joined: each caller its own copy, still encoded as it came, decoded once.
+    requests = [httpx.Request("GET", "http://p/apps/1") for _ in range(3)]
+    copies = await asyncio.gather(*map(transport.handle_async_request, requests))
+    assert len(upstream.made) == 2
+    assert all(c is not upstream.made[1] for c in copies)
+    for copy in copies:
+        assert copy.headers["content-encoding"] == "gzip"
+        await copy.aread()
+        assert copy.json() == {"ok": True}
+
+
+async def test_an_answer_read_already_is_shared_decoded() -> None:
+    # httpx reads (and decodes) a response made with content=: the copies carry
+    # the decoded bytes without the encoding's headers.
+    import gzip
+
+    class Read(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0)
+            return httpx.Response(
+                200,
+                headers={"Content-Encoding": "gzip"},
+                content=gzip.compress(b"hello"),
+            )
+
+    async with httpx.AsyncClient(
+        transport=Coalescing(Read(), total_timeout=5.0), base_url="http://p"
+    ) as http:
+        answers = await asyncio.gather(*(http.get("/a") for _ in range(3)))
+    assert [a.content for a in answers] == [b"hello"] * 3
+    assert all("content-encoding" not in a.headers for a in answers)
