@@ -33,6 +33,9 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   gateway never erases data the gateway cannot show. Replace costs two calls.
 - Item GETs go through a bounded per-client LRU of (ETag, item) and send
   ``If-None-Match``; a 304 answers from the cache. Mutations refresh it.
+- Collection pages are read every time (the seed defines no validator on
+  collections) and kept, as mapped, by the exact bytes of the answer: the same
+  bytes again reuse the same immutable records (``_Pages``).
 - ``get_*`` run concurrently under a semaphore (``max_concurrency``, shared by
   every call of this client); each id maps to its item or its AdapterError.
 - Enrollment actions are APPROVE and REJECT only (§2); others fail as
