@@ -35,7 +35,7 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ``If-None-Match``; a 304 answers from the cache. Mutations refresh it.
 - Collection pages are read every time (the seed defines no validator on
   collections) and kept, as mapped, by the exact bytes of the answer: the same
-  bytes again reuse the same immutable records (``_Pages``).
+  bytes again reuse the same immutable records (``adapters.memo``).
 - ``get_*`` run concurrently under a semaphore (``max_concurrency``, shared by
   every call of this client); each id maps to its item or its AdapterError.
 - Enrollment actions are APPROVE and REJECT only (§2); others fail as
@@ -58,6 +58,7 @@ from adapters.apiture import mapping, queries
 from adapters.apiture.errors import Kind, domain_error
 from adapters.errors import AdapterError, ProviderError, ValidationFailed, Violation
 from adapters.http import RequestBuilder, json_body, send
+from adapters.memo import MappedAnswers
 from adapters.model import (
     Action,
     Application,
@@ -112,35 +113,6 @@ class _LRU(Generic[T]):
         self._items.pop(key, None)
 
 
-class _Pages:
-    """Collection pages as mapped, by the exact bytes of the answer they came from.
-
-    A list that has not changed since it was last read (the same page, polled by
-    every open list screen) answers with the same bytes; its items were mapped
-    then, into immutable records, and are reused. Anything else in the bytes
-    (one field of one item) is a new key. Bounded by entries and by the size of
-    the answers kept.
-    """
-
-    def __init__(self, size: int = 32, max_body: int = 256 * 1024) -> None:
-        self.size = size
-        self.max_body = max_body
-        self._items: OrderedDict[tuple[object, int, bytes], Any] = OrderedDict()
-
-    def get(self, key: tuple[object, int, bytes]) -> Any:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
-
-    def put(self, key: tuple[object, int, bytes], page: object) -> None:
-        if len(key[2]) > self.max_body or self.size <= 0:
-            return
-        self._items[key] = page
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-
 class ApitureClient:
     """Account applications and enrollments at Apiture (see the module docstring)."""
 
@@ -163,7 +135,7 @@ class ApitureClient:
         self._limit = asyncio.Semaphore(max_concurrency)
         self._applications: _LRU[Application] = _LRU(etag_cache_size)
         self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_size)
-        self._pages = _Pages()
+        self._pages = MappedAnswers()
 
     # applications: collections ------------------------------------------------------
 
@@ -452,12 +424,10 @@ class ApitureClient:
     ) -> Page[T]:
         kind: Kind = "enrollment" if path == "enrollments" else "application"
         response = await self._send(self._request("GET", path, params=params), kind)
-        content = response.content
-        key = (read, offset, content)
-        found: Page[T] | None = self._pages.get(key)
+        found: Page[T] | None = self._pages.get((read, offset), response.content)
         if found is None:
             found = self._page(self._body(response), offset, read)
-            self._pages.put(key, found)
+            self._pages.put((read, offset), response.content, found)
         return found
 
     async def _current(self, path: str, kind: Kind) -> tuple[JSON, str | None]:

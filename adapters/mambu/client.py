@@ -67,6 +67,7 @@ from adapters.errors import (
 from adapters.http import RequestBuilder, json_body, send
 from adapters.mambu import mapping
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
+from adapters.memo import MappedAnswers
 from adapters.model import Document, Owner, Page, Upload
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
@@ -94,6 +95,7 @@ class MambuClient:
     ) -> None:
         self._http = http
         self._build = RequestBuilder(http)
+        self._lists = MappedAnswers()  # document lists as mapped, by their bytes
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
         self.max_upload_bytes = max_upload_bytes
@@ -256,7 +258,12 @@ class MambuClient:
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
         self._raise_for(response, f"Mambu has no such {holder.noun}")
-        return mapping.documents_from_json(json_body(response, PROVIDER), owner)
+        found: tuple[Document, ...] | None = self._lists.get(owner, response.content)
+        if found is None:
+            body = json_body(response, PROVIDER)
+            found = tuple(mapping.documents_from_json(body, owner))
+            self._lists.put(owner, response.content, found)
+        return list(found)
 
     async def _list_all(self, owner: Owner) -> list[Document]:
         holder = _holder(owner)

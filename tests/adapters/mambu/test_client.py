@@ -84,6 +84,22 @@ def assert_no_leak(error: AdapterError) -> None:
 # listing ------------------------------------------------------------------------------
 
 
+async def test_an_unchanged_list_is_read_again_but_mapped_once(
+    app: Controlled, mambu: MambuClient
+) -> None:
+    owner = Owner(OwnerKind.MAMBU_LOAN, "3")
+    first = await mambu.list_documents(owner, offset=0, limit=10)
+    again = await mambu.list_documents(owner, offset=0, limit=10)
+    assert len(app.control.requests) == 2  # Mambu is asked every time
+    assert all(a is b for a, b in zip(first.items, again.items, strict=True))
+    added = await mambu.upload_document(
+        owner, name="statement", upload=upload_of(b"%PDF-1.4 new")
+    )
+    after = await mambu.list_documents(owner, offset=0, limit=10)
+    assert [d.provider_id for d in after.items].count(added.provider_id) == 1
+    assert len(after.items) == len(first.items) + 1
+
+
 async def test_a_page_of_the_seeds_client_maps_to_domain_documents(
     app: Controlled, mambu: MambuClient
 ) -> None:
