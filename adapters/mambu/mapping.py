@@ -169,12 +169,15 @@ def parse_key(key: str) -> DocumentKey | None:
 def _timestamp(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
+    # fromisoformat reads the seed's form (Python 3.11+) a hundred times
+    # faster; where both read a value they agree, and strptime still reads what
+    # only it accepts (fields without their leading zeros).
     try:
-        return datetime.strptime(value, _TIMESTAMP)
+        return datetime.fromisoformat(value)
     except ValueError:
         pass
     try:
-        return datetime.fromisoformat(value)
+        return datetime.strptime(value, _TIMESTAMP)
     except ValueError:
         return None  # a date we cannot read is not worth failing the document for
 

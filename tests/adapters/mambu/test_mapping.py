@@ -187,3 +187,19 @@ def test_return_codes_are_read_defensively() -> None:
     )
     assert mapping.return_code("oops") == mapping.ReturnCode(None, None, None)
     assert mapping.return_code({"returnCode": True}).code is None
+
+
+def test_every_date_form_read_before_is_read_the_same() -> None:
+    owner = Owner(OwnerKind.MAMBU_USER, "demo")
+    expected = {
+        "2014-03-17T10:11:34+0000": datetime(2014, 3, 17, 10, 11, 34, tzinfo=UTC),
+        "2014-03-17T10:11:34Z": datetime(2014, 3, 17, 10, 11, 34, tzinfo=UTC),
+        "2014-03-17T12:11:34+02:00": datetime(2014, 3, 17, 10, 11, 34, tzinfo=UTC),
+        "2014-3-7T1:2:3+0000": datetime(2014, 3, 7, 1, 2, 3, tzinfo=UTC),  # strptime
+        "2014-03-17T10:11:34.5+00:00": datetime(
+            2014, 3, 17, 10, 11, 34, 500000, tzinfo=UTC
+        ),
+    }
+    for text, when in expected.items():
+        body = {**SEED_DOCUMENT, "creationDate": text}
+        assert mapping.document_from_json(body, owner).created_at == when, text
