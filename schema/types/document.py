@@ -13,6 +13,7 @@ from schema.context import Info
 from schema.types.common import (
     DocumentOwner,
     DocumentStatus,
+    Presented,
     Provider,
     Signer,
     by_name,
@@ -64,7 +65,14 @@ class Document(Node):
         return None
 
     @classmethod
-    def from_domain(cls, d: model.Document) -> Self:
+    def from_domain(cls, d: model.Document) -> Document:
+        made = _PRESENTED.get(d)
+        if made is None:
+            made = _PRESENTED.put(d, cls._made(d))
+        return made
+
+    @classmethod
+    def _made(cls, d: model.Document) -> Self:
         return cls(
             id=strawberry.ID(ids.encode("Document", d.provider, d.key)),
             provider=by_name(Provider, d.provider),
@@ -82,3 +90,6 @@ class Document(Node):
             signers=[Signer.from_domain(s) for s in d.signers],
             domain=d,
         )
+
+
+_PRESENTED: Presented[model.Document, Document] = Presented()

@@ -7,6 +7,7 @@ import dataclasses
 from adapters import model
 from schema.types.application import Application
 from schema.types.common import Presented
+from schema.types.document import Document
 
 
 def _record(key: str, state: model.State = model.State.RUNNING) -> model.Application:
@@ -50,3 +51,17 @@ def test_bounded_oldest_first_and_keyed_by_identity() -> None:
     assert presented.get(a) is None
     assert (presented.get(b), presented.get(c)) == ("b", "c")
     assert presented.get(object()) is None
+
+
+def test_documents_too() -> None:
+    record = model.Document(
+        provider=model.Provider.MAMBU,
+        key="CLIENT:1:8a1",
+        provider_id="8a1",
+        name="passport",
+        status=model.DocumentStatus.UPLOADED,
+    )
+    made = Document.from_domain(record)
+    assert Document.from_domain(record) is made
+    assert Document.from_domain(dataclasses.replace(record)) is not made
+    assert made.name == "passport"
