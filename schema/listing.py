@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from adapters import model
 from adapters.errors import NotFound, ValidationFailed, Violation
 from schema import authz, pagination, planning
 from schema.context import Context
 from schema.pagination import Slice, Source
+from schema.types.common import Provider
 from schema.types.inputs import ApplicationFilter, EnrollmentFilter
 
 T = TypeVar("T", model.Application, model.Enrollment)
@@ -112,6 +113,7 @@ async def applications(
     bound = authz.bind_filter(ctx.caller, f)
     if bound is None:
         return Slice(items=[], has_next_page=False, total_count=0)
+    _read_customer_documents_early(ctx, bound, selected)
     page = await pagination.merged_slice(
         application_sources(ctx, bound, max(size, 1)),
         after,
@@ -132,6 +134,35 @@ async def applications(
         start_cursor=page.start_cursor,
         failures=page.failures,
     )
+
+
+def _read_customer_documents_early(
+    ctx: Context, f: ApplicationFilter, selected: frozenset[str]
+) -> None:
+    """Start reading the documents of the filter's connectFi customer now.
+
+    A connectFi application's documents are those of the Mambu client whose id
+    is its customer id (``schema.documents``), and a customer's list holds that
+    customer's applications only: when documents are selected, which Mambu
+    client to read is known before connectFi answers. Read through the
+    request's loader, the documents of every listed application then come from
+    this one read, made alongside the list's rather than after it (one round
+    trip instead of two). When the customer has no application, the read was
+    not needed: one Mambu call more, for the round trip saved otherwise.
+    """
+    if "documents" not in selected or not f.customer_id:
+        return
+    if f.providers and Provider.CONNECTFI not in f.providers:
+        return
+    owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, f.customer_id)
+    early = asyncio.ensure_future(ctx.loaders.documents_by_owner.load(owner))
+    # Its failure reaches whoever reads the documents; unread, it is dropped.
+    early.add_done_callback(_retrieved)
+
+
+def _retrieved(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 async def enrollments(

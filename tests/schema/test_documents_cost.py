@@ -99,3 +99,39 @@ async def test_fifty_connectfi_applications_share_one_mambu_listing(
         f"calls (login, list) + {len(mambu)} Mambu listing = "
         f"{gateway.upstream_calls()} upstream calls"
     )
+
+
+async def test_a_customers_documents_are_read_alongside_its_list(
+    gateway: Gateway,
+) -> None:
+    # The Mambu client to read is the filter's customer: known before connectFi
+    # answers, so both reads make one round trip.
+    gateway.connectfi.control.latency = 0.05
+    variables = {"filter": {"customerId": SEED_CUSTOMER_ID, "providers": ["CONNECTFI"]}}
+
+    data = await gateway.data(PAGE, variables)
+
+    edges = data["applications"]["edges"]
+    assert edges and all(e["node"]["documents"] for e in edges)
+    [listing] = gateway.connectfi.control.matching("POST", "/akepa/list")
+    [documents] = gateway.mambu.control.requests
+    assert documents.path == f"/api/clients/{SEED_CUSTOMER_ID}/documents"
+    assert documents.started < listing.ended
+
+
+async def test_documents_not_selected_are_not_read(gateway: Gateway) -> None:
+    query = PAGE.replace("documents { id provider providerId name size }", "")
+    data = await gateway.data(query, {"filter": {"customerId": SEED_CUSTOMER_ID}})
+    assert data["applications"]["edges"]
+    assert gateway.mambu.control.requests == []
+
+
+async def test_a_customer_without_applications_costs_one_mambu_read(
+    gateway: Gateway,
+) -> None:
+    # The price of reading early: a customer with no application (here none
+    # that Mambu knows either) still had its documents asked for, once. The
+    # answer is unaffected.
+    body = await gateway.execute(PAGE, {"filter": {"customerId": "cstap_nobody"}})
+    assert body == {"data": {"applications": {"edges": []}}}
+    assert len(gateway.mambu.control.requests) == 1
