@@ -124,7 +124,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps, executed, order = plan
                 plain: dict[str, Any] | None
                 try:
-                    plain = run_plan(steps, source_value)
+                    plain = rendered(steps, source_value)
                 except Exception:
                     plain = None  # graphql-core executes the object and reports it
                 if plain is not None:
@@ -331,6 +331,37 @@ def _ordered(
     return result
 
 
+# Types whose objects are never modified once made (the schema objects made for
+# immutable records and shared between requests, ``schema.types.common.
+# Presented``): what a plan reads from one of them is the same every time, so
+# it is kept, by the identities of the plan and the object (the entry holds
+# both: no id is reused while it is kept). The result is only ever read.
+_IMMUTABLE: set[type] = set()
+RENDERED_MAX = 8192
+_RENDERED: dict[tuple[int, int], tuple[tuple[Step, ...], object, dict[str, Any]]] = {}
+
+
+def immutable(cls: type) -> type:
+    """Declare that objects of ``cls`` are never modified once made."""
+    _IMMUTABLE.add(cls)
+    return cls
+
+
+def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
+    """``run_plan``, kept for objects that never change."""
+    if type(source) not in _IMMUTABLE:
+        return run_plan(steps, source)
+    key = (id(steps), id(source))
+    found = _RENDERED.get(key)
+    if found is not None and found[0] is steps and found[1] is source:
+        return found[2]
+    result = run_plan(steps, source)  # raised: nothing kept
+    if len(_RENDERED) >= RENDERED_MAX:
+        del _RENDERED[next(iter(_RENDERED))]
+    _RENDERED[key] = (steps, source, result)
+    return result
+
+
 def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     """The plain fields' results; raises to let graphql-core execute the object
     instead."""
@@ -375,7 +406,7 @@ def _object(
             raise _Bail
         if is_type_of is not None and is_type_of(value, None) is not True:
             raise _Bail
-        return run_plan(plan, value)
+        return rendered(plan, value)
 
     return obj
 

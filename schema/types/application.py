@@ -12,6 +12,7 @@ from adapters import model
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_application
+from schema.execution import immutable
 from schema.types.common import (
     Applicant,
     ApplicationAction,
@@ -125,3 +126,4 @@ class Application(Node):
 
 
 _PRESENTED: Presented[model.Application, Application] = Presented()
+immutable(Application)  # made once per record by from_domain, never modified

@@ -10,6 +10,7 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
+from schema.execution import immutable
 from schema.types.common import (
     DocumentOwner,
     DocumentStatus,
@@ -93,3 +94,4 @@ class Document(Node):
 
 
 _PRESENTED: Presented[model.Document, Document] = Presented()
+immutable(Document)  # made once per record by from_domain, never modified

@@ -12,7 +12,7 @@ import strawberry
 from graphql.execution.executor import Executor
 
 from schema.api import build_schema
-from schema.execution import GatewayExecutionContext
+from schema.execution import GatewayExecutionContext, immutable
 from schema.limits import QueryLimits
 from schema.pipeline import Documents, Pipeline
 
@@ -312,9 +312,16 @@ def _with_pipeline(
     execution_context_class: type[Executor] | None = None,
 ) -> strawberry.Schema:
     """A schema that parses and validates a query text once, as the gateway's."""
+    return _with_pipeline_for(Query, execution_context_class)
+
+
+def _with_pipeline_for(
+    query: type,
+    execution_context_class: type[Executor] | None = GatewayExecutionContext,
+) -> strawberry.Schema:
     documents = Documents(QueryLimits(), introspection=True)
     return strawberry.Schema(
-        Query,
+        query,
         execution_context_class=execution_context_class,
         extensions=[lambda: Pipeline(documents)],
     )
@@ -348,3 +355,77 @@ async def test_a_finished_operation_leaves_no_reference_cycle(query: str) -> Non
     assert await _cyclic_garbage(_with_pipeline(GatewayExecutionContext), query) == 0
     # The control: graphql-core's own executor is left in a cycle.
     assert await _cyclic_garbage(_with_pipeline(), query) > 0
+
+
+@strawberry.type
+class Fixed:
+    name: str
+    colour: Colour
+    tags: list[Tag]
+
+
+immutable(Fixed)
+FIXED = [
+    Fixed(name=f"f{i}", colour=Colour.RED, tags=[Tag(label="t")]) for i in range(3)
+]
+
+
+@strawberry.type
+class FixedQuery:
+    @strawberry.field
+    def fixed(self) -> list[Fixed]:
+        return FIXED
+
+    @strawberry.field
+    def loose(self) -> list[Tag]:
+        return [Tag(label="fresh")]
+
+
+async def test_what_is_read_from_an_unchanging_object_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from schema import execution
+
+    runs: list[str] = []
+    real = execution.run_plan
+
+    def counting(steps: Any, source: Any) -> dict[str, Any]:
+        runs.append(type(source).__name__)
+        return real(steps, source)
+
+    monkeypatch.setattr(execution, "run_plan", counting)
+    schema = _with_pipeline_for(FixedQuery)
+    query = "{ fixed { name colour tags { label } } loose { label } }"
+    first = await schema.execute(query)
+    again = await schema.execute(query)
+    assert first.errors is None and again.errors is None
+    assert first.data == again.data
+    assert first.data is not None and again.data is not None
+    assert first.data["fixed"][2] == {
+        "name": "f2",
+        "colour": "RED",
+        "tags": [{"label": "t"}],
+    }
+    # Each Fixed object read once; a Tag made per request every time.
+    assert runs.count("Fixed") == 3
+    assert runs.count("Tag") >= 2
+    assert all(
+        a is b for a, b in zip(first.data["fixed"], again.data["fixed"], strict=True)
+    )
+    # Another selection of the same objects is another plan: read again.
+    other = await schema.execute("{ fixed { name } }")
+    assert other.data == {"fixed": [{"name": "f0"}, {"name": "f1"}, {"name": "f2"}]}
+    assert runs.count("Fixed") == 6
+
+
+def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from schema import execution
+
+    monkeypatch.setattr(execution, "RENDERED_MAX", 2)
+    monkeypatch.setattr(execution, "_RENDERED", {})
+    steps: Any = (("name", "name", lambda v: v, True, ""),)
+    objects = [Fixed(name=str(i), colour=Colour.RED, tags=[]) for i in range(3)]
+    results = [execution.rendered(steps, o) for o in objects]
+    assert len(execution._RENDERED) == 2
+    assert execution.rendered(steps, objects[2]) is results[2]
+    assert execution.rendered(steps, objects[0]) is not results[0]  # the oldest went
