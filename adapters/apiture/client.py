@@ -459,7 +459,21 @@ class ApitureClient:
             except AdapterError as exc:
                 return exc
 
-        results = await asyncio.gather(*(one(i) for i in unique))
+        # One started per loop iteration: each request is on its way while the
+        # next is built, rather than all built before the first leaves (the
+        # provider answers them one after another: the first sent sets when
+        # the last answer comes).
+        started: list[asyncio.Future[T | AdapterError]] = []
+        try:
+            for i in unique:
+                started.append(asyncio.ensure_future(one(i)))
+                if len(unique) > 1:
+                    await asyncio.sleep(0)
+        except BaseException:  # cancelled while starting: the rest go too
+            for task in started:
+                task.cancel()
+            raise
+        results = await asyncio.gather(*started)
         return dict(zip(unique, results, strict=True))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -686,3 +687,60 @@ async def test_error_messages_leak_nothing_upstream(
         await client.update_application("x", ApplicationInput(account_name="a"), '"1"')
     assert "secret" not in str(error.value) and "http" not in str(error.value)
     assert error.value.request_id == "e1"
+
+
+async def test_reads_leave_one_by_one_while_the_next_are_built(
+    app: Controlled,
+) -> None:
+    # As production stacks it: coalescing starts each upstream call in a task
+    # of its own, which runs only once the current step of the loop is done.
+    from adapters.singleflight import Coalescing
+
+    events: list[str] = []
+
+    class Recording(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.ASGITransport(app)
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            events.append("sent")
+            return await self.inner.handle_async_request(request)
+
+    async with httpx.AsyncClient(
+        transport=Coalescing(Recording(), total_timeout=5.0),
+        base_url=f"http://apiture.test{ROOT}",
+    ) as http:
+        client = ApitureClient(http, api_key="key-1", access_token="token-1")
+        real_build = client._build
+
+        def build(method: str, path: str, **kwargs: Any) -> httpx.Request:
+            events.append("built")
+            return real_build(method, path, **kwargs)
+
+        client._build = build  # type: ignore[method-assign]
+        ids = app.store.application_ids[:5]
+        found = await client.get_applications(ids)
+    assert [found[i].provider_id for i in ids] == ids  # type: ignore[union-attr]
+    assert events.count("built") == events.count("sent") == 5
+    # The first read left before the last was built.
+    assert events.index("sent") < len(events) - 1 - events[::-1].index("built")
+
+
+async def test_reads_cancelled_while_starting_are_all_cancelled(
+    app: Controlled, client: ApitureClient
+) -> None:
+    import asyncio
+
+    app.control.latency = 5.0  # nothing answers during the test
+    before = asyncio.all_tasks()
+    reading = asyncio.ensure_future(
+        client.get_applications(app.store.application_ids[:5])
+    )
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # some started, some not yet
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert asyncio.all_tasks() - before == set()
