@@ -19,8 +19,8 @@ some, this caller sends its own. The call runs in a task of its own: a caller
 that goes away (its client disconnected) does not cancel it for the others; when
 every caller has gone, it is cancelled. An error reaches every caller.
 
-A call nobody joined hands its starter the response as it came (the usual
-case at low load: no copy). Copies hold the body as it came, still
+A call nobody joined hands its starter the response itself (the usual case
+at low load: no copy). Copies hold the body as it came, still
 content-encoded, and each is decoded by its own caller; a response httpx has
 read already (made with ``content=``) is shared decoded, without its encoding's
 headers.
@@ -57,7 +57,8 @@ class _Answer:
     headers: list[tuple[bytes, bytes]]
     raw: bytes  # as it came, still content-encoded
     extensions: dict[str, object]
-    # The response itself, still unread, for a starter nobody joined.
+    # The response itself (unread, or read in full), for a starter nobody
+    # joined.
     unread: httpx.Response | None = None
 
 
@@ -141,9 +142,11 @@ class Coalescing(httpx.AsyncBaseTransport):
         headers = response.headers.raw
         unread = None
         if response.is_stream_consumed:
-            # Read (and decoded) already, as httpx does with ``content=``: the
-            # copies carry the decoded bytes, without the encoding's headers.
+            # Read (and decoded) already, as httpx does with ``content=`` and
+            # the resilient transport does: the copies carry the decoded bytes,
+            # without the encoding's headers; a lone starter takes it as it is.
             raw = response.content
+            unread = response
             headers = [
                 (k, v)
                 for k, v in headers

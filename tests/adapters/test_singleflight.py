@@ -305,5 +305,9 @@ async def test_an_answer_read_already_is_shared_decoded() -> None:
         transport=Coalescing(Read(), total_timeout=5.0), base_url="http://p"
     ) as http:
         answers = await asyncio.gather(*(http.get("/a") for _ in range(3)))
+        alone = await http.get("/a")
     assert [a.content for a in answers] == [b"hello"] * 3
     assert all("content-encoding" not in a.headers for a in answers)
+    # Nobody joined: the response itself, read, its headers as they came.
+    assert alone.content == b"hello"
+    assert alone.headers["content-encoding"] == "gzip"
