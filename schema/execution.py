@@ -86,6 +86,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # id(grouped field set) -> (the set, kept alive so its id stays its own;
         # its plan, or None when it must take graphql-core's path)
         self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
+        # (id(list type), id(field details)) -> (both, kept alive; how a value
+        # of that list is completed in one loop, or None)
+        self._lists: dict[
+            tuple[int, int],
+            tuple[object, FieldDetailsList, Callable[[Any], Any] | None],
+        ] = {}
         manager = self.middleware_manager
         self._plain = manager is None or not manager.middlewares
         self._shared = self._plain and _static(
@@ -109,6 +115,31 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # The helpers' bound methods point back here (see the module's doc);
         # resolve-info objects made during execution keep their own reference.
         self.__dict__.pop("async_helpers", None)
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        # A list a resolver returned (an application's documents): built in one
+        # loop when its items are plain, as a list inside a plan is.
+        if self._plain:
+            key = (id(return_type), id(field_details_list))
+            known = self._lists.get(key)
+            if known is None:
+                complete = self._completion(return_type, field_details_list)
+                known = self._lists[key] = (return_type, field_details_list, complete)
+            built = _attempt(known[2], result)
+            if built is not None:
+                return built
+        # graphql-core completes it, and reports what is wrong with it
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def execute_fields(
         self,
@@ -300,6 +331,16 @@ def _enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
 
     _ENUMS[id(enum_type)] = (enum_type, coerced)
     return coerced
+
+
+def _attempt(complete: Callable[[Any], Any] | None, value: Any) -> Any:
+    """``complete(value)``, or None when there is none or it gave up."""
+    if complete is None:
+        return None
+    try:
+        return complete(value)
+    except Exception:
+        return None
 
 
 def _merged(

@@ -429,3 +429,27 @@ def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(execution._RENDERED) == 2
     assert execution.rendered(steps, objects[2]) is results[2]
     assert execution.rendered(steps, objects[0]) is not results[0]  # the oldest went
+
+
+async def test_a_list_a_resolver_returns_is_built_in_one_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    completed: list[str] = []
+    real = Executor.complete_object_value
+
+    def counting(self: Any, return_type: Any, *args: Any, **kwargs: Any) -> Any:
+        completed.append(return_type.name)
+        return real(self, return_type, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, "complete_object_value", counting)
+    ours, stock = _schemas()
+    plain = "{ items { id name tags { label } } }"
+    mine, theirs = await ours.execute(plain), await stock.execute(plain)
+    assert _shape(mine) == _shape(theirs)
+    assert completed.count("Item") == 5  # stock's own, one per item
+    completed.clear()
+    await ours.execute(plain)
+    assert completed == []  # ours: the list built in one loop
+    # Items with a resolver of their own are completed one by one, as before.
+    await ours.execute("{ items { id shout } }")
+    assert completed.count("Item") == 5
