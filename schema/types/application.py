@@ -87,10 +87,7 @@ class Application(Node):
 
     @classmethod
     def from_domain(cls, a: model.Application) -> Application:
-        made = _PRESENTED.get(a)
-        if made is None:
-            made = _PRESENTED.put(a, cls._made(a))
-        return made
+        return _PRESENTED.made(a, cls._made)
 
     @classmethod
     def _made(cls, a: model.Application) -> Self:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import datetime
 from typing import Generic, Self, TypeVar
 
@@ -117,6 +118,11 @@ class Presented(Generic[Rec, Made]):
         if found is not None and found[0] is record:
             return found[1]
         return None
+
+    def made(self, record: Rec, make: Callable[[Rec], Made]) -> Made:
+        """What was made for ``record``, made now (by ``make``) if nothing was."""
+        found = self.get(record)
+        return found if found is not None else self.put(record, make(record))
 
     def put(self, record: Rec, made: Made) -> Made:
         if len(self._items) >= self.size:

@@ -67,10 +67,7 @@ class Document(Node):
 
     @classmethod
     def from_domain(cls, d: model.Document) -> Document:
-        made = _PRESENTED.get(d)
-        if made is None:
-            made = _PRESENTED.put(d, cls._made(d))
-        return made
+        return _PRESENTED.made(d, cls._made)
 
     @classmethod
     def _made(cls, d: model.Document) -> Self:
