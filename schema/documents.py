@@ -21,9 +21,13 @@ async def documents_of_application(
     if app.provider is model.Provider.APITURE:
         return (await records.detailed_application(ctx, app)).documents
     if app.provider is model.Provider.CONNECTFI and app.customer_id:
-        owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, app.customer_id)
-        return await documents_of_owner(ctx, owner)
+        return await documents_of_owner(ctx, customer_owner(app.customer_id))
     return ()
+
+
+def customer_owner(customer_id: str) -> model.Owner:
+    """The Mambu client that holds a connectFi customer's documents."""
+    return model.Owner(model.OwnerKind.MAMBU_CLIENT, customer_id)
 
 
 async def documents_of_enrollment(

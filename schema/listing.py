@@ -12,8 +12,8 @@ from adapters import model
 from adapters.errors import NotFound, ValidationFailed, Violation
 from schema import authz, pagination, planning
 from schema.context import Context
+from schema.documents import customer_owner
 from schema.pagination import Slice, Source
-from schema.types.common import Provider
 from schema.types.inputs import ApplicationFilter, EnrollmentFilter
 
 T = TypeVar("T", model.Application, model.Enrollment)
@@ -113,9 +113,12 @@ async def applications(
     bound = authz.bind_filter(ctx.caller, f)
     if bound is None:
         return Slice(items=[], has_next_page=False, total_count=0)
-    _read_customer_documents_early(ctx, bound, selected)
+    sources = application_sources(ctx, bound, max(size, 1))
+    connectfi = any(s.provider is model.Provider.CONNECTFI for s in sources)
+    if connectfi and bound.customer_id and "documents" in selected:
+        _read_early(ctx, customer_owner(bound.customer_id))
     page = await pagination.merged_slice(
-        application_sources(ctx, bound, max(size, 1)),
+        sources,
         after,
         size,
         created_at=lambda a: a.created_at,
@@ -136,10 +139,8 @@ async def applications(
     )
 
 
-def _read_customer_documents_early(
-    ctx: Context, f: ApplicationFilter, selected: frozenset[str]
-) -> None:
-    """Start reading the documents of the filter's connectFi customer now.
+def _read_early(ctx: Context, owner: model.Owner) -> None:
+    """Start reading the documents of a connectFi customer's Mambu client now.
 
     A connectFi application's documents are those of the Mambu client whose id
     is its customer id (``schema.documents``), and a customer's list holds that
@@ -150,11 +151,6 @@ def _read_customer_documents_early(
     trip instead of two). When the customer has no application, the read was
     not needed: one Mambu call more, for the round trip saved otherwise.
     """
-    if "documents" not in selected or not f.customer_id:
-        return
-    if f.providers and Provider.CONNECTFI not in f.providers:
-        return
-    owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, f.customer_id)
     early = asyncio.ensure_future(ctx.loaders.documents_by_owner.load(owner))
     # Its failure reaches whoever reads the documents; unread, it is dropped.
     early.add_done_callback(_retrieved)
@@ -229,8 +225,7 @@ async def _document_source(
     ):
         # A connectFi customer's documents live on the Mambu client of that id;
         # an application's owner id is "customerId:applicationId".
-        customer = owner.id.split(":", 1)[0]
-        owner = model.Owner(model.OwnerKind.MAMBU_CLIENT, customer)
+        owner = customer_owner(owner.id.split(":", 1)[0])
         kind = owner.kind
     if kind.name.startswith("MAMBU_"):
         mambu_owner = owner
