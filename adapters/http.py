@@ -69,10 +69,9 @@ class RequestBuilder:
         self.timeout = client.timeout.as_dict()
         self._base_url = httpx.URL(self.base)
         self._host = self._base_url.netloc
-        self._default_raw = _ascii_headers(
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in client.headers.raw]
-        )
-        self._fast = self._default_raw is not None and _url_with(
+        self._default_raw = list(client.headers.raw)
+        ascii_defaults = all(k.isascii() and v.isascii() for k, v in self._default_raw)
+        self._fast = ascii_defaults and _url_with(
             self._base_url, self._base_url.path, None
         ) == httpx.URL(self.base)
 
@@ -126,7 +125,7 @@ class RequestBuilder:
             return None
         if query is not None and not _UNCHANGED_QUERY.fullmatch(query):
             return None
-        raw = self._default_raw or []
+        raw = self._default_raw
         if headers:
             # httpx.Headers.update: the call's headers replace the client's of
             # the same names and go last.
