@@ -55,11 +55,11 @@ STAGGER_MAX = 8  # loop iterations; more left a long tail under load (p99 1 s)
 class _Answer:
     status: int
     headers: list[tuple[bytes, bytes]]
-    raw: bytes  # as it came, still content-encoded
+    raw: bytes  # the body for copies, as ``headers`` describe it
     extensions: dict[str, object]
     # The response itself (unread, or read in full), for a starter nobody
     # joined.
-    unread: httpx.Response | None = None
+    original: httpx.Response | None = None
 
 
 @dataclass
@@ -117,10 +117,10 @@ class Coalescing(httpx.AsyncBaseTransport):
         # start while the others are still being answered.
         for _ in range(min(turn, STAGGER_MAX)):
             await asyncio.sleep(0)
-        if answer.unread is not None and turn == 0 and call.joined == 1:
+        if answer.original is not None and turn == 0 and call.joined == 1:
             # Nobody joined (none can now: the call is done), so the starter
-            # takes the response as it came, without a copy.
-            return answer.unread
+            # takes the response itself, without a copy.
+            return answer.original
         # Each caller its own response: httpx decodes and binds it per request.
         return httpx.Response(
             answer.status,
@@ -140,29 +140,30 @@ class Coalescing(httpx.AsyncBaseTransport):
     async def _fetch(self, request: httpx.Request) -> _Answer:
         response = await self._inner.handle_async_request(request)
         headers = response.headers.raw
-        unread = None
+        original = None
         if response.is_stream_consumed:
             # Read (and decoded) already, as httpx does with ``content=`` and
             # the resilient transport does: the copies carry the decoded bytes,
             # without the encoding's headers; a lone starter takes it as it is.
             raw = response.content
-            unread = response
-            headers = [
-                (k, v)
-                for k, v in headers
-                if k.lower() not in (b"content-encoding", b"content-length")
-            ]
-            headers.append((b"Content-Length", str(len(raw)).encode()))
+            original = response
+            if "content-encoding" in response.headers:
+                headers = [
+                    (k, v)
+                    for k, v in headers
+                    if k.lower() not in (b"content-encoding", b"content-length")
+                ]
+                headers.append((b"Content-Length", str(len(raw)).encode()))
         elif isinstance(response.stream, httpx.ByteStream):
             raw = b"".join(response.stream)  # in memory already, still unread
-            unread = response
+            original = response
         else:
             try:
                 raw = b"".join([chunk async for chunk in response.aiter_raw()])
             finally:
                 await response.aclose()
         return _Answer(
-            response.status_code, headers, raw, dict(response.extensions), unread
+            response.status_code, headers, raw, dict(response.extensions), original
         )
 
     def _start(self, key: Key, request: httpx.Request, deadline: float) -> _Call:
