@@ -207,18 +207,23 @@ async def test_errors_still_reach_the_client_with_their_paths() -> None:
     assert paths == [("loose", 0, "colour"), ("loose", 1, "must")]
 
 
+def _counting(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The name of the type each call of graphql-core's ``method`` is given."""
+    seen: list[str] = []
+    real = getattr(Executor, method)
+
+    def counting(self: Any, type_: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(type_.name)
+        return real(self, type_, *args, **kwargs)
+
+    monkeypatch.setattr(Executor, method, counting)
+    return seen
+
+
 @pytest.fixture
 def executed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The parent type of every field graphql-core executes itself."""
-    seen: list[str] = []
-    real = Executor.execute_field
-
-    def counting(self: Any, parent_type: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(parent_type.name)
-        return real(self, parent_type, *args, **kwargs)
-
-    monkeypatch.setattr(Executor, "execute_field", counting)
-    return seen
+    return _counting(monkeypatch, "execute_field")
 
 
 async def test_leaf_objects_skip_per_field_execution(executed: list[str]) -> None:
@@ -434,14 +439,7 @@ def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_list_a_resolver_returns_is_built_in_one_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    completed: list[str] = []
-    real = Executor.complete_object_value
-
-    def counting(self: Any, return_type: Any, *args: Any, **kwargs: Any) -> Any:
-        completed.append(return_type.name)
-        return real(self, return_type, *args, **kwargs)
-
-    monkeypatch.setattr(Executor, "complete_object_value", counting)
+    completed = _counting(monkeypatch, "complete_object_value")
     ours, stock = _schemas()
     plain = "{ items { id name tags { label } } }"
     mine, theirs = await ours.execute(plain), await stock.execute(plain)
