@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Self
 
@@ -11,7 +12,7 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
-from schema.documents import documents_of_application
+from schema.documents import documents_at_hand, documents_of_application
 from schema.execution import immutable
 from schema.types.common import (
     Applicant,
@@ -79,9 +80,18 @@ class Application(Node):
     @strawberry.field(
         description="Documents of this application, across providers: those "
         "listed on an Apiture application; the Mambu attachments of a connectFi "
-        "customer's matching Mambu client."
+        "customer's matching Mambu client.",
+        graphql_type=list[Document] | None,
     )
-    async def documents(self, info: Info) -> list[Document] | None:
+    def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
+        # The list itself when the record holds it (a detailed Apiture
+        # application), without a coroutine to await; otherwise the read.
+        at_hand = documents_at_hand(self.domain)
+        if at_hand is not None:
+            return [Document.from_domain(d) for d in at_hand]
+        return self._read_documents(info)
+
+    async def _read_documents(self, info: Info) -> list[Document]:
         found = await documents_of_application(info.context, self.domain)
         return [Document.from_domain(d) for d in found]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Self
 
@@ -10,7 +11,7 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
-from schema.documents import documents_of_enrollment
+from schema.documents import documents_at_hand, documents_of_enrollment
 from schema.types.common import (
     Applicant,
     EnrollmentAction,
@@ -52,8 +53,18 @@ class Enrollment(Node):
     )
     domain: strawberry.Private[model.Enrollment]
 
-    @strawberry.field(description="Documents listed on the enrollment.")
-    async def documents(self, info: Info) -> list[Document] | None:
+    @strawberry.field(
+        description="Documents listed on the enrollment.",
+        graphql_type=list[Document] | None,
+    )
+    def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
+        # As Application.documents: the list itself when the detail holds it.
+        at_hand = documents_at_hand(self.domain)
+        if at_hand is not None:
+            return [Document.from_domain(d) for d in at_hand]
+        return self._read_documents(info)
+
+    async def _read_documents(self, info: Info) -> list[Document]:
         found = await documents_of_enrollment(info.context, self.domain)
         return [Document.from_domain(d) for d in found]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -134,4 +135,52 @@ async def test_a_customer_without_applications_costs_one_mambu_read(
     # answer is unaffected.
     body = await gateway.execute(PAGE, {"filter": {"customerId": "cstap_nobody"}})
     assert body == {"data": {"applications": {"edges": []}}}
+    assert len(gateway.mambu.control.requests) == 1
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The type of each record whose `documents` field had to await a read."""
+    from schema.types.application import Application
+    from schema.types.enrollment import Enrollment
+
+    seen: list[str] = []
+    for cls in (Application, Enrollment):
+        real = cls._read_documents
+
+        def counting(self: Any, info: Any, real: Any = real) -> Any:
+            seen.append(type(self).__name__)
+            return real(self, info)
+
+        monkeypatch.setattr(cls, "_read_documents", counting)
+    return seen
+
+
+async def test_documents_a_detail_holds_are_answered_without_a_read(
+    gateway: Gateway, reads: list[str]
+) -> None:
+    # A detailed Apiture application lists its documents: the field answers
+    # them as they are, with nothing to await (no coroutine, no task per
+    # application of the page).
+    data = await gateway.data(PAGE, {"filter": {"providers": ["APITURE"]}})
+
+    edges = data["applications"]["edges"]
+    assert len(edges) == 50 and sum(len(e["node"]["documents"]) for e in edges) > 0
+    assert reads == []
+    store = gateway.apiture.store
+    for edge in edges:
+        listed = store.application(edge["node"]["providerId"])["documents"]
+        assert [d["providerId"] for d in edge["node"]["documents"]] == [
+            d["uri"] for d in listed
+        ]
+
+
+async def test_documents_elsewhere_are_read(gateway: Gateway, reads: list[str]) -> None:
+    # A connectFi customer's documents are on its Mambu client: each
+    # application's field awaits them (one Mambu read for all).
+    data = await gateway.data(PAGE, {"filter": {"customerId": SEED_CUSTOMER_ID}})
+
+    edges = data["applications"]["edges"]
+    assert edges and all(e["node"]["documents"] for e in edges)
+    assert reads == ["Application"] * len(edges)
     assert len(gateway.mambu.control.requests) == 1
