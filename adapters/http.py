@@ -12,6 +12,8 @@ is the call's final outcome.
     breaker open                      → ProviderUnavailable ("circuit open")
     deadline or attempt timeout       → ProviderTimeout
     other transport error             → ProviderUnavailable
+    a body its Content-Encoding does
+    not decode (httpx.DecodingError)  → ProviderError ("malformed answer")
     HTTP 429                          → RateLimited (``retry_after`` when given)
     HTTP 5xx                          → ProviderUnavailable
 """
@@ -264,6 +266,11 @@ async def send(
         log.warning("%s unreachable: %s %r", provider.value, request.method, exc)
         raise ProviderUnavailable(
             f"{provider.name} is unreachable", provider=provider
+        ) from exc
+    except httpx.DecodingError as exc:
+        log.warning("%s: undecodable body: %s %r", provider.value, request.method, exc)
+        raise ProviderError(
+            f"{provider.name} sent a malformed answer", provider=provider
         ) from exc
     if response.status_code == 429:
         raise RateLimited(

@@ -21,9 +21,13 @@ only what cannot have reached the provider is a connect error:
     any other connection error (dropped, reset)  RemoteProtocolError
     a malformed answer, anything else aiohttp    RemoteProtocolError
 
-The body is read in full here (the resilient transport would read it anyway), and
-kept as it came (``auto_decompress=False``): httpx decodes it. Idle connections
-are kept 5 s, as httpx's pool keeps them; cookies are not kept.
+The body is read in full here (the resilient transport would read it anyway),
+as it came (``auto_decompress=False``), and decoded by httpx as the response is
+made: what this transport answers is a response read already, which the layers
+above (the resilient transport, coalescing, ``adapters.http.exchange``) take as
+it is. A body its ``Content-Encoding`` does not decode fails here, as
+``httpx.DecodingError``. Idle connections are kept 5 s, as httpx's pool keeps
+them; cookies are not kept.
 """
 
 from __future__ import annotations
@@ -83,19 +87,21 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_client_timeout(request.extensions.get("timeout")),
             ) as answer:
+                status, raw_headers = answer.status, answer.raw_headers
                 body = await answer.read()
-                # As a stream, not content=: httpx would decode it at once (and
-                # a copy of the response, as coalesced callers get, would then
-                # hold decoded bytes under the provider's Content-Encoding).
-                return httpx.Response(
-                    answer.status,
-                    headers=list(answer.raw_headers),
-                    stream=httpx.ByteStream(body),
-                    extensions={"http_version": b"HTTP/1.1"},
-                    request=request,
-                )
         except aiohttp.ClientError as exc:
             raise _translate(exc, request) from exc
+        response = httpx.Response(
+            status,
+            headers=list(raw_headers),
+            stream=httpx.ByteStream(body),
+            extensions={"http_version": b"HTTP/1.1"},
+            request=request,
+        )
+        # Read (decoded) here, once: the layers above take a read response as
+        # it is, rather than each reading it again through httpx's streams.
+        response.read()
+        return response
 
     async def aclose(self) -> None:
         if self._session is not None:

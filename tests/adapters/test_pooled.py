@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from adapters.errors import ProviderError
+from adapters.http import send
+from adapters.model import Provider
 from adapters.pooled import PooledTransport
 from adapters.resilience import Policy, ResilientTransport
 
@@ -53,6 +56,9 @@ class Server:
                     return
                 if path == "/gzip":
                     payload = gzip.compress(b'{"zipped": true}')
+                    extra = b"Content-Encoding: gzip\r\n"
+                elif path == "/not-gzip":
+                    payload = b'{"zipped": false}'
                     extra = b"Content-Encoding: gzip\r\n"
                 else:
                     payload, extra = b'{"echo": ' + str(len(body)).encode() + b"}", b""
@@ -125,6 +131,27 @@ async def test_a_compressed_answer_is_decoded_by_httpx(
     response = await client.get("/gzip")
 
     assert response.json() == {"zipped": True}
+
+
+async def test_the_answer_comes_read_and_decoded(server: Server) -> None:
+    # Read once, here: the layers above take it as it is.
+    transport = PooledTransport(max_connections=4)
+    try:
+        url = f"http://127.0.0.1:{server.port}/gzip"
+        response = await transport.handle_async_request(httpx.Request("GET", url))
+    finally:
+        await transport.aclose()
+
+    assert response.is_stream_consumed
+    assert response.content == b'{"zipped": true}'
+    assert response.headers["content-encoding"] == "gzip"  # as the provider said
+
+
+async def test_a_body_its_encoding_does_not_decode_is_a_provider_error(
+    client: httpx.AsyncClient,
+) -> None:
+    with pytest.raises(ProviderError, match="MAMBU sent a malformed answer"):
+        await send(client, Provider.MAMBU, client.build_request("GET", "/not-gzip"))
 
 
 async def test_connections_are_kept_alive_and_reused(
