@@ -91,7 +91,10 @@ async def with_detail(
     selected: frozenset[str],
     load: Callable[[T], Awaitable[T | None]],
 ) -> list[T]:
-    """Replace summaries by their detail, concurrently, when the selection needs it."""
+    """Replace summaries by their detail, concurrently, when the selection needs it.
+
+    ``load`` answers the loader's future: gathered as they are, with no task
+    for each item."""
     todo = [i for i, x in enumerate(items) if planning.needs_detail(selected, x.fields)]
     out = list(items)
     if todo:
@@ -124,10 +127,10 @@ async def applications(
         created_at=lambda a: a.created_at,
     )
 
-    async def detail(a: model.Application) -> model.Application | None:
+    def detail(a: model.Application) -> Awaitable[model.Application | None]:
         if a.provider is model.Provider.APITURE:
-            return await ctx.loaders.apiture_application.load(a.key)
-        return await ctx.loaders.connectfi_application.load(a.key)
+            return ctx.loaders.apiture_application.load(a.key)
+        return ctx.loaders.connectfi_application.load(a.key)
 
     items = await with_detail([a for a, _ in page.items], selected, detail)
     return Slice(
@@ -183,8 +186,8 @@ async def enrollments(
         [source], after, size, created_at=lambda _: None
     )
 
-    async def detail(e: model.Enrollment) -> model.Enrollment | None:
-        return await ctx.loaders.apiture_enrollment.load(e.key)
+    def detail(e: model.Enrollment) -> Awaitable[model.Enrollment | None]:
+        return ctx.loaders.apiture_enrollment.load(e.key)
 
     if not authz.is_staff(ctx.caller):
         # Summaries do not name the applicant: ownership needs the detail.

@@ -5,6 +5,7 @@ binds to the running loop); the adapters underneath are shared.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -33,9 +34,11 @@ class Loader(Generic[K, V]):
 
         self._loader = DataLoader(batch_load_fn=batch)
 
-    async def load(self, key: K) -> V | None:
-        value: V | None = await self._loader.load(key)
-        return value
+    def load(self, key: K) -> asyncio.Future[V | None]:
+        """The loader's own future for ``key``: awaited as it is, or gathered
+        with others without a task each."""
+        found: asyncio.Future[V | None] = self._loader.load(key)
+        return found
 
 
 def _value(found: object) -> object:
