@@ -22,6 +22,11 @@ fields beside them on the same object are still read in the loop, first (they
 have no effects), and the object's result puts them all in the selection's
 order. An object is built inside its parent's loop only when all of it is plain.
 
+A resolver declared ``at_hand(attribute)`` answers that attribute whenever it is
+not None (an application's documents, when its detail lists them): plans read
+it as a plain field. An object on which it is None, or a parent holding one,
+is planned again without it, and graphql-core runs the resolver there.
+
 Once an operation has finished, the context lets go of graphql-core's
 ``async_helpers``: two methods bound to the context itself, so a reference cycle
 through which everything the request built (collected fields, variables, the
@@ -35,7 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DirectiveNode,
@@ -60,12 +65,18 @@ from strawberry.types.field import StrawberryField
 # value, non-null, the typename): a plan is run as plain tuples and closures.
 Step = tuple[str, str | None, Callable[[Any], Any] | None, bool, str]
 # The plain fields' steps; the fields graphql-core executes (None: there are
-# none); every response name, in the order of the selection.
-Plan = tuple[tuple[Step, ...], GroupedFieldSet | None, tuple[str, ...]]
+# none); every response name, in the order of the selection; the attributes
+# the object's fields answered at hand read (``at_hand``), each of which must
+# not be None for the steps to run.
+Plan = tuple[tuple[Step, ...], GroupedFieldSet | None, tuple[str, ...], tuple[str, ...]]
 
 
 class _Bail(Exception):
     """Leave this object to graphql-core."""
+
+
+class _NotAtHand(_Bail):
+    """A field answered at hand is not, on this object: plan it without."""
 
 
 # Plans outlive requests: a document is parsed once (schema.pipeline), so the same
@@ -83,9 +94,10 @@ _STATIC: dict[int, tuple[OperationDefinitionNode, bool]] = {}
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # id(grouped field set) -> (the set, kept alive so its id stays its own;
-        # its plan, or None when it must take graphql-core's path)
-        self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
+        # (id(grouped field set), fields at hand planned) -> (the set, kept
+        # alive so its id stays its own; its plan, or None when it must take
+        # graphql-core's path)
+        self._plans: dict[tuple[int, bool], tuple[GroupedFieldSet, Plan | None]] = {}
         # (id(list type), id(field details)) -> (both, kept alive; how a value
         # of that list is completed in one loop, or None)
         self._lists: dict[
@@ -131,7 +143,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             key = (id(return_type), id(field_details_list))
             known = self._lists.get(key)
             if known is None:
-                complete = self._completion(return_type, field_details_list)
+                complete = self._completion(return_type, field_details_list, True)
                 known = self._lists[key] = (return_type, field_details_list, complete)
             built = _attempt(known[2], result)
             if built is not None:
@@ -150,56 +162,63 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         if self._plain:
-            plan = self._plan(parent_type, grouped_field_set)
-            if plan is not None:
-                steps, executed, order = plan
-                plain: dict[str, Any] | None
-                try:
-                    plain = rendered(steps, source_value)
-                except Exception:
-                    plain = None  # graphql-core executes the object and reports it
-                if plain is not None:
-                    if executed is None:
-                        return plain
-                    rest = super().execute_fields(
-                        parent_type, source_value, path, executed, position_context
-                    )
-                    return _merged(order, plain, rest, self.is_awaitable)
+            plan = self._plan(parent_type, grouped_field_set, True)
+            plain: dict[str, Any] | None = None
+            try:
+                plain = _run(plan, source_value)
+            except _NotAtHand:
+                # Somewhere in it a field is not at hand: those fields are
+                # executed by graphql-core, the rest still read here.
+                plan = self._plan(parent_type, grouped_field_set, False)
+                plain = _attempt(lambda value: _run(plan, value), source_value)
+            except Exception:
+                pass  # graphql-core executes the object and reports it
+            if plan is not None and plain is not None:
+                executed, order = plan[1], plan[2]
+                if executed is None:
+                    return plain
+                rest = super().execute_fields(
+                    parent_type, source_value, path, executed, position_context
+                )
+                return _merged(order, plain, rest, self.is_awaitable)
         return super().execute_fields(
             parent_type, source_value, path, grouped_field_set, position_context
         )
 
     def _plan(
-        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet, at_hand: bool
     ) -> Plan | None:
-        cached = self._plans.get(id(fields))
+        """The selection's plan; with ``at_hand``, fields answered at hand
+        (here and below) are read too."""
+        cached = self._plans.get((id(fields), at_hand))
         if cached is not None:
             return cached[1]
         if not self._shared:
-            plan = self._make_plan(parent_type, fields)
-            self._plans[id(fields)] = (fields, plan)
+            plan = self._make_plan(parent_type, fields, at_hand)
+            self._plans[(id(fields), at_hand)] = (fields, plan)
             return plan
         held: list[object] = [self.schema, parent_type]
         for details in fields.values():
             for d in details:
                 held.append(d.node)
                 held.append(d.defer_usage)
-        key = tuple(map(id, held))
+        key = (*map(id, held), at_hand)
         found = _PLANS.get(key)
         if found is not None:
             plan = found[1]
         else:
-            plan = self._make_plan(parent_type, fields)
+            plan = self._make_plan(parent_type, fields, at_hand)
             if len(_PLANS) >= PLANS_MAX:
                 del _PLANS[next(iter(_PLANS))]
             _PLANS[key] = (held, plan)
-        self._plans[id(fields)] = (fields, plan)
+        self._plans[(id(fields), at_hand)] = (fields, plan)
         return plan
 
     def _make_plan(
-        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet
+        self, parent_type: GraphQLObjectType, fields: GroupedFieldSet, at_hand: bool
     ) -> Plan | None:
         steps: list[Step] = []
+        needed: list[str] = []
         executed: GroupedFieldSet = {}
         for response_name, details in fields.items():
             if any(
@@ -207,22 +226,25 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 for d in details
             ):
                 return None
-            step = self._step(parent_type, response_name, details)
+            step = self._step(parent_type, response_name, details, at_hand, needed)
             if step is None:
                 executed[response_name] = details
             else:
                 steps.append(step)
         if not steps:
             return None  # nothing to gain: graphql-core executes the object
-        return tuple(steps), executed or None, tuple(fields)
+        return tuple(steps), executed or None, tuple(fields), tuple(needed)
 
     def _step(
         self,
         parent_type: GraphQLObjectType,
         response_name: str,
         details: FieldDetailsList,
+        at_hand: bool,
+        needed: list[str],
     ) -> Step | None:
-        """The field's step, or None when graphql-core must execute it."""
+        """The field's step, or None when graphql-core must execute it (an
+        attribute read at hand goes to ``needed``)."""
         if any(d.node.arguments for d in details):
             return None
         name = details[0].node.name.value
@@ -231,22 +253,31 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field = parent_type.fields.get(name)
         if field is None or field.args:
             return None
-        resolve = field.resolve
-        if resolve is None or not getattr(resolve, "_is_default", False):
-            return None  # a resolver of its own, or not built by Strawberry
         definition = field.extensions.get("strawberry-definition")
         if not isinstance(definition, StrawberryField):
             return None
+        attribute = _at_hand_attribute(definition) if at_hand else None
+        if attribute is not None:
+            # A resolver that answers this attribute whenever it is not None:
+            # read here (the plan checks it first: see _run).
+            complete = self._completion(_nullable(field.type), details, at_hand)
+            if complete is None:
+                return None
+            needed.append(attribute)
+            return (response_name, attribute, complete, True, "")
+        resolve = field.resolve
+        if resolve is None or not getattr(resolve, "_is_default", False):
+            return None  # a resolver of its own, or not built by Strawberry
         if definition.default_resolver is not getattr:
             return None
         non_null = isinstance(field.type, GraphQLNonNull)
-        complete = self._completion(_nullable(field.type), details)
+        complete = self._completion(_nullable(field.type), details, at_hand)
         if complete is None:
             return None
         return (response_name, definition.python_name, complete, non_null, "")
 
     def _completion(
-        self, type_: GraphQLOutputType, details: FieldDetailsList
+        self, type_: GraphQLOutputType, details: FieldDetailsList, at_hand: bool
     ) -> Callable[[Any], Any] | None:
         """A function completing a non-null value of ``type_`` as graphql-core
         would (raising ``_Bail`` where it would report an error), or None when
@@ -260,16 +291,55 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             subfields = self.collect_subfields(type_, details)
             if subfields.new_defer_usages:
                 return None
-            plan = self._plan(type_, subfields.grouped_field_set)
+            plan = self._plan(type_, subfields.grouped_field_set, at_hand)
             if plan is None or plan[1] is not None:
                 return None  # only a wholly plain object is built inside another
-            return _object(plan[0], type_.is_type_of)
+            return _object(plan[0], plan[3], type_.is_type_of)
         if isinstance(type_, GraphQLList):
-            item = self._completion(_nullable(type_.of_type), details)
+            item = self._completion(_nullable(type_.of_type), details, at_hand)
             if item is None:
                 return None
             return _many(item, item_non_null=isinstance(type_.of_type, GraphQLNonNull))
         return None  # interfaces and unions: graphql-core resolves the type
+
+
+AT_HAND = "_gateway_at_hand"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def at_hand(attribute: str) -> Callable[[F], F]:
+    """Declare a resolver that, whenever its object's ``attribute`` is not None,
+    answers exactly that (and does nothing else: no effect, no error).
+
+    Plans then read the attribute as they read a plain field, and an object
+    whose every selected field is plain or at hand is built in one loop (and,
+    for an immutable type, kept: see ``rendered``). Where the attribute is None
+    the object takes graphql-core's path, and the resolver runs. Put it under
+    ``@strawberry.field``::
+
+        @strawberry.field(...)
+        @at_hand("listed_documents")
+        def documents(self, info: Info) -> ...
+    """
+
+    def mark(resolver: F) -> F:
+        setattr(resolver, AT_HAND, attribute)
+        return resolver
+
+    return mark
+
+
+def _at_hand_attribute(definition: StrawberryField) -> str | None:
+    """The attribute a field's resolver answers when it is not None (``at_hand``),
+    for a field with nothing else around its resolver (arguments, extensions,
+    permissions, directives)."""
+    resolver = definition.base_resolver
+    if resolver is None or definition.arguments:
+        return None
+    if definition.extensions or definition.permission_classes or definition.directives:
+        return None
+    attribute = getattr(resolver.wrapped_func, AT_HAND, None)
+    return attribute if isinstance(attribute, str) else None
 
 
 def _static(
@@ -439,14 +509,30 @@ def _leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any
     return text
 
 
+def _run(plan: Plan | None, source: Any) -> dict[str, Any] | None:
+    """The plain fields' results of ``plan`` on ``source`` (None: no plan);
+    raises ``_NotAtHand`` when a field planned at hand is not."""
+    if plan is None:
+        return None
+    for attribute in plan[3]:
+        if getattr(source, attribute) is None:
+            raise _NotAtHand
+    return rendered(plan[0], source)
+
+
 def _object(
-    plan: tuple[Step, ...], is_type_of: Callable[[Any, Any], Any] | None
+    plan: tuple[Step, ...],
+    needed: tuple[str, ...],
+    is_type_of: Callable[[Any, Any], Any] | None,
 ) -> Callable[[Any], Any]:
     def obj(value: Any) -> Any:
         if isinstance(value, Exception):
             raise _Bail
         if is_type_of is not None and is_type_of(value, None) is not True:
             raise _Bail
+        for attribute in needed:
+            if getattr(value, attribute) is None:
+                raise _NotAtHand
         return rendered(plan, value)
 
     return obj

@@ -12,8 +12,8 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
-from schema.documents import documents_at_hand, documents_of_application
-from schema.execution import immutable
+from schema.documents import documents_of_application
+from schema.execution import at_hand, immutable
 from schema.types.common import (
     Applicant,
     ApplicationAction,
@@ -25,7 +25,7 @@ from schema.types.common import (
     Provider,
     by_name,
 )
-from schema.types.document import Document
+from schema.types.document import Document, listed_documents
 from schema.types.node import Node
 
 
@@ -76,6 +76,9 @@ class Application(Node):
         description="Entity tag of this version; send it back as `ifMatch`."
     )
     domain: strawberry.Private[model.Application]
+    # The documents the record itself lists (a detailed Apiture record),
+    # presented; None when they must be read.
+    listed_documents: strawberry.Private[list[Document] | None]
 
     @strawberry.field(
         description="Documents of this application, across providers: those "
@@ -83,12 +86,10 @@ class Application(Node):
         "customer's matching Mambu client.",
         graphql_type=list[Document] | None,
     )
+    @at_hand("listed_documents")
     def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
-        # The list itself when the record holds it (a detailed Apiture
-        # application), without a coroutine to await; otherwise the read.
-        at_hand = documents_at_hand(self.domain)
-        if at_hand is not None:
-            return [Document.from_domain(d) for d in at_hand]
+        if self.listed_documents is not None:
+            return self.listed_documents
         return self._read_documents(info)
 
     async def _read_documents(self, info: Info) -> list[Document]:
@@ -129,6 +130,7 @@ class Application(Node):
             ],
             version=a.version,
             domain=a,
+            listed_documents=listed_documents(a),
         )
 
 

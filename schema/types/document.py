@@ -10,6 +10,7 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
+from schema.documents import documents_at_hand
 from schema.execution import immutable
 from schema.types.common import (
     DocumentOwner,
@@ -88,6 +89,15 @@ class Document(Node):
             signers=[Signer.from_domain(s) for s in d.signers],
             domain=d,
         )
+
+
+def listed_documents(
+    record: model.Application | model.Enrollment,
+) -> list[Document] | None:
+    """The documents ``record`` holds itself, presented, or None when they must
+    be read (``schema.documents.documents_at_hand``)."""
+    found = documents_at_hand(record)
+    return None if found is None else [Document.from_domain(d) for d in found]
 
 
 _PRESENTED: Presented[model.Document, Document] = Presented()

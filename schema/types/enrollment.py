@@ -11,7 +11,8 @@ import strawberry
 from adapters import model
 from schema import ids
 from schema.context import Info
-from schema.documents import documents_at_hand, documents_of_enrollment
+from schema.documents import documents_of_enrollment
+from schema.execution import at_hand
 from schema.types.common import (
     Applicant,
     EnrollmentAction,
@@ -20,7 +21,7 @@ from schema.types.common import (
     RequiredDocument,
     by_name,
 )
-from schema.types.document import Document
+from schema.types.document import Document, listed_documents
 from schema.types.node import Node
 
 
@@ -52,16 +53,18 @@ class Enrollment(Node):
         description="Entity tag of this version; send it back as `ifMatch`."
     )
     domain: strawberry.Private[model.Enrollment]
+    # The documents the record itself lists (a detailed Apiture record),
+    # presented; None when they must be read.
+    listed_documents: strawberry.Private[list[Document] | None]
 
     @strawberry.field(
         description="Documents listed on the enrollment.",
         graphql_type=list[Document] | None,
     )
+    @at_hand("listed_documents")
     def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
-        # As Application.documents: the list itself when the detail holds it.
-        at_hand = documents_at_hand(self.domain)
-        if at_hand is not None:
-            return [Document.from_domain(d) for d in at_hand]
+        if self.listed_documents is not None:
+            return self.listed_documents
         return self._read_documents(info)
 
     async def _read_documents(self, info: Info) -> list[Document]:
@@ -92,4 +95,5 @@ class Enrollment(Node):
             ],
             version=e.version,
             domain=e,
+            listed_documents=listed_documents(e),
         )

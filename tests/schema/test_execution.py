@@ -12,7 +12,7 @@ import strawberry
 from graphql.execution.executor import Executor
 
 from schema.api import build_schema
-from schema.execution import GatewayExecutionContext, immutable
+from schema.execution import GatewayExecutionContext, at_hand, immutable
 from schema.limits import QueryLimits
 from schema.pipeline import Documents, Pipeline
 
@@ -50,6 +50,14 @@ class Item:
     colours: list[Colour] = strawberry.field(default_factory=list)
     loose_tags: list[Tag | None] | None = None
     parent: Tag | None = None
+    handy: strawberry.Private[list[Tag] | None] = None  # even items have it
+
+    @strawberry.field
+    @at_hand("handy")
+    def kept(self) -> list[Tag]:
+        if self.handy is not None:
+            return self.handy
+        return [Tag(label=f"made for {self.name}")]
 
     @strawberry.field
     def shout(self) -> str:
@@ -103,6 +111,11 @@ class Query:
         return Exploding()  # type: ignore[return-value]
 
     @strawberry.field
+    def handy(self) -> Page:
+        items = [_item(i) for i in (0, 2, 4)]
+        return Page(items=items, total=len(items))
+
+    @strawberry.field
     def odd(self) -> list[Item]:
         return _odd()
 
@@ -133,6 +146,7 @@ def _item(i: int) -> Item:
         colours=[Colour.RED, Colour.DEEP_BLUE][: i % 3],
         loose_tags=None if i % 2 else [None, Tag(label="x")],
         parent=Tag(label="p") if i % 2 else None,
+        handy=None if i % 2 else [Tag(label=f"h{i}", colour=Colour.RED)],
     )
 
 
@@ -172,6 +186,11 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
         {},
     ),
     ("{ page(odd: true) { items { id } } b: page { items { parent { label } } } }", {}),
+    # answered at hand (even items) or by the resolver (odd ones)
+    ("{ items { id kept { label } } }", {}),
+    ("{ page { total items { kept { label colour } id nick } } }", {}),
+    ("{ handy { items { id kept { label } } } page { items { kept { label } } } }", {}),
+    ("{ odd { kept { label } must } }", {}),
 ]
 
 
@@ -275,9 +294,9 @@ async def test_plans_are_made_once_per_query_text(
     made: list[str] = []
     real = GatewayExecutionContext._make_plan
 
-    def counting(self: Any, parent_type: Any, fields: Any) -> Any:
+    def counting(self: Any, parent_type: Any, fields: Any, at_hand: bool) -> Any:
         made.append(parent_type.name)
-        return real(self, parent_type, fields)
+        return real(self, parent_type, fields, at_hand)
 
     monkeypatch.setattr(GatewayExecutionContext, "_make_plan", counting)
     documents = Documents(QueryLimits(), introspection=True)  # parsed once per text
@@ -451,3 +470,31 @@ async def test_a_list_a_resolver_returns_is_built_in_one_loop(
     # Items with a resolver of their own are completed one by one, as before.
     await ours.execute("{ items { id shout } }")
     assert completed.count("Item") == 5
+
+
+async def test_fields_at_hand_are_read_like_plain_ones(executed: list[str]) -> None:
+    ours, _ = _schemas()
+    query = "{ handy { total items { id kept { label } } } }"
+    result = await ours.execute(query)
+    assert result.errors is None
+    assert result.data is not None
+    assert [i["kept"] for i in result.data["handy"]["items"]] == [
+        [{"label": "h0"}],
+        [{"label": "h2"}],
+        [{"label": "h4"}],
+    ]
+    assert executed == ["Query"]  # the whole page in one loop, no resolver run
+
+
+async def test_where_a_field_is_not_at_hand_only_it_is_executed(
+    executed: list[str],
+) -> None:
+    ours, _ = _schemas()
+    result = await ours.execute("{ page { items { id kept { label } } } }")
+    assert result.errors is None
+    assert result.data is not None
+    kept = [i["kept"][0]["label"] for i in result.data["page"]["items"]]
+    assert kept == ["h0", "made for item 1", "h2", "made for item 3"]
+    # The page's items by graphql-core (one of them lacks it); then only the
+    # odd items' `kept`: every other field is still read in the loop.
+    assert executed == ["Query", "Page", "Item", "Item"]
