@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from aiodataloader import DataLoader
+from aiodataloader import DataLoader, dispatch_queue
+from aiodataloader import Loader as Queued
 
 from adapters import model
 from adapters.errors import AdapterError, NotFound
@@ -32,13 +33,26 @@ class Loader(Generic[K, V]):
             found = await fetch(keys)
             return [_value(found.get(key)) for key in keys]
 
-        self._loader = DataLoader(batch_load_fn=batch)
+        self._loader = _PromptDataLoader(batch_load_fn=batch)
 
     def load(self, key: K) -> asyncio.Future[V | None]:
         """The loader's own future for ``key``: awaited as it is, or gathered
         with others without a task each."""
         found: asyncio.Future[V | None] = self._loader.load(key)
         return found
+
+
+class _PromptDataLoader(DataLoader[Any, Any]):
+    """aiodataloader's loader, its batch dispatched one loop iteration after the
+    first key is queued (every load made in that iteration joins it), as
+    aiodataloader does, but from a plain callback: aiodataloader schedules a
+    coroutine that then starts the batch in a task of its own, which costs a
+    task and two loop iterations more before any upstream call can leave."""
+
+    def do_resolve_reject(self, key: Any, future: asyncio.Future[Any]) -> None:
+        self._queue.append(Queued(key=key, future=future))
+        if len(self._queue) == 1:
+            self.loop.call_soon(dispatch_queue, self)
 
 
 def _value(found: object) -> object:
