@@ -25,7 +25,7 @@ from schema.types.common import (
     Provider,
     by_name,
 )
-from schema.types.document import Document, listed_documents
+from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
 
 
@@ -88,13 +88,10 @@ class Application(Node):
     )
     @at_hand("listed_documents")
     def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
-        if self.listed_documents is not None:
-            return self.listed_documents
-        return self._read_documents(info)
-
-    async def _read_documents(self, info: Info) -> list[Document]:
-        found = await documents_of_application(info.context, self.domain)
-        return [Document.from_domain(d) for d in found]
+        return answered(
+            self.listed_documents,
+            lambda: documents_of_application(info.context, self.domain),
+        )
 
     @classmethod
     def from_domain(cls, a: model.Application) -> Application:

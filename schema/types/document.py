@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Self
 
@@ -98,6 +99,21 @@ def listed_documents(
     be read (``schema.documents.documents_at_hand``)."""
     found = documents_at_hand(record)
     return None if found is None else [Document.from_domain(d) for d in found]
+
+
+def answered(
+    listed: list[Document] | None,
+    read: Callable[[], Awaitable[Sequence[model.Document]]],
+) -> list[Document] | Awaitable[list[Document]]:
+    """A ``documents`` field's answer: ``listed`` as it is when the record holds
+    its documents (nothing to await), otherwise what ``read`` finds, presented."""
+    if listed is not None:
+        return listed
+    return _presented(read())
+
+
+async def _presented(found: Awaitable[Sequence[model.Document]]) -> list[Document]:
+    return [Document.from_domain(d) for d in await found]
 
 
 _PRESENTED: Presented[model.Document, Document] = Presented()

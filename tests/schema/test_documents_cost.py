@@ -140,19 +140,22 @@ async def test_a_customer_without_applications_costs_one_mambu_read(
 
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The type of each record whose `documents` field had to await a read."""
-    from schema.types.application import Application
-    from schema.types.enrollment import Enrollment
+    """The kind of each record whose `documents` field had to await a read."""
+    import schema.types.application as application
+    import schema.types.enrollment as enrollment
 
     seen: list[str] = []
-    for cls in (Application, Enrollment):
-        real = cls._read_documents
+    for module, name in (
+        (application, "documents_of_application"),
+        (enrollment, "documents_of_enrollment"),
+    ):
+        real = getattr(module, name)
 
-        def counting(self: Any, info: Any, real: Any = real) -> Any:
-            seen.append(type(self).__name__)
-            return real(self, info)
+        def counting(ctx: Any, record: Any, real: Any = real) -> Any:
+            seen.append(type(record).__name__)
+            return real(ctx, record)
 
-        monkeypatch.setattr(cls, "_read_documents", counting)
+        monkeypatch.setattr(module, name, counting)
     return seen
 
 
