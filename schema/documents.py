@@ -37,11 +37,13 @@ def documents_at_hand(
 async def documents_of_application(
     ctx: Context, app: model.Application
 ) -> Sequence[model.Document]:
-    if app.provider is model.Provider.APITURE:
+    found = documents_at_hand(app)
+    if found is not None:
+        return found
+    if app.provider is APITURE:
         return (await records.detailed_application(ctx, app)).documents
-    if app.provider is model.Provider.CONNECTFI and app.customer_id:
-        return await documents_of_owner(ctx, customer_owner(app.customer_id))
-    return ()
+    assert app.customer_id  # a connectFi customer's: documents_at_hand says
+    return await documents_of_owner(ctx, customer_owner(app.customer_id))
 
 
 def customer_owner(customer_id: str) -> model.Owner:

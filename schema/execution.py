@@ -510,14 +510,19 @@ def _leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any
 
 
 def _run(plan: Plan | None, source: Any) -> dict[str, Any] | None:
-    """The plain fields' results of ``plan`` on ``source`` (None: no plan);
-    raises ``_NotAtHand`` when a field planned at hand is not."""
-    if plan is None:
-        return None
-    for attribute in plan[3]:
+    """The plain fields' results of ``plan`` on ``source`` (None: no plan)."""
+    return None if plan is None else _rendered_at_hand(plan[0], plan[3], source)
+
+
+def _rendered_at_hand(
+    steps: tuple[Step, ...], needed: tuple[str, ...], source: Any
+) -> dict[str, Any]:
+    """``rendered``, once every attribute the steps read at hand is there;
+    raises ``_NotAtHand`` when one is None."""
+    for attribute in needed:
         if getattr(source, attribute) is None:
             raise _NotAtHand
-    return rendered(plan[0], source)
+    return rendered(steps, source)
 
 
 def _object(
@@ -530,10 +535,7 @@ def _object(
             raise _Bail
         if is_type_of is not None and is_type_of(value, None) is not True:
             raise _Bail
-        for attribute in needed:
-            if getattr(value, attribute) is None:
-                raise _NotAtHand
-        return rendered(plan, value)
+        return _rendered_at_hand(plan, needed, value)
 
     return obj
 
