@@ -1,7 +1,9 @@
 """Global ids: opaque, stable, and enough for ``node(id:)`` to find the record.
 
 An id is the URL-safe base64 of ``Type:PROVIDER:key``, ``key`` being whatever the
-provider's adapter needs to fetch the record again.
+provider's adapter needs to fetch the record again. A key outside its provider's
+grammar (:mod:`adapters.keys`) makes the id decode to nothing: such an id reads
+exactly like one that does not exist, and no provider is asked.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import binascii
 import functools
 from dataclasses import dataclass
 
+from adapters import keys
 from adapters.model import Provider
 
 TYPENAMES = frozenset({"Application", "Enrollment", "Document"})
@@ -42,6 +45,6 @@ def decode(value: str) -> GlobalId | None:
         parsed = GlobalId(typename, Provider[provider], key)
     except (binascii.Error, UnicodeDecodeError, ValueError, KeyError):
         return None
-    if typename not in TYPENAMES or not key:
+    if typename not in TYPENAMES or not keys.is_key(typename, parsed.provider, key):
         return None
     return parsed

@@ -42,6 +42,9 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ValidationFailed before any call. ``create_application`` without a product
   (L13: the only required input) and ``create_enrollment`` without an applicant
   fail the same way.
+- Ids: one outside Apiture's id grammar (:mod:`adapters.keys`) is NotFound with no
+  call. An id is one encoded path segment (:mod:`adapters.paths`) or one query
+  value (``params=``), so an item's GET and its action name the same record.
 """
 
 from __future__ import annotations
@@ -56,8 +59,15 @@ import httpx
 
 from adapters.apiture import mapping, queries
 from adapters.apiture.errors import Kind, domain_error
-from adapters.errors import AdapterError, ProviderError, ValidationFailed, Violation
+from adapters.errors import (
+    AdapterError,
+    NotFound,
+    ProviderError,
+    ValidationFailed,
+    Violation,
+)
 from adapters.http import RequestBuilder, json_body, send
+from adapters.keys import apiture_id
 from adapters.memo import MappedAnswers
 from adapters.model import (
     Action,
@@ -69,6 +79,7 @@ from adapters.model import (
     Page,
     Provider,
 )
+from adapters.paths import path as url_path
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
@@ -180,7 +191,7 @@ class ApitureClient:
     async def _get_application(self, id_: str) -> Application:
         cached = self._applications.get(id_)
         headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", f"applications/{id_}", headers=headers)
+        request = self._request("GET", _item("applications", id_), headers=headers)
         response = await self._send(request, "application")
         if response.status_code == 304 and cached is not None:
             return cached[1]
@@ -202,10 +213,12 @@ class ApitureClient:
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
         if if_match is None:
-            if_match = (await self._current(f"applications/{id}", "application"))[1]
+            if_match = (await self._current(_item("applications", id), "application"))[
+                1
+            ]
         return await self._application_call(
             "PATCH",
-            f"applications/{id}",
+            _item("applications", id),
             body=mapping.patch_body(changes),
             if_match=if_match,
         )
@@ -213,19 +226,21 @@ class ApitureClient:
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
-        current, etag = await self._current(f"applications/{id}", "application")
+        current, etag = await self._current(_item("applications", id), "application")
         return await self._application_call(
             "PUT",
-            f"applications/{id}",
+            _item("applications", id),
             body=mapping.replacement_body(current, data),
             if_match=if_match or etag,
         )
 
     async def delete_application(self, id: str, if_match: str | None) -> None:
         if if_match is None:
-            if_match = (await self._current(f"applications/{id}", "application"))[1]
+            if_match = (await self._current(_item("applications", id), "application"))[
+                1
+            ]
         request = self._request(
-            "DELETE", f"applications/{id}", headers=_if_match(if_match)
+            "DELETE", _item("applications", id), headers=_if_match(if_match)
         )
         await self._send(request, "application")
         self._applications.drop(id)
@@ -236,7 +251,7 @@ class ApitureClient:
         return await self._application_call(
             "POST",
             APPLICATION_SETS[action],
-            params={"application": id},
+            params={"application": _key("application", id)},
             if_match=if_match,
             action=True,
         )
@@ -277,7 +292,7 @@ class ApitureClient:
     async def _get_enrollment(self, id_: str) -> Enrollment:
         cached = self._enrollments.get(id_)
         headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", f"enrollments/{id_}", headers=headers)
+        request = self._request("GET", _item("enrollments", id_), headers=headers)
         response = await self._send(request, "enrollment")
         if response.status_code == 304 and cached is not None:
             return cached[1]
@@ -299,10 +314,10 @@ class ApitureClient:
         self, id: str, changes: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
         if if_match is None:
-            if_match = (await self._current(f"enrollments/{id}", "enrollment"))[1]
+            if_match = (await self._current(_item("enrollments", id), "enrollment"))[1]
         return await self._enrollment_call(
             "PATCH",
-            f"enrollments/{id}",
+            _item("enrollments", id),
             body=mapping.enrollment_body(changes),
             if_match=if_match,
         )
@@ -310,16 +325,16 @@ class ApitureClient:
     async def replace_enrollment(
         self, id: str, data: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        current, etag = await self._current(f"enrollments/{id}", "enrollment")
+        current, etag = await self._current(_item("enrollments", id), "enrollment")
         return await self._enrollment_call(
             "PUT",
-            f"enrollments/{id}",
+            _item("enrollments", id),
             body=mapping.enrollment_body(data, current),
             if_match=if_match or etag,
         )
 
     async def delete_enrollment(self, id: str) -> None:
-        request = self._request("DELETE", f"enrollments/{id}")
+        request = self._request("DELETE", _item("enrollments", id))
         await self._send(request, "enrollment")
         self._enrollments.drop(id)
 
@@ -336,7 +351,7 @@ class ApitureClient:
         return await self._enrollment_call(
             "POST",
             set_name,
-            params={"enrollment": id},
+            params={"enrollment": _key("enrollment", id)},
             if_match=if_match,
             action=True,
         )
@@ -483,6 +498,20 @@ class ApitureClient:
 def _etag(response: httpx.Response) -> str | None:
     value: str | None = response.headers.get("etag")
     return value
+
+
+def _key(kind: Kind, id_: str) -> str:
+    """``id_`` when it fits Apiture's id grammar (:mod:`adapters.keys`); otherwise
+    NotFound, before any call."""
+    if not apiture_id(id_):
+        raise NotFound(f"Apiture has no such {kind}", provider=APITURE)
+    return id_
+
+
+def _item(collection: Literal["applications", "enrollments"], id_: str) -> str:
+    """The item's path: the id checked, then one encoded segment (adapters.paths)."""
+    kind: Kind = "application" if collection == "applications" else "enrollment"
+    return url_path(collection, _key(kind, id_))
 
 
 def _if_match(value: str | None) -> dict[str, str] | None:

@@ -34,6 +34,8 @@ Choices:
   the document back: AWAITING_SIGNATURE, signers as sent, status unknown yet.
 - ``cancel_signature`` reads the document after cancelling; Auco refuses to cancel a
   finished or rejected document, which becomes ``InvalidStateTransition``.
+- Codes: one outside the code grammar (:mod:`adapters.keys`) is ``NotFound`` with
+  no call; a code goes upstream only as a query value (``params=``) or in a body.
 - Errors: 401/403 → ``ProviderAuthFailed``; 413 → ``UploadTooLarge``;
   ``DOCUMENT_NOT_FOUND`` → ``NotFound``; a code naming a field → ``ValidationFailed``
   with its path; any other 4xx → ``ProviderRejected``. A 403 on the signed URL is
@@ -66,6 +68,7 @@ from adapters.errors import (
     Violation,
 )
 from adapters.http import RequestBuilder, json_body, send
+from adapters.keys import auco_code
 from adapters.model import Document, Provider, Upload
 
 AUCO = Provider.AUCO
@@ -73,6 +76,14 @@ DEFAULT_SENDER = "onboarding@bank.example"  # the sandbox's demo Auco user
 CANCEL_MESSAGE = "Proceso cancelado por el remitente"
 PDF_MAGIC = b"%PDF-"
 _PDF_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream"}
+
+
+def _code(code: str) -> str:
+    """``code`` when it fits Auco's code grammar (:mod:`adapters.keys`); otherwise
+    NotFound, before any call."""
+    if not auco_code(code):
+        raise NotFound("No such Auco document", provider=AUCO)
+    return code
 
 
 async def _chunks(file: BinaryIO, size: int) -> AsyncIterator[bytes]:
@@ -181,7 +192,7 @@ class AucoClient:
     ) -> Document:
         """Withdraw a document from signature; answers it as Auco now shows it."""
         payload = mapping.cancel_payload(
-            code, self.sender_email, reason or CANCEL_MESSAGE
+            _code(code), self.sender_email, reason or CANCEL_MESSAGE
         )
         response = await self._call("POST", "/document/cancel", json=payload)
         try:
@@ -201,7 +212,7 @@ class AucoClient:
     # Requests ---------------------------------------------------------------------
 
     async def _get_document(self, code: str) -> Document:
-        response = await self._call("GET", "/document", params={"code": code})
+        response = await self._call("GET", "/document", params={"code": _code(code)})
         try:
             return mapping.document(json_body(response, AUCO))
         except ValueError as exc:

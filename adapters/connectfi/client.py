@@ -35,7 +35,9 @@ Choices where the sources disagree or are silent:
   paths named as the GraphQL inputs are (``noteAuthorAgentEmail``, ``filter.
   customerId``, ``first`` for the page size, ``after`` for the offset).
 - Application keys are ``"{customerId}:{applicationId}"``; a malformed key is
-  ``NotFound`` without a call. ``/akepa/status`` with a body follows the newer docs
+  ``NotFound`` without a call, and so is a document id outside ``common-id``
+  (:mod:`adapters.keys`). The document id is one encoded path segment
+  (:mod:`adapters.paths`). ``/akepa/status`` with a body follows the newer docs
   (the older page put the customer in the path).
 - The upload answer is the generated document with ``uploadStatus: true`` (the
   reference's example is cut off); ``size`` is the size the gateway sent.
@@ -62,6 +64,7 @@ from adapters.errors import (
 )
 from adapters.http import RequestBuilder, json_body, send
 from adapters.model import Application, Document, Page, Provider, Upload
+from adapters.paths import path as url_path
 from adapters.resilience import RETRY_SAFE
 
 PROVIDER = Provider.CONNECTFI
@@ -210,7 +213,7 @@ class ConnectFiClient:
                 "connectFi would refuse this file", violations, provider=PROVIDER
             )
         data, request_id = await self._call(
-            f"/akepa/document/upload/{document_id}",
+            url_path("akepa", "document", "upload", document_id),
             mapping.UPLOAD_PATHS,
             upload=upload,
             content_type=mapping.CONTENT_TYPES[image_format],

@@ -33,6 +33,8 @@ Choices:
   then *streamed*: its prefix, the file's base64 encoded 48 KiB (a multiple of 3) at
   a time, and its suffix, with a ``Content-Length`` computed from ``upload.size``,
   so at most one chunk's base64 is ever in memory.
+- Keys and holder ids outside Mambu's grammar (:mod:`adapters.keys`) are
+  ``NotFound`` with no call; each is one encoded path segment (:mod:`adapters.paths`).
 - ``documentHolderKey`` is sent as the owner's id as the caller gives it; the seed
   calls it the holder's encoded key, which a real tenant may insist on (the sandbox
   accepts either).
@@ -51,7 +53,6 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import BinaryIO, TypeVar
-from urllib.parse import quote
 
 import httpx
 
@@ -65,10 +66,12 @@ from adapters.errors import (
     Violation,
 )
 from adapters.http import RequestBuilder, json_body, send
+from adapters.keys import mambu_document_key, mambu_holder
 from adapters.mambu import mapping
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
 from adapters.memo import MappedAnswers
 from adapters.model import Document, Owner, Page, Upload
+from adapters.paths import path as url_path
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
 MAX_LIMIT = 1000  # Mambu v1's largest page
@@ -194,6 +197,8 @@ class MambuClient:
                 limit=self.max_upload_bytes,
                 provider=PROVIDER,
             )
+        if holder is not None and not mambu_holder(owner.id):
+            raise NotFound(f"Mambu has no such {holder.noun}", provider=PROVIDER)
         if upload.size <= 0:
             violations.append(Violation(("file",), "The file is empty."))
         if violations or holder is None or type_ is None:
@@ -220,7 +225,7 @@ class MambuClient:
 
     async def delete_document(self, key: str) -> None:
         """Delete the document, once it is known to belong to the key's holder."""
-        document_key = mapping.parse_key(key)
+        document_key = _parse_key(key)
         if document_key is None:
             raise _no_document()
         members = (await self._members([document_key.owner]))[document_key.owner]
@@ -229,7 +234,7 @@ class MambuClient:
         if document_key.encoded_key not in members:
             raise _no_document()
         request = self._request(
-            "DELETE", f"/api/documents/{quote(document_key.encoded_key, safe='')}"
+            "DELETE", url_path("api", "documents", document_key.encoded_key)
         )
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
@@ -253,7 +258,7 @@ class MambuClient:
     async def _list(
         self, holder: HolderKind, owner: Owner, offset: int, limit: int
     ) -> list[Document]:
-        path = f"/api/{holder.collection}/{quote(owner.id, safe='')}/documents"
+        path = url_path("api", holder.collection, owner.id, "documents")
         request = self._request("GET", path, {"offset": offset, "limit": limit})
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
@@ -286,7 +291,7 @@ class MambuClient:
         }
 
     async def _content(self, document_key: DocumentKey) -> str:
-        path = f"/api/documents/{quote(document_key.encoded_key, safe='')}"
+        path = url_path("api", "documents", document_key.encoded_key)
         async with self._slots:
             response = await send(self._http, PROVIDER, self._request("GET", path))
         self._raise_for(response, "Mambu has no such document")
@@ -315,7 +320,7 @@ class MambuClient:
         parsed: dict[str, DocumentKey] = {}
         refused: dict[str, AdapterError] = {}
         for key in dict.fromkeys(keys):
-            document_key = mapping.parse_key(key)
+            document_key = _parse_key(key)
             if document_key is None:
                 refused[key] = _no_document()
             else:
@@ -373,7 +378,14 @@ def _holder(owner: Owner) -> HolderKind:
     holder = mapping.BY_OWNER_KIND.get(owner.kind)
     if holder is None:
         raise NotFound("Mambu holds no documents for that owner", provider=PROVIDER)
+    if not mambu_holder(owner.id):
+        raise NotFound(f"Mambu has no such {holder.noun}", provider=PROVIDER)
     return holder
+
+
+def _parse_key(key: str) -> DocumentKey | None:
+    """The key's parts when it fits the grammar (:mod:`adapters.keys`), else None."""
+    return mapping.parse_key(key) if mambu_document_key(key) else None
 
 
 def _no_document() -> NotFound:

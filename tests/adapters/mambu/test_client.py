@@ -200,12 +200,23 @@ async def test_an_unknown_holder_is_not_found(mambu: MambuClient) -> None:
 async def test_holder_ids_are_escaped_in_the_path(
     app: Controlled, mambu: MambuClient
 ) -> None:
-    holder = app.store.add_holder("USER", "jane doe?")
+    holder = app.store.add_holder("USER", "jane.doe@bank")
     app.store.add_document(holder, "cv", "pdf", b"%PDF")
-    owner = Owner(OwnerKind.MAMBU_USER, "jane doe?")
+    owner = Owner(OwnerKind.MAMBU_USER, "jane.doe@bank")
     page = await mambu.list_documents(owner, offset=0, limit=5)
     assert [d.name for d in page.items] == ["cv"]
-    assert app.control.requests[0].path == "/api/users/jane doe?/documents"
+    assert app.control.requests[0].path == "/api/users/jane.doe@bank/documents"
+
+
+async def test_holder_ids_outside_the_grammar_are_not_found_without_a_call(
+    app: Controlled, mambu: MambuClient
+) -> None:
+    app.store.add_holder("USER", "jane doe?")
+    with pytest.raises(NotFound):
+        await mambu.list_documents(
+            Owner(OwnerKind.MAMBU_USER, "jane doe?"), offset=0, limit=5
+        )
+    assert app.control.requests == []
 
 
 async def test_wrong_credentials_are_a_provider_auth_failure(
