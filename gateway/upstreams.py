@@ -36,6 +36,7 @@ from adapters.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.sandbox_kit import Controlled
 from adapters.singleflight import Coalescing
 from gateway.settings import Settings, secret
+from schema.authz import DocumentOwners
 
 SANDBOX_HOSTS = {p: f"http://{p.value}.sandbox" for p in Provider}
 
@@ -50,6 +51,8 @@ class Upstreams:
     sandboxes: dict[Provider, Controlled] = field(default_factory=dict)
     breakers: dict[Provider, CircuitBreaker] = field(default_factory=dict)
     request_deadline: float = 15.0  # seconds, for each GraphQL request
+    # Who generated each connectFi document (schema/authz.py, the upload check).
+    document_owners: DocumentOwners = field(default_factory=DocumentOwners)
 
     async def probe(self, provider: Provider) -> float | None:
         """Round trip of a HEAD to the provider's base URL in ms; None if down.

@@ -11,11 +11,25 @@ cancel signatures; an applicant may create and edit their own applications and
 enrollments, cancel their own *running* application, and upload their own
 documents. ``Authorized`` applies these rules to every mutation before its
 resolver runs, so resolvers hold no checks of their own.
+
+Every input that names a record is checked, not only root ids (the table is
+``refusal``): ``id`` of the application and enrollment mutations (the record
+read for the check must be the record the id names), ``uploadDocument``'s
+``documentId`` and ``owner``, and the ``documentUri`` of an enrollment's required
+documents (an applicant may name only a document already on their own
+enrollment: a vault file the gateway cannot check is not theirs to point at).
+A connectFi document carries no owner at connectFi, so the gateway remembers who
+generated it (:class:`DocumentOwners`): an applicant's generated document belongs
+to their connectFi customer, and an applicant may upload only into one of their
+own customer's; a document staff generated, or one this process does not know
+(another replica, a restart), reads as not found to an applicant. An applicant
+without a connectFi customer may not generate one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -122,6 +136,46 @@ ANYONE = frozenset(
 )
 
 
+class DocumentOwners:
+    """Who each generated connectFi document belongs to, in this process.
+
+    Bounded: the oldest bindings go first beyond ``max_entries`` (a document is
+    generated to be uploaded into soon after). An unknown document has no owner.
+    """
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        self._owners: OrderedDict[str, model.Owner] = OrderedDict()
+
+    def bind(self, key: str, owner: model.Owner) -> None:
+        self._owners[key] = owner
+        self._owners.move_to_end(key)
+        while len(self._owners) > self.max_entries:
+            self._owners.popitem(last=False)
+
+    def owner_of(self, key: str) -> model.Owner | None:
+        return self._owners.get(key)
+
+
+def generated(ctx: Context, document: model.Document) -> model.Document:
+    """A document the caller just generated, bound to the caller's customer."""
+    customer = ctx.caller.connectfi_customer_id
+    if is_staff(ctx.caller) or not customer:
+        return document
+    owner = model.Owner(model.OwnerKind.CONNECTFI_CUSTOMER, customer)
+    ctx.upstreams.document_owners.bind(document.key, owner)
+    return dataclasses.replace(document, owner=owner)
+
+
+def _connectfi_document_owner(ctx: Context, raw: object) -> model.Owner | None:
+    gid = ids.decode(str(raw))
+    if gid is None or gid.typename != "Document":
+        return None
+    if gid.provider is not model.Provider.CONNECTFI:
+        return None
+    return ctx.upstreams.document_owners.owner_of(gid.key)
+
+
 def _forbidden(what: str) -> Forbidden:
     return Forbidden(code="FORBIDDEN", message=f"only staff may {what}")
 
@@ -143,7 +197,11 @@ async def refusal(
     if field_name in OWN_APPLICATION:
         gid = ids.decode(str(kwargs.get("id", "")))
         app = await records.application(ctx, gid) if gid else None
-        if app is None or not owns_application(caller, app):
+        # The record read must be the one the id names: the action that follows
+        # addresses gid.key, never what the provider made of it.
+        if gid is None or app is None or app.key != gid.key:
+            return _not_found(kwargs.get("id"))
+        if not owns_application(caller, app):
             return _not_found(kwargs.get("id"))
         if field_name == "cancelApplication" and app.state is not model.State.RUNNING:
             return Forbidden(
@@ -154,18 +212,48 @@ async def refusal(
     if field_name in OWN_ENROLLMENT:
         gid = ids.decode(str(kwargs.get("id", "")))
         found = await records.enrollment(ctx, gid) if gid else None
-        if found is None or not owns_enrollment(caller, found):
+        if gid is None or found is None or found.key != gid.key:
             return _not_found(kwargs.get("id"))
-        return None
+        if not owns_enrollment(caller, found):
+            return _not_found(kwargs.get("id"))
+        return _foreign_document_uri(kwargs.get("input"), _document_uris(found))
     if field_name == "uploadDocument":
         target = kwargs.get("input")
+        document_id = getattr(target, "document_id", None)
+        if document_id is not None:
+            document_owner = _connectfi_document_owner(ctx, document_id)
+            if document_owner is None or not owns_owner(caller, document_owner):
+                return _not_found(document_id)
         owner = getattr(target, "owner", None)
         if owner is not None and not owns_owner(caller, owner.to_domain()):
             return _not_found(owner.id)
         return None
+    if field_name == "generateDocument" and not caller.connectfi_customer_id:
+        return Forbidden(
+            code="FORBIDDEN",
+            message="an applicant generates documents only for their own "
+            "connectFi customer",
+        )
+    if field_name == "createEnrollment":
+        return _foreign_document_uri(kwargs.get("input"), frozenset())
     if field_name in ANYONE:
         return None
     return _forbidden(field_name)  # a mutation the policy does not know
+
+
+def _document_uris(enrollment: model.Enrollment) -> frozenset[str]:
+    """The documents an enrollment already names (its own)."""
+    required = {r.document_uri for r in enrollment.required_documents}
+    named = {d.key for d in enrollment.documents}
+    return frozenset(named | {uri for uri in required if uri is not None})
+
+
+def _foreign_document_uri(target: object, own: frozenset[str]) -> NotFound | None:
+    for required in getattr(target, "required_documents", None) or ():
+        uri = getattr(required, "document_uri", None)
+        if uri is not None and uri not in own:
+            return _not_found(uri)
+    return None
 
 
 class Authorized(FieldExtension):

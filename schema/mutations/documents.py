@@ -10,7 +10,7 @@ from adapters import model
 from adapters.errors import NotFound as DomainNotFound
 from adapters.errors import ValidationFailed as DomainValidationFailed
 from adapters.errors import Violation
-from schema import ids, uploads
+from schema import authz, ids, uploads
 from schema.context import Info
 from schema.errors import Deleted, attempt
 from schema.mutations.common import DeleteResult, DocumentResult
@@ -74,7 +74,7 @@ class DocumentMutations:
                 note=input.note,
                 note_author_agent_email=input.note_author_agent_email,
             )
-            return Document.from_domain(found)
+            return Document.from_domain(authz.generated(info.context, found))
 
         return await attempt(run())
 
