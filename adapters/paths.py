@@ -16,17 +16,20 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from adapters.errors import NotFound
+
 _DOT_SEGMENTS = frozenset({"", ".", ".."})
 
 
-class UnsafeSegment(ValueError):
-    """A part that cannot be one path segment whatever its encoding."""
+class UnsafeSegment(NotFound):
+    """A part that cannot be one path segment whatever its encoding: it names no
+    record (the key grammars of :mod:`adapters.keys` let none through)."""
 
 
 def segment(part: str) -> str:
     """``part`` percent-encoded as one path segment."""
     if part in _DOT_SEGMENTS:
-        raise UnsafeSegment(f"not a path segment: {part!r}")
+        raise UnsafeSegment("no such record")
     return quote(part, safe="")
 
 
