@@ -34,8 +34,10 @@ from adapters.model import (
     ApplicationInput,
     EnrollmentInput,
     Owner,
+    Provider,
     Upload,
 )
+from schema import ids
 from tests.schema.multipart import jpeg, pdf
 
 PROPERTY = settings(
@@ -307,3 +309,19 @@ def test_the_key_strategies_reach_both_sides_of_every_grammar() -> None:
 
     sample()
     assert all(seen == {True, False} for seen in found.values()), found
+
+
+@PROPERTY
+@given(
+    key=st.one_of(KEYS, MAMBU_DOCUMENT_KEYS),
+    typename=st.sampled_from(["Application", "Enrollment", "Document"]),
+    provider=st.sampled_from(list(Provider)),
+)
+def test_a_global_id_decodes_only_when_its_key_fits_the_grammar(
+    key: str, typename: str, provider: Provider
+) -> None:
+    found = ids.decode(ids.encode(typename, provider, key))
+    if keys.is_key(typename, provider, key):
+        assert found == ids.GlobalId(typename, provider, key)
+    else:
+        assert found is None
