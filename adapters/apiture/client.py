@@ -191,7 +191,7 @@ class ApitureClient:
     async def _get_application(self, id_: str) -> Application:
         cached = self._applications.get(id_)
         headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _item("applications", id_), headers=headers)
+        request = self._request("GET", _at("applications", id_), headers=headers)
         response = await self._send(request, "application")
         if response.status_code == 304 and cached is not None:
             return cached[1]
@@ -213,12 +213,10 @@ class ApitureClient:
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
         if if_match is None:
-            if_match = (await self._current(_item("applications", id), "application"))[
-                1
-            ]
+            if_match = (await self._current(_at("applications", id), "application"))[1]
         return await self._application_call(
             "PATCH",
-            _item("applications", id),
+            _at("applications", id),
             body=mapping.patch_body(changes),
             if_match=if_match,
         )
@@ -226,21 +224,19 @@ class ApitureClient:
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
-        current, etag = await self._current(_item("applications", id), "application")
+        current, etag = await self._current(_at("applications", id), "application")
         return await self._application_call(
             "PUT",
-            _item("applications", id),
+            _at("applications", id),
             body=mapping.replacement_body(current, data),
             if_match=if_match or etag,
         )
 
     async def delete_application(self, id: str, if_match: str | None) -> None:
         if if_match is None:
-            if_match = (await self._current(_item("applications", id), "application"))[
-                1
-            ]
+            if_match = (await self._current(_at("applications", id), "application"))[1]
         request = self._request(
-            "DELETE", _item("applications", id), headers=_if_match(if_match)
+            "DELETE", _at("applications", id), headers=_if_match(if_match)
         )
         await self._send(request, "application")
         self._applications.drop(id)
@@ -292,7 +288,7 @@ class ApitureClient:
     async def _get_enrollment(self, id_: str) -> Enrollment:
         cached = self._enrollments.get(id_)
         headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _item("enrollments", id_), headers=headers)
+        request = self._request("GET", _at("enrollments", id_), headers=headers)
         response = await self._send(request, "enrollment")
         if response.status_code == 304 and cached is not None:
             return cached[1]
@@ -314,10 +310,10 @@ class ApitureClient:
         self, id: str, changes: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
         if if_match is None:
-            if_match = (await self._current(_item("enrollments", id), "enrollment"))[1]
+            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
         return await self._enrollment_call(
             "PATCH",
-            _item("enrollments", id),
+            _at("enrollments", id),
             body=mapping.enrollment_body(changes),
             if_match=if_match,
         )
@@ -325,16 +321,16 @@ class ApitureClient:
     async def replace_enrollment(
         self, id: str, data: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        current, etag = await self._current(_item("enrollments", id), "enrollment")
+        current, etag = await self._current(_at("enrollments", id), "enrollment")
         return await self._enrollment_call(
             "PUT",
-            _item("enrollments", id),
+            _at("enrollments", id),
             body=mapping.enrollment_body(data, current),
             if_match=if_match or etag,
         )
 
     async def delete_enrollment(self, id: str) -> None:
-        request = self._request("DELETE", _item("enrollments", id))
+        request = self._request("DELETE", _at("enrollments", id))
         await self._send(request, "enrollment")
         self._enrollments.drop(id)
 
@@ -508,7 +504,7 @@ def _key(kind: Kind, id_: str) -> str:
     return id_
 
 
-def _item(collection: Literal["applications", "enrollments"], id_: str) -> str:
+def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
     """The item's path: the id checked, then one encoded segment (adapters.paths)."""
     kind: Kind = "application" if collection == "applications" else "enrollment"
     return url_path(collection, _key(kind, id_))
