@@ -255,3 +255,22 @@ async def test_a_forged_document_id_uploads_nothing(two: Two) -> None:
         assert await _upload(two.gateway, document_id, two.attacker) == "NotFound"
         assert await _upload(two.gateway, document_id, staff()) == "NotFound"
     assert _uploads(two.gateway) == 0
+
+
+DOCUMENTS = """
+query D($kind: DocumentOwnerKind!, $id: String!) {
+  documents(owner: {kind: $kind, id: $id}, first: 5) { edges { node { id } } }
+}"""
+
+
+@pytest.mark.parametrize("kind", ["MAMBU_CLIENT", "MAMBU_USER", "APITURE_APPLICATION"])
+@pytest.mark.parametrize(
+    "owner", ["../documents", "..", "a?limit=1000", "a#b", "a%2Fb", "a/b", ""]
+)
+async def test_a_malformed_owner_id_lists_nothing_and_calls_no_one(
+    kind: str, owner: str
+) -> None:
+    async with serve() as gateway:
+        body = await gateway.execute(DOCUMENTS, {"kind": kind, "id": owner})
+        assert body == {"data": {"documents": {"edges": []}}}
+        assert gateway.upstream_calls() == 0
