@@ -1,13 +1,14 @@
 """Every root field x every fault, through a fault-injecting proxy in front of the
 sandboxes running as their own processes: what a deployment sees of its providers.
 
-The gateway (in process, authentication on, every provider configured: no embedded
-sandbox) reaches each provider through ``proxy.FaultProxy``. Each cell injects one
-fault on one provider and runs a query that reads it and another provider beside
-it. Whatever the fault, the other provider's data is there, the faulted part is
-null (or, in a connection, missing and named in ``missingProviders``) with an
-error at its path carrying the provider and the fault's code, and the response
-quotes no credential, upstream URL or injected body.
+One gateway for the module (in process, authentication on, every provider
+configured: no embedded sandbox) reaches each provider through
+``proxy.FaultProxy``. Each cell injects one fault on one provider and runs a query
+that reads it and another provider beside it. Whatever the fault, the other
+provider's data is there, the faulted part is null (or, in a connection, missing
+and named in ``missingProviders``) with an error at its path carrying the provider
+and the fault's code, and the response quotes no credential, upstream URL or
+injected body.
 
 Settings: ``support.failure_settings`` (3 attempts, 1-5 ms backoffs, 0.2 s an
 attempt), so a hang or a slow drip costs three 0.2 s attempts.
