@@ -9,8 +9,10 @@ walking a connection to its end yields every item exactly once.
 
 Providers are read concurrently: each round fetches, at once, the next chunk of every
 provider whose buffer ran dry. A provider that fails costs only its own items: the
-slice reports it in ``failures`` and the others still fill the page. Only when every
-provider failed does the failure propagate.
+slice reports it in ``failures`` and the others still fill the page. When every
+provider failed the page is empty and names them all: a connection is never lost
+whole to a provider (``read_or_failed`` says the same of a read that failed before
+or after its page, and ``schema.types.connections`` reports them at the field's path).
 """
 
 from __future__ import annotations
@@ -182,8 +184,6 @@ async def merged_slice(
         if stream.source.keep(item):
             out.append((item, Cursor(providers, tuple(s.consumed for s in streams))))
     failed = {s.source.provider: s.failure for s in streams if s.failure}
-    if streams and len(failed) == len(streams):
-        raise next(iter(failed.values()))
     has_next = any(s.buffer or not s.exhausted for s in streams if not s.failure)
     totals = [s.total for s in streams]
     total = (
@@ -201,3 +201,22 @@ async def merged_slice(
         start_cursor=start,
         failures=failed,
     )
+
+
+async def read_or_failed(read: Awaitable[Slice[T]], after: str | None) -> Slice[T]:
+    """The page ``read`` answers or, when a provider's failure escaped it (an
+    owner or a detail read around the merge), the page that failure leaves: no
+    item, the provider named in ``failures``, the position unchanged (asking
+    again resumes from ``after``)."""
+    try:
+        return await read
+    except ProviderFailure as exc:
+        if exc.provider is None:
+            raise  # nobody to name: the field fails as it is (never seen)
+        return Slice(
+            items=[],
+            has_next_page=False,
+            total_count=None,
+            start_cursor=after or None,
+            failures={exc.provider: exc},
+        )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Awaitable
 
 import strawberry
 
 from schema import authz, ids, listing, planning
 from schema.context import Context, Info
-from schema.errors import report_partial
 from schema.providers import ProviderStatus, provider_statuses
 from schema.types.application import Application
-from schema.types.common import DocumentOwnerInput, Provider, by_name
+from schema.types.common import DocumentOwnerInput
 from schema.types.connections import Connection
 from schema.types.document import Document
 from schema.types.enrollment import Enrollment
@@ -41,9 +40,17 @@ class Query:
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await resolve_node(info.context, id)
 
-    @strawberry.field(description="Several records by global id, in order.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        return list(await asyncio.gather(*(resolve_node(info.context, i) for i in ids)))
+    @strawberry.field(
+        description="Several records by global id, in order.",
+        graphql_type=list[Node | None],
+    )
+    def nodes(
+        self, info: Info, ids: list[strawberry.ID]
+    ) -> list[Awaitable[Node | None]]:
+        # One awaitable per item: graphql-core reads them concurrently and
+        # completes each at its own path, so a provider that fails nulls only
+        # its items (error at ["nodes", i]), never the list.
+        return [resolve_node(info.context, i) for i in ids]
 
     @strawberry.field(description="One application by global id.")
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
@@ -63,13 +70,8 @@ class Query:
         after: str | None = None,
     ) -> Connection[Application]:
         selected = planning.selected_fields(info, NODE)
-        page = await listing.applications(info.context, filter, first, after, selected)
-        report_partial(info, page.failures)
-        return Connection.from_slice(
-            page,
-            Application.from_domain,
-            missing=[by_name(Provider, p) for p in page.failures],
-        )
+        page = listing.applications(info.context, filter, first, after, selected)
+        return await Connection.answer(info, page, Application.from_domain, after)
 
     @strawberry.field(description="One enrollment by global id.")
     async def enrollment(self, info: Info, id: strawberry.ID) -> Enrollment | None:
@@ -86,8 +88,8 @@ class Query:
         after: str | None = None,
     ) -> Connection[Enrollment]:
         selected = planning.selected_fields(info, NODE)
-        page = await listing.enrollments(info.context, filter, first, after, selected)
-        return Connection.from_slice(page, Enrollment.from_domain)
+        page = listing.enrollments(info.context, filter, first, after, selected)
+        return await Connection.answer(info, page, Enrollment.from_domain, after)
 
     @strawberry.field(description="One document by global id.")
     async def document(self, info: Info, id: strawberry.ID) -> Document | None:
@@ -108,8 +110,8 @@ class Query:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Document]:
-        page = await listing.documents(info.context, owner.to_domain(), first, after)
-        return Connection.from_slice(page, Document.from_domain)
+        page = listing.documents(info.context, owner.to_domain(), first, after)
+        return await Connection.answer(info, page, Document.from_domain, after)
 
     @strawberry.field(
         description="Each provider: sandbox or configured, reachable, latency."

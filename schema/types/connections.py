@@ -1,14 +1,26 @@
-"""Relay-style connections: ``edges { cursor node }``, ``pageInfo``, ``totalCount``."""
+"""Relay-style connections: ``edges { cursor node }``, ``pageInfo``, ``totalCount``.
+
+Every connection field answers through ``Connection.answer``: a connection is never
+lost whole to a provider. The providers that failed are missing from the page (named
+in ``missingProviders``), each with an error at the connection's path carrying its
+``code`` and ``provider``; the other providers' items are there. Failures of the
+request itself (a bad cursor, ``first`` out of range) are not providers': they fail
+the field.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Generic, Self, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import strawberry
 
-from schema.pagination import Cursor, Slice
-from schema.types.common import Provider
+from schema.errors import report_partial
+from schema.pagination import Cursor, Slice, read_or_failed
+from schema.types.common import Provider, by_name
+
+if TYPE_CHECKING:
+    from schema.context import Info
 
 N = TypeVar("N")
 D = TypeVar("D")
@@ -72,3 +84,19 @@ class Connection(Generic[N]):
             total_count=page.total_count,
             missing_providers=missing or [],
         )
+
+    @classmethod
+    async def answer(
+        cls,
+        info: Info,
+        read: Awaitable[Slice[D]],
+        node: Callable[[D], N],
+        after: str | None,
+    ) -> Self:
+        """The connection of the page ``read`` answers, whatever its providers
+        did: those that failed are reported at this field's path and listed in
+        ``missingProviders`` (``pagination.read_or_failed``)."""
+        page = await read_or_failed(read, after)
+        report_partial(info, page.failures)
+        missing = [by_name(Provider, p) for p in page.failures]
+        return cls.from_slice(page, node, missing=missing)

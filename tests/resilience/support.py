@@ -99,7 +99,9 @@ AUCO_DOCUMENT = ids.encode("Document", Provider.AUCO, "DEMOWAIT01")
 CONNECTFI_CUSTOMER = "cstap_5mBHiIx3QbkvEpjGfKsI9k"
 
 
-async def record_ids(gateway: Gateway) -> dict[Provider, str]:
+async def record_ids(
+    gateway: Gateway, headers: dict[str, str] | None = None
+) -> dict[Provider, str]:
     """A global id of one demo record per provider (found before any fault)."""
     data = await gateway.data(
         """
@@ -116,6 +118,7 @@ async def record_ids(gateway: Gateway) -> dict[Provider, str]:
         }
         """,
         {"customer": CONNECTFI_CUSTOMER},
+        headers,
     )
     found = {
         p: data[p.value]["edges"][0]["node"]["id"] for p in TARGETS if p.value in data

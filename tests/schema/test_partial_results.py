@@ -56,12 +56,33 @@ async def test_a_failing_connectfi_costs_only_its_items(gateway: Gateway) -> Non
     assert error["extensions"]["code"] in {"PROVIDER_UNAVAILABLE", "PROVIDER_ERROR"}
 
 
-async def test_when_every_provider_fails_the_field_fails(gateway: Gateway) -> None:
+async def test_when_every_provider_fails_the_page_names_them_all(
+    gateway: Gateway,
+) -> None:
     gateway.apiture.control.inject("applications", Fault(status=503))
-    body = await gateway.execute(MERGED, {"filter": {"providers": ["APITURE"]}})
-    assert body["data"] is None
-    assert body["errors"][0]["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
-    assert body["errors"][0]["extensions"]["provider"] == "APITURE"
+    gateway.connectfi.control.inject("^/akepa/list$", Fault(status=500))
+    body = await gateway.execute(
+        """query Both($filter: ApplicationFilter) {
+             providers { name }
+             applications(filter: $filter) {
+               edges { node { id } } missingProviders totalCount
+               pageInfo { hasNextPage }
+             }
+           }""",
+        {"filter": both(gateway)},
+    )
+    # The connection is not nulled (nor, with it, the whole response): empty,
+    # both providers named, an error for each at its path.
+    assert len(body["data"]["providers"]) == 4
+    page = body["data"]["applications"]
+    assert page["edges"] == []
+    assert sorted(page["missingProviders"]) == ["APITURE", "CONNECTFI"]
+    assert page["totalCount"] is None
+    assert page["pageInfo"] == {"hasNextPage": False}
+    found = {e["extensions"]["provider"]: e for e in body["errors"]}
+    assert sorted(found) == ["APITURE", "CONNECTFI"]
+    assert found["APITURE"]["extensions"]["code"] == "PROVIDER_UNAVAILABLE"
+    assert all(e["path"] == ["applications"] for e in body["errors"])
 
 
 DOCUMENTS = """
