@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,11 @@ def require(ok: bool, what: str) -> None:
 def node() -> str:
     path = shutil.which("node")
     require(path is not None, "node")
-    require((HERE / "node_modules" / "graphql-http").is_dir(), "tests/frontend npm ci")
+    installed = all(
+        (HERE / "node_modules" / name).is_dir()
+        for name in ("graphql-http", "@apollo/client", "@graphql-codegen/cli")
+    )
+    require(installed, "tests/frontend npm ci")
     assert path is not None
     return path
 
@@ -55,11 +60,25 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def served() -> Iterator[str]:
     """The gateway's /graphql URL, served by uvicorn in a background thread."""
+    with serving(Settings()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def served_allowlist() -> Iterator[str]:
+    """A gateway in the allowlist mode, with the committed manifest."""
+    with serving(Settings(persisted_queries="allowlist")) as url:
+        yield url
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """Serves ``settings``'s gateway on a free loopback port; yields its URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(Settings()), host="127.0.0.1", port=port, log_level="warning"
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
