@@ -42,12 +42,18 @@ def require(ok: bool, what: str) -> None:
 def node() -> str:
     path = shutil.which("node")
     require(path is not None, "node")
+    assert path is not None
+    version = subprocess.run(
+        [path, "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    major, minor = (int(n) for n in version.lstrip("v").split(".")[:2])
+    # apollo-upload-client 19 and the File global the guide's uploads use.
+    require((major, minor) >= (20, 9), f"Node 20.9 or later (found {version})")
     installed = all(
         (HERE / "node_modules" / name).is_dir()
         for name in ("graphql-http", "@apollo/client", "@graphql-codegen/cli")
     )
     require(installed, "tests/frontend npm ci")
-    assert path is not None
     return path
 
 
