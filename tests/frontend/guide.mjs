@@ -155,6 +155,14 @@ async function apollo(url, ops, gql) {
   out.action = stale.data.approveApplication;
   out.actionAgain = again.data.approveApplication;
   out.apqPost = since(start);
+  // The control: the same link, a cache without the generated possibleTypes.
+  const { ApolloClient, InMemoryCache } = await import("@apollo/client");
+  const bare = new ApolloClient({ link: client.link, cache: new InMemoryCache() });
+  const dropped = await bare.mutate({
+    mutation: doc("ApproveApplication"),
+    variables: { id, ifMatch: '"stale"' },
+  });
+  out.actionWithoutPossibleTypes = dropped.data.approveApplication;
 
   // An upload (multipart, through the same link chain).
   start = mark();

@@ -70,6 +70,11 @@ def test_apollo_keeps_code_and_message_of_a_typed_error(ran: dict[str, Any]) -> 
         assert result["__typename"] == "VersionConflict"
         assert result["code"] == "VERSION_CONFLICT"
         assert result["message"]
+    # The control: without possibleTypes the cache drops them (issue 16, item 2).
+    bare = ran["apollo"]["actionWithoutPossibleTypes"]
+    assert bare["__typename"] == "VersionConflict"
+    assert "code" not in bare
+    assert "message" not in bare
     # Mutations: persisted over POST; the second sends the hash alone.
     assert requests(ran["apollo"]["apqPost"]) == [
         ("POST", False, True, 400),
