@@ -12,7 +12,7 @@ MESH := benchmarks/mesh
 MESH_STAMP := $(MESH)/node_modules/.package-lock.json
 BENCH_ARGS ?=
 
-.PHONY: run test check bench schema sandbox manifest frontend clean
+.PHONY: run test check bench schema sandbox manifest frontend clean codegen-example
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,9 @@ frontend:  ## the Node test tooling, when Node is there (CI always has it)
 	else \
 		echo "npm not found: the audit and browser tests will be skipped"; \
 	fi
+
+codegen-example: frontend  ## docs/frontend.md's codegen set-up, run on schema.graphql
+	cd $(FRONTEND) && node guide.mjs codegen
 
 $(NODE_STAMP): $(FRONTEND)/package-lock.json
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error

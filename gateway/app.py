@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from starlette.middleware.cors import CORSMiddleware
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway import graphiql
 from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured
+from gateway.cors import HEADERS, MAX_AGE, METHODS, cors_policy
 from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
@@ -92,6 +94,19 @@ def create_app(
         max_request_bytes=settings.max_request_bytes,
         csrf=settings.csrf_protection,
     )
+    cors = cors_policy(settings)
+    if cors.enabled:
+        # Outside the guard: a preflight OPTIONS is answered here, and refusals
+        # carry CORS headers so a page on another origin can read them.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors.origins,
+            allow_origin_regex=cors.origin_regex,
+            allow_methods=METHODS,
+            allow_headers=HEADERS,
+            allow_credentials=cors.credentials,
+            max_age=MAX_AGE,
+        )
     if settings.graphiql_enabled:
         app.include_router(graphiql.asset_router())
 

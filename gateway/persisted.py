@@ -14,6 +14,8 @@ with the hash once, which registers it. Modes (``GATEWAY_PERSISTED_QUERIES``):
 ``allowlist``
     Production: only operations of the manifest run, by hash or by text (matched
     on its normalized form). Anything else is refused with ``FORBIDDEN`` (403).
+    A text that passes is registered under the client's own hash, so an APQ
+    client sends it once, as in ``apq`` mode; nothing else ever is.
 ``report``
     As ``apq``, and each operation missing from the manifest is logged once, so
     a rollout can find what the allowlist would refuse before it refuses it.
@@ -21,6 +23,16 @@ with the hash once, which registers it. Modes (``GATEWAY_PERSISTED_QUERIES``):
 The manifest is Apollo's persisted-query manifest format (``gateway
 persisted-manifest`` writes it from ``operations/``): ids are the SHA-256 of the
 normalized body.
+
+Clients add ``__typename``: Apollo Client 4 always does (its cache needs it;
+the ``addTypename: false`` of version 3 is gone), and so does urql, to every
+selection set but the operation's root. So a text matches a manifest operation
+when the two are the same once every plain ``__typename`` (no alias, no
+directive) is taken out of both. That is safe: ``__typename`` takes no argument,
+calls no provider and costs nothing, so the operation that runs is the listed
+one plus or minus type names; an aliased ``__typename`` still has to be listed.
+The manifest itself stays the operations as written, so its ids are also what
+a client that sends manifest ids (Apollo's ``persisted-query-lists``) sends.
 """
 
 from __future__ import annotations
@@ -32,10 +44,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from graphql import GraphQLError, parse
+from graphql import REMOVE, DocumentNode, FieldNode, GraphQLError, Visitor, parse, visit
 
 from gateway.operations import DEFAULT_DIR, Operation, normalize, sha256
 
@@ -102,13 +115,34 @@ class Manifest:
         return cls({op["id"]: op["body"] for op in document["operations"]})
 
     def __contains__(self, text: str) -> bool:
-        """Whether the manifest holds this operation, however it is laid out."""
+        """Whether the manifest holds this operation, however it is laid out and
+        whatever plain ``__typename`` a client added or left out."""
         if sha256(text) in self.bodies:
             return True
         try:
-            return sha256(normalize(parse(text))) in self.bodies
+            document = parse(text)
         except GraphQLError:
             return False
+        return (
+            sha256(normalize(document)) in self.bodies
+            or typename_free(document) in self._typename_free
+        )
+
+    @cached_property
+    def _typename_free(self) -> frozenset[str]:
+        return frozenset(typename_free(parse(b)) for b in self.bodies.values())
+
+
+class _PlainTypename(Visitor):
+    def enter_field(self, node: FieldNode, *_: object) -> object:
+        plain = node.name.value == "__typename" and not node.alias
+        return REMOVE if plain and not node.directives else None
+
+
+def typename_free(document: DocumentNode) -> str:
+    """The SHA-256 of ``document`` normalized, with every plain ``__typename``
+    taken out: what Apollo Client and urql add is not a difference."""
+    return sha256(normalize(visit(document, _PlainTypename())))
 
 
 def manifest_json(operations: Iterable[Operation]) -> str:
@@ -155,13 +189,12 @@ class PersistedQueries:
         if sha256(query) != digest:
             raise bad_input("provided sha does not match query")
         self._check_listed(query)
-        if self.mode is not Mode.ALLOWLIST:
-            self._register(digest, query)
+        self._register(digest, query)  # in allowlist mode, only what is listed
         return query
 
     def _lookup(self, digest: str) -> str:
         body = self.manifest.bodies.get(digest)
-        if body is None and self.mode is not Mode.ALLOWLIST:
+        if body is None:
             body = self._registered.get(digest)
             if body is not None:
                 self._registered.move_to_end(digest)

@@ -7,7 +7,9 @@ Strawberry reads the body and long before any provider is called:
   ``multipart/form-data``, ``text/plain`` or form-encoded POST) must carry a
   preflight header (``GraphQL-Preflight``, ``Apollo-Require-Preflight`` or
   ``X-Apollo-Operation-Name``); a JSON POST needs none, its content type already
-  forces a preflight.
+  forces a preflight. The refusal (400, ``CSRF_PREFLIGHT_REQUIRED``) names the
+  header to add: urql sends queries as GET by default, and a front-end developer
+  should read what to change, not a hint that their query is wrong.
 - Size: a non-multipart body over ``max_request_bytes`` is refused (413,
   ``QUERY_TOO_COMPLEX``); multipart uploads are bounded by ``UploadLimit``.
 - Authentication: the bearer token becomes the request's caller
@@ -30,6 +32,13 @@ PREFLIGHT_HEADERS = (
     b"graphql-preflight",
     b"apollo-require-preflight",
     b"x-apollo-operation-name",
+)
+CSRF_CODE = "CSRF_PREFLIGHT_REQUIRED"
+CSRF_MESSAGE = (
+    "this {kind} needs a CSRF preflight header, which no other site can make a "
+    "browser send cross-site: add the header 'GraphQL-Preflight: 1' (or "
+    "'Apollo-Require-Preflight: true') to GET and multipart requests; a POST "
+    "with Content-Type: application/json needs none"
 )
 SIMPLE_CONTENT_TYPES = (
     b"multipart/form-data",
@@ -70,13 +79,13 @@ class GraphQLGuard:
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip()
         simple = method == "GET" or content_type.lower() in SIMPLE_CONTENT_TYPES
         if self.csrf and simple and not any(h in headers for h in PREFLIGHT_HEADERS):
+            kind = "GET request" if method == "GET" else f"{_text(content_type)} POST"
             await refuse_with(
                 send,
                 400,
-                "BAD_USER_INPUT",
-                "refused as a possible cross-site request forgery: send the "
-                "header GraphQL-Preflight: 1 (or Apollo-Require-Preflight) with "
-                "GET and multipart requests",
+                CSRF_CODE,
+                CSRF_MESSAGE.format(kind=kind),
+                headers=["GraphQL-Preflight", "Apollo-Require-Preflight"],
             )
             return
         try:

@@ -7,11 +7,12 @@ back to its sandbox. Credentials are ``SecretStr`` so no repr or log line shows 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from adapters.model import Provider
 from gateway.operations import DEFAULT_DIR as DEFAULT_OPERATIONS_DIR
@@ -107,6 +108,20 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(default=5, ge=1)
     # CSRF: multipart and GET operations need a preflight header.
     csrf_protection: bool = True
+    # CORS (gateway/cors.py): the browser origins that may call the gateway, a
+    # JSON list or comma-separated. Unset: localhost on any port in development,
+    # no origin in production.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [o.strip() for o in text.split(",") if o.strip()]
+        return value
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -16,6 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,18 @@ def require(ok: bool, what: str) -> None:
 def node() -> str:
     path = shutil.which("node")
     require(path is not None, "node")
-    require((HERE / "node_modules" / "graphql-http").is_dir(), "tests/frontend npm ci")
     assert path is not None
+    version = subprocess.run(
+        [path, "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    major, minor = (int(n) for n in version.lstrip("v").split(".")[:2])
+    # apollo-upload-client 19 and the File global the guide's uploads use.
+    require((major, minor) >= (20, 9), f"Node 20.9 or later (found {version})")
+    installed = all(
+        (HERE / "node_modules" / name).is_dir()
+        for name in ("graphql-http", "@apollo/client", "@graphql-codegen/cli")
+    )
+    require(installed, "tests/frontend npm ci")
     return path
 
 
@@ -55,11 +66,25 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def served() -> Iterator[str]:
     """The gateway's /graphql URL, served by uvicorn in a background thread."""
+    with serving(Settings()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def served_allowlist() -> Iterator[str]:
+    """A gateway in the allowlist mode, with the committed manifest."""
+    with serving(Settings(persisted_queries="allowlist")) as url:
+        yield url
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """Serves ``settings``'s gateway on a free loopback port; yields its URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(Settings()), host="127.0.0.1", port=port, log_level="warning"
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})

@@ -1,8 +1,13 @@
 // Opens the gateway's GraphiQL in headless Chromium with every address but the
 // loopback one unreachable, runs the first example tab, and prints what the page
 // shows as the result, with every request the page tried to make.
+// Then what a person sees: the Docs panel (the schema, fetched by introspection),
+// autocomplete while typing, and a page on another localhost port calling the
+// gateway (CORS). GRAPHIQL_SCREENSHOTS=DIR saves graphiql-docs.png and
+// graphiql-autocomplete.png there.
 // usage: node graphiql.browser.mjs http://127.0.0.1:PORT/graphql [CHROMIUM]
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -62,7 +67,10 @@ try {
   // An example from the Examples panel, loaded into the current tab.
   await page.click('[data-example="ApplicationDetail"]');
   const fromPanel = await run(page);
-  await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT || join(profile, "shot.png") });
+  const shots = process.env.GRAPHIQL_SCREENSHOTS || profile;
+  const docs = await docsPanel(page, join(shots, "graphiql-docs.png"));
+  const autocomplete = await autocompleteOffers(page, join(shots, "graphiql-autocomplete.png"));
+  const crossOrigin = await callFromAnotherPort(context, url);
   console.log(
     JSON.stringify({
       title: await page.title(),
@@ -70,6 +78,9 @@ try {
       examples,
       firstTab,
       fromPanel,
+      docs,
+      autocomplete,
+      crossOrigin,
       requests,
       blocked,
       consoleErrors,
@@ -110,4 +121,61 @@ function resultText(page) {
     const box = document.querySelector(".result-window .CodeMirror");
     return box && box.CodeMirror ? box.CodeMirror.getValue() : "";
   });
+}
+
+// Opens the Docs panel; returns what its root view lists once the schema is in.
+async function docsPanel(page, path) {
+  await page.click('button[aria-label="Show Documentation Explorer"]');
+  await page.waitForSelector(".graphiql-doc-explorer-root-type", { timeout: 20000 });
+  const panel = await page.locator(".graphiql-doc-explorer").first().innerText();
+  const errors = await page.locator(".graphiql-doc-explorer-error").allInnerTexts();
+  await page.screenshot({ path });
+  return { rootTypes: panel.match(/^\w+: \w+$/gm) || [], errors };
+}
+
+// Types into a fresh query and returns the suggestions the popup offers.
+async function autocompleteOffers(page, path) {
+  const editor = page.locator(".graphiql-query-editor .CodeMirror").first();
+  await editor.click();
+  await page.evaluate(() => {
+    const box = document.querySelector(".graphiql-query-editor .CodeMirror");
+    box.CodeMirror.setValue("");
+    box.CodeMirror.focus();
+  });
+  await page.keyboard.type("{\n  appl");
+  await page.waitForSelector(".CodeMirror-hints .CodeMirror-hint", { timeout: 20000 });
+  const offered = await page.locator(".CodeMirror-hints .CodeMirror-hint").allInnerTexts();
+  await page.screenshot({ path });
+  return offered;
+}
+
+// A page served from another loopback port posts to the gateway, and sends a
+// GET with the preflight header: both need CORS.
+async function callFromAnotherPort(context, gateway) {
+  const html = `<!DOCTYPE html><title>front end</title><script>
+    const gateway = ${JSON.stringify(gateway)};
+    const query = "{ providers { name } }";
+    window.answers = Promise.all([
+      fetch(gateway, { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ query }) }).then((r) => r.json()),
+      fetch(gateway + "?query=" + encodeURIComponent(query),
+        { headers: { "GraphQL-Preflight": "1" } }).then((r) => r.json()),
+      fetch(gateway + "?query=" + encodeURIComponent(query)).then((r) => r.json()),
+    ]).catch((error) => String(error));
+  </script>`;
+  const server = createServer((request, response) => {
+    response.writeHead(200, { "Content-Type": "text/html" });
+    response.end(html);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  try {
+    const page = await context.newPage();
+    await page.goto(origin, { waitUntil: "load" });
+    const [post, get, noPreflight] = await page.evaluate(() => window.answers);
+    await page.close();
+    return { origin, post, get, noPreflight };
+  } finally {
+    server.close();
+  }
 }

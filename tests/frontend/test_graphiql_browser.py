@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from tests.frontend.conftest import run_node
 
 
+@pytest.fixture(scope="module")
+def shown(node: str, chromium: str, served: str) -> dict[str, Any]:
+    """What the browser script saw: one Chromium run for every test here."""
+    seen: dict[str, Any] = run_node(node, "graphiql.browser.mjs", served, chromium)
+    return seen
+
+
 def test_graphiql_runs_an_example_with_nothing_from_a_cdn(
-    node: str, chromium: str, served: str
+    shown: dict[str, Any], served: str
 ) -> None:
-    shown: dict[str, Any] = run_node(node, "graphiql.browser.mjs", served, chromium)
     # Every request went to the gateway; none was even attempted elsewhere.
     assert shown["blocked"] == []
     assert {urlsplit(url).netloc for url in shown["requests"]} == {
@@ -28,3 +36,28 @@ def test_graphiql_runs_an_example_with_nothing_from_a_cdn(
     detail = shown["fromPanel"]["data"]["application"]
     assert detail["providerState"] == "running"
     assert detail["applicantName"] == "Omar Snowqueen"
+
+
+def test_graphiql_shows_the_schema_and_autocompletes(shown: dict[str, Any]) -> None:
+    # The Docs panel has the schema (fetched by GraphiQL's introspection query).
+    assert shown["docs"] == {
+        "rootTypes": ["query: Query", "mutation: Mutation"],
+        "errors": [],
+    }
+    # Typing "appl" in a selection offers the root fields that start so.
+    assert shown["autocomplete"] == ["application", "applications"]
+    assert shown["consoleErrors"] == []
+
+
+def test_a_page_on_another_localhost_port_can_call_the_gateway(
+    shown: dict[str, Any], served: str
+) -> None:
+    calls = shown["crossOrigin"]
+    assert urlsplit(calls["origin"]).port != urlsplit(served).port
+    names = [p["name"] for p in calls["post"]["data"]["providers"]]
+    assert names == ["APITURE", "CONNECTFI", "AUCO", "MAMBU"]
+    assert calls["get"] == calls["post"]
+    # Without the preflight header the browser still reads why it was refused.
+    error = calls["noPreflight"]["errors"][0]
+    assert error["extensions"]["code"] == "CSRF_PREFLIGHT_REQUIRED"
+    assert "GraphQL-Preflight: 1" in error["message"]
