@@ -34,11 +34,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from json import dumps as json_dumps
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httpx
 import orjson
+from pydantic import TypeAdapter, ValidationError
 
 from adapters.errors import (
     AnswerTooLarge,
@@ -51,6 +52,8 @@ from adapters.model import Provider
 from adapters.resilience import CircuitOpen, DeadlineExceeded, retry_after_seconds
 
 log = logging.getLogger("gateway.upstream")
+
+T = TypeVar("T")
 
 DEFAULT_MAX_ANSWER_BYTES = 24 * 1024 * 1024
 # Compressed bytes given to the decoder at once: deflate inflates at most ~1032:1,
@@ -415,3 +418,42 @@ def json_body(response: httpx.Response, provider: Provider) -> object:
         raise ProviderError(
             f"{provider.name} sent a malformed answer", provider=provider
         ) from exc
+
+
+def validated(
+    adapter: TypeAdapter[T], response: httpx.Response, provider: Provider
+) -> T:
+    """The body checked against its declared shape in one pass, from its bytes;
+    ``ProviderError`` ("malformed answer") when it is not JSON or does not fit.
+
+    A body pydantic-core cannot read as JSON (not UTF-8…) gets :func:`json_body`'s
+    second chance, then the same check.
+    """
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        if any(e["type"] != "json_invalid" for e in exc.errors(include_url=False)):
+            _log_misfit(provider, response, exc)
+            raise ProviderError(
+                f"{provider.name} sent a malformed answer", provider=provider
+            ) from exc
+    try:
+        return adapter.validate_python(json_body(response, provider))
+    except ValidationError as exc:
+        _log_misfit(provider, response, exc)
+        raise ProviderError(
+            f"{provider.name} sent a malformed answer", provider=provider
+        ) from exc
+
+
+def _log_misfit(
+    provider: Provider, response: httpx.Response, exc: ValidationError
+) -> None:
+    """Where the answer departs from its shape (locations and error types only:
+    never a value from the body)."""
+    where = [
+        ".".join(str(p) for p in e["loc"]) + ":" + e["type"]
+        for e in exc.errors(include_url=False, include_input=False)[:5]
+    ]
+    path = response.request.url.path if response._request is not None else "?"
+    log.warning("%s: answer to %s does not fit: %s", provider.value, path, where)

@@ -128,11 +128,7 @@ class ConnectFiClient:
         )
 
         def page(data: Any) -> Page[Application]:
-            more = data["total"]["more"]
-            if not isinstance(more, bool):
-                raise TypeError("total.more is not a boolean")
-            items = [mapping.application_from_json(item) for item in data["items"]]
-            return Page(items=items, offset=offset, total=None, has_more=more)
+            return mapping.application_page(data, offset)
 
         return envelope.parse(page, data, request_id)
 
