@@ -78,7 +78,10 @@ def _declared_length(headers: httpx.Headers) -> int | None:
 def refuse_declared(
     headers: httpx.Headers, limit: int, request: httpx.Request | None
 ) -> None:
-    """``UpstreamTooLarge`` when the answer announces more than ``limit`` bytes."""
+    """``UpstreamTooLarge`` when the answer announces more than ``limit`` bytes.
+    (The answer to a HEAD announces the size of a body it does not carry.)"""
+    if request is not None and request.method == "HEAD":
+        return
     declared = _declared_length(headers)
     if declared is not None and declared > limit:
         raise UpstreamTooLarge(limit, request=request)
@@ -92,6 +95,10 @@ async def read_within(response: httpx.Response, limit: int) -> None:
     layers above take it as it is.
     """
     request = response._request  # unset on a response made without a request
+    if response.is_stream_consumed:  # made with ``content=``: in memory, decoded
+        if len(response.content) > limit:
+            raise UpstreamTooLarge(limit, request=request)
+        return
     try:
         refuse_declared(response.headers, limit, request)
         encoding = response.headers.get("content-encoding", "").strip().lower()

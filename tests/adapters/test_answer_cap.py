@@ -45,6 +45,13 @@ class Streamer:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             path = head.split(b" ")[1]
+            if head.startswith(b"HEAD "):
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\n"
+                    + f"Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+                )
+                await writer.drain()
+                return
             if path == b"/declared":
                 writer.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -220,3 +227,24 @@ async def test_an_oversize_answer_costs_only_its_provider() -> None:
     [error] = body["errors"]
     assert error["extensions"]["provider"] == "APITURE"
     assert error["extensions"]["code"] == "PROVIDER_ERROR"
+
+
+async def test_a_head_answer_announcing_a_large_body_is_not_refused() -> None:
+    # The probe of ``providers`` sends HEAD: its Content-Length is the GET's.
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": str(10 * CAP)})
+
+    transport = CappedTransport(httpx.MockTransport(handler), CAP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://p.test") as c:
+        response = await send(c, Provider.APITURE, c.build_request("HEAD", "/"))
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+async def test_pooled_reads_a_head_answer_announcing_a_large_body(
+    streamer: Streamer,
+) -> None:
+    async with pooled_client(streamer.port) as http:
+        response = await http.head("/head")
+    assert response.status_code == 200
+    assert streamer.written == 0
