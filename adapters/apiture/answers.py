@@ -46,7 +46,12 @@ class Link(TypedDict, total=False):
     title: Text
 
 
-Links = dict[str, Link | list[Link] | None]
+# Unions of containers are tried left to right: pydantic's "smart" mode would
+# validate a whole page of items a second time to rank the alternatives (twice
+# the CPU of the validation).
+Links = dict[
+    str, Annotated[Link | list[Link] | None, Field(union_mode="left_to_right")]
+]
 
 
 @with_config(_CHECKED)
@@ -71,7 +76,9 @@ class AnyOf(TypedDict):
 
 @with_config(_CHECKED)
 class Embedded(TypedDict):
-    items: list[ApplicationSummary] | AnyOf
+    items: Annotated[
+        list[ApplicationSummary] | AnyOf, Field(union_mode="left_to_right")
+    ]
 
 
 @with_config(_CHECKED)

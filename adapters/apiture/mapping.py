@@ -116,6 +116,8 @@ def state_of(raw: object, *, kind: str, id_: str) -> tuple[State, str]:
 
 
 def application_summary(item: answers.ApplicationSummary) -> Application:
+    # Validated: every value is a string or None, so ``or None`` is ``_str``
+    # (an empty string is None), without a call per field on every item.
     id_ = item["_id"]
     state, raw = state_of(item["state"], kind="application", id_=id_)
     return Application(
@@ -124,9 +126,9 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
         provider_id=id_,
         state=state,
         provider_state=raw,
-        name=_str(item.get("name")) or _str(item.get("accountName")),
-        product_name=_str(item.get("productName")),
-        applicant_name=_str(item.get("applicantName")),
+        name=item.get("name") or item.get("accountName") or None,
+        product_name=item.get("productName") or None,
+        applicant_name=item.get("applicantName") or None,
         created_at=_time(item.get("createdAt")),
         completed_at=_time(item.get("completedAt")),
         fields=_summary_fields(
@@ -477,8 +479,8 @@ def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
+def _time(value: str | None) -> datetime | None:
+    if not value:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
