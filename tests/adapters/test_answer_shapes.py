@@ -23,6 +23,7 @@ from adapters.apiture.client import ApitureClient
 from adapters.auco.client import AucoClient
 from adapters.connectfi.client import ConnectFiClient
 from adapters.errors import ProviderError
+from adapters.http import validated
 from adapters.mambu.client import MambuClient
 from adapters.model import (
     Application,
@@ -539,3 +540,34 @@ def test_any_connectfi_page_is_typed_or_refused(
 ) -> None:
     page = typed_or_refused(runner, connectfi_page, envelope(value), Application)
     assert page is not None or value != GOOD_CONNECTFI
+
+
+def test_identical_bytes_are_validated_and_mapped_once(
+    runner: asyncio.Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.apiture.client as apiture_client
+    import adapters.mambu.client as mambu_client
+
+    checked: list[bytes] = []
+
+    def counting(adapter: Any, response: httpx.Response, provider: Provider) -> Any:
+        checked.append(response.content)
+        return validated(adapter, response, provider)
+
+    monkeypatch.setattr(apiture_client, "validated", counting)
+    monkeypatch.setattr(mambu_client, "validated", counting)
+    for reader, body, other in (
+        (apiture_page, apiture_collection(count=1), apiture_collection(count=2)),
+        (mambu_page, dumps([META]), dumps([META, META])),
+    ):
+        checked.clear()
+        canned = Canned()
+        fetch = reader(canned)
+        canned.body = body
+        first = runner.run(fetch())
+        again = runner.run(fetch())
+        assert again.items[0] is first.items[0]  # as mapped the first time
+        canned.body = other
+        runner.run(fetch())
+        assert canned.calls == 3  # the provider is still asked every time
+        assert checked == [body, other]
