@@ -35,6 +35,7 @@ from adapters.model import (
     Provider,
 )
 from adapters.sandbox_kit import Fault
+from schema import ids
 from tests.conftest import Gateway
 from tests.schema.test_partial_results import MERGED, both
 
@@ -571,3 +572,24 @@ def test_identical_bytes_are_validated_and_mapped_once(
         runner.run(fetch())
         assert canned.calls == 3  # the provider is still asked every time
         assert checked == [body, other]
+
+
+async def test_a_misfit_auco_answer_costs_only_that_document(gateway: Gateway) -> None:
+    gateway.auco.control.inject(
+        "^/v1.5/ext/document$", Fault(status=200, body=b'{"code": "0", "data": {}}')
+    )
+    application = next(iter(gateway.apiture.store.application_ids))
+    answer = await gateway.execute(
+        "query Two($doc: ID!, $app: ID!) {"
+        " document(id: $doc) { providerId } application(id: $app) { providerId } }",
+        {
+            "doc": ids.encode("Document", Provider.AUCO, "DEMOWAIT01"),
+            "app": ids.encode("Application", Provider.APITURE, application),
+        },
+    )
+    assert answer["data"]["document"] is None  # not one made up from the answer
+    assert answer["data"]["application"] == {"providerId": application}
+    [error] = answer["errors"]
+    assert error["path"] == ["document"]
+    assert error["extensions"]["code"] == "PROVIDER_ERROR"
+    assert error["extensions"]["provider"] == "AUCO"
