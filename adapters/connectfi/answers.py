@@ -3,11 +3,12 @@
 ``/akepa/list`` item and the ``/akepa/status`` answer), the list page, and the
 document (``/akepa/document/generate`` and the upload answer).
 
-The envelope (``{code, requestId, data}`` or an error) is read by
-:mod:`adapters.connectfi.envelope`; its ``data`` is validated here into plain
-dicts of these ``TypedDict`` shapes, which :mod:`adapters.connectfi.mapping`
-reads. One that does not fit raises pydantic's ``ValidationError`` (a
-``ValueError``), which ``envelope.parse`` reports as a malformed answer.
+A success answers ``{code: "0", requestId, data}``: :func:`adapters.connectfi.
+envelope.unwrap` validates it in one pass from the bytes against one of the
+``*_ANSWER`` shapes here (plain dicts of these ``TypedDict`` shapes, which
+:mod:`adapters.connectfi.mapping` reads). A body that is not such a success is
+read again as a refusal; a success whose ``data`` does not fit is a malformed
+answer, never an empty page.
 
 Choices: ids and statuses are required non-empty strings; ``outcome`` and
 ``reference`` optional strings; ``isCustomer`` a boolean when present;
@@ -17,7 +18,7 @@ read as a string). Properties the gateway does not read are not checked.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
 
@@ -75,6 +76,31 @@ class Document(TypedDict, total=False):
     dtsCreatedAt: Text
 
 
+@with_config(_CHECKED)
+class ListAnswer(TypedDict, total=False):
+    code: Required[Literal["0"]]
+    requestId: Text
+    data: Required[ApplicationList]
+
+
+@with_config(_CHECKED)
+class ApplicationAnswer(TypedDict, total=False):
+    code: Required[Literal["0"]]
+    requestId: Text
+    data: Required[Application]
+
+
+@with_config(_CHECKED)
+class DocumentAnswer(TypedDict, total=False):
+    code: Required[Literal["0"]]
+    requestId: Text
+    data: Required[Document]
+
+
 APPLICATION: TypeAdapter[Application] = TypeAdapter(Application)
-APPLICATION_LIST: TypeAdapter[ApplicationList] = TypeAdapter(ApplicationList)
 DOCUMENT: TypeAdapter[Document] = TypeAdapter(Document)
+LIST_ANSWER: TypeAdapter[ListAnswer] = TypeAdapter(ListAnswer)
+APPLICATION_ANSWER: TypeAdapter[ApplicationAnswer] = TypeAdapter(ApplicationAnswer)
+DOCUMENT_ANSWER: TypeAdapter[DocumentAnswer] = TypeAdapter(DocumentAnswer)
+# What each call's success carries.
+Answer = ListAnswer | ApplicationAnswer | DocumentAnswer

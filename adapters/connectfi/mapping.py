@@ -16,9 +16,11 @@ shape) becomes an :class:`Application`; the ``/akepa/document/generate`` answer
   ``fields`` is :data:`APPLICATION_FIELDS`: every domain field, the ones connectFi
   fills and the ones it settles as empty, so that no status call follows a list.
 
-Each answer's ``data`` is first validated against :mod:`adapters.connectfi.answers`;
-one that does not fit raises ``ValueError`` (pydantic's ``ValidationError``), as
-does an unreadable timestamp; the client turns those into ``ProviderError``.
+Answers arrive validated against :mod:`adapters.connectfi.answers` (the
+``*_answer`` and ``application_page`` readers); the ``*_from_json`` ones validate
+a Python value first. A value that does not fit raises ``ValueError`` (pydantic's
+``ValidationError``), as does an unreadable timestamp; the client turns those
+into ``ProviderError``.
 """
 
 from __future__ import annotations
@@ -108,17 +110,16 @@ def _entity(data: answers.Entity) -> ApplicationEntity:
 
 def application_from_json(data: object) -> Application:
     """An application object (a list item, a status answer's ``data``)."""
-    return _application(answers.APPLICATION.validate_python(data))
+    return application_answer(answers.APPLICATION.validate_python(data))
 
 
-def application_page(data: object, offset: int) -> Page[Application]:
+def application_page(data: answers.ApplicationList, offset: int) -> Page[Application]:
     """``/akepa/list``'s ``data``: the page from ``offset``, no total (seed 002)."""
-    page = answers.APPLICATION_LIST.validate_python(data)
-    items = [_application(item) for item in page["items"]]
-    return Page(items=items, offset=offset, total=None, has_more=page["total"]["more"])
+    items = [application_answer(item) for item in data["items"]]
+    return Page(items=items, offset=offset, total=None, has_more=data["total"]["more"])
 
 
-def _application(data: answers.Application) -> Application:
+def application_answer(data: answers.Application) -> Application:
     application_id = data["applicationId"]
     customer_id = data["customerId"]
     status = data["status"]
@@ -144,7 +145,10 @@ def _timestamp(value: str | None) -> datetime | None:
 
 
 def document_from_json(data: object, *, size: int | None = None) -> Document:
-    document = answers.DOCUMENT.validate_python(data)
+    return document_answer(answers.DOCUMENT.validate_python(data), size=size)
+
+
+def document_answer(document: answers.Document, *, size: int | None = None) -> Document:
     extension = document.get("extension")
     return Document(
         provider=Provider.CONNECTFI,

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from adapters.apiture.client import ApitureClient
 from adapters.auco.client import AucoClient
 from adapters.connectfi.client import ConnectFiClient
-from adapters.errors import ProviderError
+from adapters.errors import NotFound, ProviderError
 from adapters.http import validated
 from adapters.mambu.client import MambuClient
 from adapters.model import (
@@ -593,3 +593,14 @@ async def test_a_misfit_auco_answer_costs_only_that_document(gateway: Gateway) -
     assert error["path"] == ["document"]
     assert error["extensions"]["code"] == "PROVIDER_ERROR"
     assert error["extensions"]["provider"] == "AUCO"
+
+
+def test_a_connectfi_refusal_is_still_read_as_one(runner: asyncio.Runner) -> None:
+    # Not the success shape: read again as a refusal, not called malformed.
+    refusal = dumps({"code": "customerNotFound", "requestId": "r9", "context": {}})
+    with pytest.raises(NotFound) as raised:
+        read(runner, connectfi_page, refusal)
+    assert (raised.value.provider_code, raised.value.request_id) == (
+        "customerNotFound",
+        "r9",
+    )
