@@ -13,6 +13,7 @@
         ├── ProviderAuthFailed      our own credentials were refused
         ├── RateLimited             HTTP 429; ``retry_after`` seconds when given
         └── ProviderError           a malformed or unexpected answer
+            └── AnswerTooLarge      an answer over GATEWAY_MAX_UPSTREAM_BYTES; ``limit``
 
 Each class carries ``code``: the GraphQL ``extensions.code`` of DESIGN.md. Messages are
 written for the gateway's client: they never quote a credential, an upstream URL or an
@@ -118,3 +119,13 @@ class RateLimited(ProviderFailure):
 
 class ProviderError(ProviderFailure):
     code = "PROVIDER_ERROR"
+
+
+class AnswerTooLarge(ProviderError):
+    """The provider's answer passed the gateway's size cap; reading stopped there."""
+
+    code = "PROVIDER_ERROR"
+
+    def __init__(self, message: str, limit: int, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.limit = limit

@@ -26,8 +26,12 @@ as it came (``auto_decompress=False``), and decoded by httpx as the response is
 made: what this transport answers is a response read already, which the layers
 above (the resilient transport, coalescing, ``adapters.http.exchange``) take as
 it is. A body its ``Content-Encoding`` does not decode fails here, as
-``httpx.DecodingError``. Idle connections are kept 5 s, as httpx's pool keeps
-them; cookies are not kept.
+``httpx.DecodingError``. The body is read through the size cap
+(``max_answer_bytes``): a ``Content-Length`` above it is refused before any of the
+body is read, an undeclared body stops being read as soon as it passes it, and
+the decoded size is capped the same way (:func:`adapters.http.read_within`); the
+connection is then dropped, not drained. Idle connections are kept 5 s, as
+httpx's pool keeps them; cookies are not kept.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
+from adapters.http import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    UpstreamTooLarge,
+    read_within,
+    refuse_declared,
+)
+
 _TIMEOUTS = ("connect", "read", "pool")
 
 
@@ -45,9 +56,14 @@ class PooledTransport(httpx.AsyncBaseTransport):
     the running loop)."""
 
     def __init__(
-        self, *, max_connections: int = 100, keepalive_expiry: float = 5.0
+        self,
+        *,
+        max_connections: int = 100,
+        keepalive_expiry: float = 5.0,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self.max_connections = max_connections
+        self.max_answer_bytes = max_answer_bytes
         self.keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
 
@@ -87,21 +103,37 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 allow_redirects=False,
                 timeout=_client_timeout(request.extensions.get("timeout")),
             ) as answer:
-                status, raw_headers = answer.status, answer.raw_headers
-                body = await answer.read()
+                status = answer.status
+                answer_headers = httpx.Headers(list(answer.raw_headers))
+                refuse_declared(answer_headers, self.max_answer_bytes, request)
+                body = await self._read(answer, request)
         except aiohttp.ClientError as exc:
             raise _translate(exc, request) from exc
         response = httpx.Response(
             status,
-            headers=list(raw_headers),
+            headers=answer_headers,
             stream=httpx.ByteStream(body),
             extensions={"http_version": b"HTTP/1.1"},
             request=request,
         )
         # Read (decoded) here, once: the layers above take a read response as
         # it is, rather than each reading it again through httpx's streams.
-        response.read()
+        await read_within(response, self.max_answer_bytes)
         return response
+
+    async def _read(
+        self, answer: aiohttp.ClientResponse, request: httpx.Request
+    ) -> bytes:
+        """The body as sent, read no further than the cap."""
+        limit = self.max_answer_bytes
+        parts: list[bytes] = []
+        total = 0
+        async for chunk in answer.content.iter_any():
+            total += len(chunk)
+            if total > limit:
+                raise UpstreamTooLarge(limit, request=request)
+            parts.append(chunk)
+        return b"".join(parts)
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
 
     # Uploads: the gateway's own ceiling, checked while the request streams in.
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    # Upstream answers: read no further than this, as sent and decoded.
+    max_upstream_bytes: int = Field(default=24 * 1024 * 1024, ge=1)
 
     # GraphiQL and introspection: on in development, off in production unless
     # enabled here.

@@ -28,6 +28,7 @@ from adapters.auco.client import AucoClient
 from adapters.breaker import CircuitBreaker
 from adapters.connectfi import sandbox as connectfi_sandbox
 from adapters.connectfi.client import ConnectFiClient
+from adapters.http import CappedTransport
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider
@@ -121,7 +122,9 @@ def _http_client(
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
     if sandbox is not None:
-        inner = httpx.ASGITransport(app=sandbox)
+        inner = CappedTransport(
+            httpx.ASGITransport(app=sandbox), settings.max_upstream_bytes
+        )
         base_url = SANDBOX_HOSTS[provider] + _BASE_PATHS[provider]
     else:
         url = settings.provider_url(provider)
@@ -129,7 +132,10 @@ def _http_client(
         base_url = url
         # aiohttp's pool: httpx's own costs milliseconds of CPU per call under
         # concurrency (adapters/pooled.py). No proxy from the environment.
-        inner = PooledTransport(max_connections=settings.max_connections)
+        inner = PooledTransport(
+            max_connections=settings.max_connections,
+            max_answer_bytes=settings.max_upstream_bytes,
+        )
     transport: httpx.AsyncBaseTransport = ResilientTransport(
         inner, name=provider.value, policy=policy(settings), breaker=breaker
     )

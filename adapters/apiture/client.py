@@ -57,16 +57,15 @@ from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
-from adapters.apiture import mapping, queries
+from adapters.apiture import answers, mapping, queries
 from adapters.apiture.errors import Kind, domain_error
 from adapters.errors import (
     AdapterError,
     NotFound,
-    ProviderError,
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, json_body, send
+from adapters.http import RequestBuilder, send, validated
 from adapters.keys import apiture_id
 from adapters.memo import MappedAnswers
 from adapters.model import (
@@ -176,7 +175,8 @@ class ApitureClient:
         params.update(start="0", limit=str(page_size))
         request: httpx.Request | None = self._request("GET", path, params=params)
         while request is not None:
-            body = await self._json(request, "application")
+            response = await self._send(request, "application")
+            body = validated(answers.COLLECTION, response, APITURE)
             for item in mapping.collection_items(body):
                 yield mapping.application_summary(item)
             request = self._next(body)
@@ -195,7 +195,7 @@ class ApitureClient:
         response = await self._send(request, "application")
         if response.status_code == 304 and cached is not None:
             return cached[1]
-        found = mapping.application(self._body(response), _etag(response))
+        found = mapping.application(self._application(response), _etag(response))
         self._applications.put(id_, found.version, found)
         return found
 
@@ -266,7 +266,7 @@ class ApitureClient:
             method, path, params=params, body=body, headers=_if_match(if_match)
         )
         response = await self._send(request, "application", action=action)
-        found = mapping.application(self._body(response), _etag(response))
+        found = mapping.application(self._application(response), _etag(response))
         self._applications.put(found.key, found.version, found)
         return found
 
@@ -292,7 +292,7 @@ class ApitureClient:
         response = await self._send(request, "enrollment")
         if response.status_code == 304 and cached is not None:
             return cached[1]
-        found = mapping.enrollment(self._body(response), _etag(response))
+        found = mapping.enrollment(self._enrollment(response), _etag(response))
         self._enrollments.put(id_, found.version, found)
         return found
 
@@ -366,7 +366,7 @@ class ApitureClient:
             method, path, params=params, body=body, headers=_if_match(if_match)
         )
         response = await self._send(request, "enrollment", action=action)
-        found = mapping.enrollment(self._body(response), _etag(response))
+        found = mapping.enrollment(self._enrollment(response), _etag(response))
         self._enrollments.put(found.key, found.version, found)
         return found
 
@@ -391,12 +391,9 @@ class ApitureClient:
             method, path, params=params, content=content, headers=all_headers
         )
 
-    def _next(self, body: JSON) -> httpx.Request | None:
-        links = body.get("_links")
-        href = None
-        if isinstance(links, dict) and isinstance(links.get("next"), dict):
-            href = links["next"].get("href")
-        if not isinstance(href, str) or not href:
+    def _next(self, body: answers.Collection) -> httpx.Request | None:
+        href = mapping.next_href(body)
+        if href is None:
             return None
         url = httpx.URL(href)
         if url.is_absolute_url:
@@ -417,44 +414,48 @@ class ApitureClient:
             raise domain_error(response, kind, action=action)
         return response
 
-    def _body(self, response: httpx.Response) -> JSON:
-        body = json_body(response, APITURE)
-        if not isinstance(body, dict):
-            raise ProviderError("Apiture sent a malformed answer", provider=APITURE)
-        return body
+    @staticmethod
+    def _application(response: httpx.Response) -> answers.Application:
+        return validated(answers.APPLICATION, response, APITURE)
 
-    async def _json(self, request: httpx.Request, kind: Kind) -> JSON:
-        return self._body(await self._send(request, kind))
+    @staticmethod
+    def _enrollment(response: httpx.Response) -> answers.Enrollment:
+        return validated(answers.ENROLLMENT, response, APITURE)
 
     async def _collection(
         self,
         path: str,
         params: dict[str, str],
         offset: int,
-        read: Callable[[JSON], T],
+        read: Callable[[answers.ApplicationSummary], T],
     ) -> Page[T]:
         kind: Kind = "enrollment" if path == "enrollments" else "application"
         response = await self._send(self._request("GET", path, params=params), kind)
         found: Page[T] | None = self._pages.get((read, offset), response.content)
         if found is None:
-            found = self._page(self._body(response), offset, read)
+            body = validated(answers.COLLECTION, response, APITURE)
+            found = self._page(body, offset, read)
             self._pages.put((read, offset), response.content, found)
         return found
 
     async def _current(self, path: str, kind: Kind) -> tuple[JSON, str | None]:
         """The current representation and its ETag (no cache: we need a body)."""
         response = await self._send(self._request("GET", path), kind)
-        return self._body(response), _etag(response)
+        if kind == "application":
+            return dict(self._application(response)), _etag(response)
+        return dict(self._enrollment(response)), _etag(response)
 
-    def _page(self, body: JSON, offset: int, read: Callable[[JSON], T]) -> Page[T]:
+    def _page(
+        self,
+        body: answers.Collection,
+        offset: int,
+        read: Callable[[answers.ApplicationSummary], T],
+    ) -> Page[T]:
         items = tuple(read(item) for item in mapping.collection_items(body))
-        count = body.get("count")
-        total = count if isinstance(count, int) else None
-        start = body.get("start")
-        start = start if isinstance(start, int) else offset
-        links = body.get("_links")
-        if isinstance(links, dict) and ("next" in links or total is None):
-            has_more = "next" in links
+        total, start, has_next = mapping.page_numbers(body)
+        start = offset if start is None else start
+        if has_next is not None and (has_next or total is None):
+            has_more = has_next
         else:
             has_more = total is not None and start + len(items) < total
         return Page(items=items, offset=start, total=total, has_more=has_more)

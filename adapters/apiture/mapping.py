@@ -12,6 +12,9 @@ digest ``shared/reference/apiture.md`` §5-§6).
 - ``version`` is the ``ETag`` response header, never part of the body.
 - ``documents[]`` ({uri, contentType, revisionId, revisedAt}, §6.6) become
   :class:`Document` with key = the uri, status UPLOADED, ``created_at`` = revisedAt.
+- Answers arrive validated against :mod:`adapters.apiture.answers` (required
+  ``_id`` and ``state``, types, 32-bit non-negative counts): what is read here is
+  typed by those declarations, so the two cannot disagree on a name unnoticed.
 - ``fields`` lists the domain fields a representation answered. A summary (§5.2)
   answers the ones whose Apiture keys it carried, and ``completed_at`` when it
   carries ``createdAt`` (an extended summary leaves ``completedAt`` out only when
@@ -28,6 +31,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
+from adapters.apiture import answers
 from adapters.model import (
     TERMINAL_STATES,
     Action,
@@ -111,18 +115,20 @@ def state_of(raw: object, *, kind: str, id_: str) -> tuple[State, str]:
     return state, value
 
 
-def application_summary(item: JSON) -> Application:
-    id_ = str(item.get("_id", ""))
-    state, raw = state_of(item.get("state"), kind="application", id_=id_)
+def application_summary(item: answers.ApplicationSummary) -> Application:
+    # Validated: every value is a string or None, so ``or None`` is ``_str``
+    # (an empty string is None), without a call per field on every item.
+    id_ = item["_id"]
+    state, raw = state_of(item["state"], kind="application", id_=id_)
     return Application(
         provider=Provider.APITURE,
         key=id_,
         provider_id=id_,
         state=state,
         provider_state=raw,
-        name=_str(item.get("name")) or _str(item.get("accountName")),
-        product_name=_str(item.get("productName")),
-        applicant_name=_str(item.get("applicantName")),
+        name=item.get("name") or item.get("accountName") or None,
+        product_name=item.get("productName") or None,
+        applicant_name=item.get("applicantName") or None,
         created_at=_time(item.get("createdAt")),
         completed_at=_time(item.get("completedAt")),
         fields=_summary_fields(
@@ -143,9 +149,9 @@ def _summary_fields(keys: tuple[str, ...], completion_known: bool) -> frozenset[
     return frozenset(_IDENTITY | _NEVER_AT_APITURE | carried)
 
 
-def application(body: JSON, etag: str | None) -> Application:
-    id_ = str(body.get("_id", ""))
-    state, raw = state_of(body.get("state"), kind="application", id_=id_)
+def application(body: answers.Application, etag: str | None) -> Application:
+    id_ = body["_id"]
+    state, raw = state_of(body["state"], kind="application", id_=id_)
     owner = Owner(OwnerKind.APITURE_APPLICATION, id_)
     return Application(
         provider=Provider.APITURE,
@@ -160,7 +166,7 @@ def application(body: JSON, etag: str | None) -> Application:
         completed_at=_time(body.get("completedAt")),
         funding_amount=_money(body.get("fundingAmount")),
         funding_account=_funding_account(body.get("fundingAccount")),
-        applicants=tuple(applicant(a) for a in _list(body.get("applicants"))),
+        applicants=tuple(applicant(a) for a in body.get("applicants") or ()),
         documents=tuple(documents(body.get("documents"), owner)),
         available_actions=actions(body.get("_links")),
         version=etag,
@@ -168,9 +174,9 @@ def application(body: JSON, etag: str | None) -> Application:
     )
 
 
-def enrollment_summary(item: JSON) -> Enrollment:
-    id_ = str(item.get("_id", ""))
-    state, raw = state_of(item.get("state"), kind="enrollment", id_=id_)
+def enrollment_summary(item: answers.ApplicationSummary) -> Enrollment:
+    id_ = item["_id"]
+    state, raw = state_of(item["state"], kind="enrollment", id_=id_)
     carried = {
         _ENROLLMENT_SUMMARY_KEYS[k] for k in item if k in _ENROLLMENT_SUMMARY_KEYS
     }
@@ -190,13 +196,13 @@ def enrollment_summary(item: JSON) -> Enrollment:
     )
 
 
-def enrollment(body: JSON, etag: str | None) -> Enrollment:
-    id_ = str(body.get("_id", ""))
-    state, raw = state_of(body.get("state"), kind="enrollment", id_=id_)
+def enrollment(body: answers.Enrollment, etag: str | None) -> Enrollment:
+    id_ = body["_id"]
+    state, raw = state_of(body["state"], kind="enrollment", id_=id_)
     owner = Owner(OwnerKind.APITURE_ENROLLMENT, id_)
     primary = body.get("applicant")
-    applicants = tuple(applicant(a) for a in _list(body.get("applicants")))
-    if isinstance(primary, dict):
+    applicants = tuple(applicant(a) for a in body.get("applicants") or ())
+    if primary is not None:
         main: Applicant | None = applicant(primary)
     else:
         main = applicants[0] if applicants else None
@@ -213,7 +219,7 @@ def enrollment(body: JSON, etag: str | None) -> Enrollment:
         applicant=main,
         applicants=applicants,
         required_documents=tuple(
-            required_document(r) for r in _list(body.get("requiredDocuments"))
+            required_document(r) for r in body.get("requiredDocuments") or ()
         ),
         documents=tuple(documents(body.get("documents"), owner)),
         flagged_for_review=_bool(body.get("flaggedForReview")),
@@ -225,31 +231,33 @@ def enrollment(body: JSON, etag: str | None) -> Enrollment:
     )
 
 
-def actions(links: object) -> frozenset[Action]:
-    if not isinstance(links, dict):
+def actions(links: answers.Links | None) -> frozenset[Action]:
+    if not links:
         return frozenset()
     return frozenset(_ACTIONS[rel] for rel in links if rel in _ACTIONS)
 
 
-def applicant(raw: JSON) -> Applicant:
-    contact = raw.get("contact") if isinstance(raw.get("contact"), dict) else {}
-    assert isinstance(contact, dict)
+def applicant(raw: answers.Applicant) -> Applicant:
+    contact: answers.Contact = raw.get("contact") or {}
     first, last = _str(contact.get("firstName")), _str(contact.get("lastName"))
     name = " ".join(p for p in (first, last) if p) or None
-    role = raw.get("role")
+    role = raw.get("role") or {}
     return Applicant(
         name=name,
         first_name=first,
         last_name=last,
         username=_str(raw.get("username")),
-        role=_str(role.get("name")) if isinstance(role, dict) else None,
+        role=_str(role.get("name")),
         email=_preferred(
-            contact.get("emailAddresses"),
+            [
+                (e.get("_id"), e.get("value"))
+                for e in contact.get("emailAddresses") or ()
+            ],
             contact.get("preferredEmailAddressId"),
-            "value",
         ),
         phone=_preferred(
-            contact.get("phones"), contact.get("preferredPhoneId"), "number"
+            [(p.get("_id"), p.get("number")) for p in contact.get("phones") or ()],
+            contact.get("preferredPhoneId"),
         ),
         birthdate=_str(contact.get("birthdate")),
         verified=_bool(raw.get("verified")),
@@ -257,9 +265,9 @@ def applicant(raw: JSON) -> Applicant:
     )
 
 
-def documents(raw: object, owner: Owner) -> list[Document]:
+def documents(raw: list[answers.DocumentRef] | None, owner: Owner) -> list[Document]:
     found = []
-    for item in _list(raw):
+    for item in raw or ():
         uri = _str(item.get("uri"))
         if not uri:
             continue
@@ -280,7 +288,7 @@ def documents(raw: object, owner: Owner) -> list[Document]:
     return found
 
 
-def required_document(raw: JSON) -> RequiredDocument:
+def required_document(raw: answers.RequiredDocument) -> RequiredDocument:
     return RequiredDocument(
         label=_str(raw.get("label")),
         type=_str(raw.get("type")),
@@ -291,13 +299,31 @@ def required_document(raw: JSON) -> RequiredDocument:
     )
 
 
-def collection_items(body: JSON) -> list[JSON]:
+def collection_items(body: answers.Collection) -> list[answers.ApplicationSummary]:
     """``_embedded.items``, which the seed renders as ``{"anyOf": [...]}`` (§9.18)."""
-    embedded = body.get("_embedded")
-    items = embedded.get("items") if isinstance(embedded, dict) else None
-    if isinstance(items, dict):
-        items = items.get("anyOf")
-    return _list(items)
+    items = body["_embedded"]["items"]
+    return items["anyOf"] if isinstance(items, dict) else items
+
+
+def next_href(body: answers.Collection) -> str | None:
+    """The ``next`` link of a collection: more pages follow (§8)."""
+    links = body.get("_links") or {}
+    found = links.get("next")
+    href = found.get("href") if isinstance(found, dict) else None
+    return href or None
+
+
+def page_numbers(
+    body: answers.Collection,
+) -> tuple[int | None, int | None, bool | None]:
+    """``(count, start, has a next link)``: ``count`` is the total (§8); the
+    last is None when the page carries no links at all."""
+    links = body.get("_links")
+    return (
+        body.get("count"),
+        body.get("start"),
+        None if links is None else "next" in links,
+    )
 
 
 # writing ----------------------------------------------------------------------------
@@ -453,14 +479,8 @@ def _bool(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _list(value: object) -> list[JSON]:
-    if not isinstance(value, list):
-        return []
-    return [v for v in value if isinstance(v, dict)]
-
-
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
+def _time(value: str | None) -> datetime | None:
+    if not value:
         return None
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -469,8 +489,8 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def _money(value: object) -> Money | None:
-    if not isinstance(value, dict):
+def _money(value: answers.Money | None) -> Money | None:
+    if not value:
         return None
     amount, currency = value.get("value"), value.get("currency")
     if amount is None or not isinstance(currency, str):
@@ -478,11 +498,10 @@ def _money(value: object) -> Money | None:
     return Money(value=str(amount), currency=currency)
 
 
-def _funding_account(value: object) -> FundingAccount | None:
-    if not isinstance(value, dict) or not value:
+def _funding_account(value: answers.FundingAccount | None) -> FundingAccount | None:
+    if not value:
         return None
-    numbers = value.get("accountNumbers")
-    masked = numbers.get("masked") if isinstance(numbers, dict) else None
+    masked = (value.get("accountNumbers") or {}).get("masked")
     return FundingAccount(
         title=_str(value.get("title")),
         institution_name=_str(value.get("institutionName")),
@@ -491,12 +510,14 @@ def _funding_account(value: object) -> FundingAccount | None:
     )
 
 
-def _preferred(items: object, preferred: object, key: str) -> str | None:
-    values = _list(items)
-    for item in values:
-        if preferred is not None and item.get("_id") == preferred:
-            return _str(item.get(key))
-    return _str(values[0].get(key)) if values else None
+def _preferred(
+    items: list[tuple[str | None, str | None]], preferred: object
+) -> str | None:
+    """The value of the item whose id is ``preferred``, else the first's."""
+    for id_, value in items:
+        if preferred is not None and id_ == preferred:
+            return _str(value)
+    return _str(items[0][1]) if items else None
 
 
 def _document_name(uri: str) -> str:

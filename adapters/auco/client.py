@@ -54,7 +54,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
-from adapters.auco import mapping
+from adapters.auco import answers, mapping
 from adapters.auco.inputs import SignatureRequest, validate
 from adapters.errors import (
     AdapterError,
@@ -67,7 +67,7 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, json_body, send
+from adapters.http import RequestBuilder, json_body, send, validated
 from adapters.keys import auco_code
 from adapters.model import Document, Provider, Upload
 
@@ -213,12 +213,16 @@ class AucoClient:
 
     async def _get_document(self, code: str) -> Document:
         response = await self._call("GET", "/document", params={"code": _code(code)})
+        answer = validated(answers.DOCUMENT, response, AUCO)
         try:
-            return mapping.document(json_body(response, AUCO))
+            found = mapping.document_answer(answer)
         except ValueError as exc:
             raise ProviderError(
                 "Auco sent a malformed document", provider=AUCO
             ) from exc
+        if found.key.casefold() != code.casefold():  # another document's answer
+            raise ProviderError("Auco sent a malformed document", provider=AUCO)
+        return found
 
     async def _call(
         self,

@@ -23,6 +23,9 @@ Choices:
   endpoint has, at one more call per document; not used).
 - Owner: ``Owner(AUCO_SIGNER, <first signer's email, lower case>)``, the person the
   document was sent to; None when there is no signer.
+- Answers are read as :mod:`adapters.auco.answers` declares them: one that does
+  not fit raises ``ValueError`` (pydantic's ``ValidationError`` is one), which the
+  client reports as a malformed answer.
 - ``expiredDate`` is sent as JavaScript's ``Date.toJSON()`` writes it
   (``2025-03-14T00:00:00.000Z``); a bare date is its midnight UTC.
 """
@@ -36,6 +39,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.auco import answers
 from adapters.auco.inputs import (
     SignatureRequest,
     SignerInput,
@@ -177,27 +181,20 @@ def cancel_payload(code: str, email: str, message: str) -> dict[str, Any]:
 
 def upload_answer(body: object) -> tuple[str, str | None]:
     """``(code, signed_url)`` from an upload answer; ValueError when it has no code."""
-    if not isinstance(body, Mapping):
-        raise ValueError("upload answer is not an object")
-    code = body.get("code") or body.get("document")
-    if not isinstance(code, str) or not code:
+    answer = answers.UPLOADED.validate_python(body)
+    code = answer.get("code") or answer.get("document")
+    if not code:
         raise ValueError("upload answer carries no document code")
-    url = body.get("url")
-    return code, url if isinstance(url, str) and url else None
+    return code, answer.get("url") or None
 
 
 def refused_codes(body: object) -> list[str]:
     """The codes a ``/document/cancel`` answer says it could not cancel."""
-    if not isinstance(body, Mapping):
-        raise ValueError("cancel answer is not an object")
-    errors = body.get("errors")
-    if not isinstance(errors, Mapping):
-        return []
+    errors = answers.CANCELLED.validate_python(body).get("errors") or {}
     documents = errors.get("documents")
-    if isinstance(documents, list):
-        return [c for c in documents if isinstance(c, str)]
-    cant = errors.get("cant")
-    return ["*"] if isinstance(cant, int) and cant > 0 else []
+    if documents is not None:
+        return documents
+    return ["*"] if (errors.get("cant") or 0) > 0 else []
 
 
 def error_code(content: bytes) -> str | None:
@@ -217,40 +214,31 @@ def error_code(content: bytes) -> str | None:
     return None
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
+def _int(value: int | str | None) -> int | None:
+    """``order`` as declared: a number, or a string of digits (both in range)."""
+    return int(value) if value is not None else None
 
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _signers(body: Mapping[str, Any]) -> tuple[Signer, ...]:
+def _signers(body: answers.Document) -> tuple[Signer, ...]:
+    detail = (body.get("data") or {}).get("signProfile") or []
     summary = body.get("signProfile")
-    data = body.get("data")
-    detail = data.get("signProfile") if isinstance(data, Mapping) else None
-    if not isinstance(summary, list):
-        summary = detail if isinstance(detail, list) else []
-    stored: dict[str, Mapping[str, Any]] = {}
-    for entry in detail if isinstance(detail, list) else []:
-        if isinstance(entry, Mapping):
-            for key in (entry.get("id"), entry.get("email")):
-                if isinstance(key, str):
-                    stored.setdefault(key, entry)
+    if summary is None:
+        summary = detail
+    stored: dict[str, answers.SignerEntry] = {}
+    for entry in detail:
+        for key in (entry.get("id"), entry.get("email")):
+            if key is not None:
+                stored.setdefault(key, entry)
     signers = []
     for entry in summary:
-        if not isinstance(entry, Mapping):
-            continue
         extra = stored.get(entry.get("id") or "") or stored.get(
             entry.get("email") or ""
         )
-        merged = {**(extra or {}), **entry}
+        merged: answers.SignerEntry = {**(extra or {}), **entry}
         signers.append(
             Signer(
                 name=_str(merged.get("name")),
@@ -287,16 +275,18 @@ def _owner(signers: tuple[Signer, ...] | tuple[SignerInput, ...]) -> Owner | Non
 
 def document(body: object) -> Document:
     """A ``GET /document?code=`` answer as a domain Document; ValueError if unusable."""
-    if not isinstance(body, Mapping):
-        raise ValueError("document answer is not an object")
-    data = body.get("data")
-    data = data if isinstance(data, Mapping) else {}
+    return document_answer(answers.DOCUMENT.validate_python(body))
+
+
+def document_answer(body: answers.Document) -> Document:
+    """:func:`document` for an answer validated already (from its bytes)."""
+    data = body.get("data") or {}
     code = _str(body.get("code")) or _str(data.get("code"))
     if code is None:
         raise ValueError("document answer carries no code")
     signers = _signers(body)
     url = _str(body.get("url"))
-    raw = _str(body.get("status"))
+    raw = body["status"]
     return Document(
         provider=Provider.AUCO,
         key=code,

@@ -54,8 +54,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic import TypeAdapter
 
-from adapters.connectfi import checks, envelope, mapping
+from adapters.connectfi import answers, checks, envelope, mapping
 from adapters.errors import (
     AdapterError,
     NotFound,
@@ -127,15 +128,11 @@ class ConnectFiClient:
             limit=limit,
         )
         data, request_id = await self._call(
-            "/akepa/list", mapping.LIST_PATHS, json=body
+            "/akepa/list", mapping.LIST_PATHS, json=body, shape=answers.LIST_ANSWER
         )
 
         def page(data: Any) -> Page[Application]:
-            more = data["total"]["more"]
-            if not isinstance(more, bool):
-                raise TypeError("total.more is not a boolean")
-            items = [mapping.application_from_json(item) for item in data["items"]]
-            return Page(items=items, offset=offset, total=None, has_more=more)
+            return mapping.application_page(data, offset)
 
         return envelope.parse(page, data, request_id)
 
@@ -159,9 +156,12 @@ class ConnectFiClient:
         body = {"customerId": customer_id, "applicationId": application_id}
         try:
             data, request_id = await self._call(
-                "/akepa/status", mapping.STATUS_PATHS, json=body
+                "/akepa/status",
+                mapping.STATUS_PATHS,
+                json=body,
+                shape=answers.APPLICATION_ANSWER,
             )
-            return envelope.parse(mapping.application_from_json, data, request_id)
+            return envelope.parse(mapping.application_answer, data, request_id)
         except AdapterError as exc:
             return exc
 
@@ -199,9 +199,12 @@ class ConnectFiClient:
             note_author_agent_email=note_author_agent_email,
         )
         data, request_id = await self._call(
-            "/akepa/document/generate", mapping.GENERATE_PATHS, json=body
+            "/akepa/document/generate",
+            mapping.GENERATE_PATHS,
+            json=body,
+            shape=answers.DOCUMENT_ANSWER,
         )
-        return envelope.parse(mapping.document_from_json, data, request_id)
+        return envelope.parse(mapping.document_answer, data, request_id)
 
     async def upload_document(self, document_id: str, upload: Upload) -> Document:
         """Stream ``upload`` into a generated document (multipart field ``file``)."""
@@ -217,10 +220,11 @@ class ConnectFiClient:
             mapping.UPLOAD_PATHS,
             upload=upload,
             content_type=mapping.CONTENT_TYPES[image_format],
+            shape=answers.DOCUMENT_ANSWER,
         )
 
         def document(data: Any) -> Document:
-            return mapping.document_from_json(data, size=upload.size)
+            return mapping.document_answer(data, size=upload.size)
 
         return envelope.parse(document, data, request_id)
 
@@ -234,14 +238,16 @@ class ConnectFiClient:
         json: object = None,
         upload: Upload | None = None,
         content_type: str | None = None,
+        shape: TypeAdapter[Any] | None = None,
     ) -> tuple[Any, str | None]:
-        """POST with the token, renewing it once on a 401; ``(data, requestId)``."""
+        """POST with the token, renewing it once on a 401; ``(data, requestId)``
+        (checked against ``shape`` from the bytes: :func:`envelope.unwrap`)."""
         token = await self._valid_token()
         response = await self._post(path, token, json, upload, content_type)
         if response.status_code == 401:
             token = await self._renewed_token(stale=token)
             response = await self._post(path, token, json, upload, content_type)
-        return envelope.unwrap(response, paths)
+        return envelope.unwrap(response, paths, shape)
 
     async def _post(
         self,

@@ -23,7 +23,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
+from pydantic import TypeAdapter, ValidationError
 
+from adapters.connectfi import answers
 from adapters.errors import (
     AdapterError,
     NotFound,
@@ -76,11 +78,27 @@ def request_id_of(body: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def unwrap(response: httpx.Response, paths: Paths) -> tuple[Any, str | None]:
+def unwrap(
+    response: httpx.Response,
+    paths: Paths,
+    shape: TypeAdapter[Any] | None = None,
+) -> tuple[Any, str | None]:
+    """``(data, requestId)`` of a success, or the refusal's error. With ``shape``,
+    a success is validated against it in one pass from the bytes, and one whose
+    ``data`` does not fit is malformed."""
+    if shape is not None and response.is_success:
+        try:
+            answer: answers.Answer = shape.validate_json(response.content)
+        except ValidationError:
+            pass  # a refusal, or a misfit: read as JSON below
+        else:
+            return answer["data"], answer.get("requestId")
     body = json_body(response, PROVIDER)
     request_id = request_id_of(body)
     if response.is_success and is_success(body):
         assert isinstance(body, dict)
+        if shape is not None:  # a success whose data does not fit its shape
+            raise ProviderError(MALFORMED, provider=PROVIDER, request_id=request_id)
         return body["data"], request_id
     if response.status_code == 401:  # still, after a fresh token
         raise ProviderAuthFailed(

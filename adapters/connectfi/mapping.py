@@ -16,8 +16,11 @@ shape) becomes an :class:`Application`; the ``/akepa/document/generate`` answer
   ``fields`` is :data:`APPLICATION_FIELDS`: every domain field, the ones connectFi
   fills and the ones it settles as empty, so that no status call follows a list.
 
-Malformed JSON raises ``KeyError``, ``TypeError`` or ``ValueError``; the client
-turns those into ``ProviderError``.
+Answers arrive validated against :mod:`adapters.connectfi.answers` (the
+``*_answer`` and ``application_page`` readers); the ``*_from_json`` ones validate
+a Python value first. A value that does not fit raises ``ValueError`` (pydantic's
+``ValidationError``), as does an unreadable timestamp; the client turns those
+into ``ProviderError``.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters.connectfi import answers
 from adapters.model import (
     Application,
     ApplicationEntity,
     Document,
     DocumentStatus,
+    Page,
     Provider,
     State,
 )
@@ -91,21 +96,11 @@ def normalize_state(status: str, outcome: str | None) -> State:
     return state
 
 
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _optional_text(value: object) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _entity(data: Json) -> ApplicationEntity:
-    status = _text(data["status"])
-    outcome = _optional_text(data.get("outcome"))
+def _entity(data: answers.Entity) -> ApplicationEntity:
+    status = data["status"]
+    outcome = data.get("outcome")
     return ApplicationEntity(
-        entity_id=_text(data["entityId"]),
+        entity_id=data["entityId"],
         is_customer=bool(data.get("isCustomer")),
         state=normalize_state(status, outcome),
         provider_state=status,
@@ -113,11 +108,22 @@ def _entity(data: Json) -> ApplicationEntity:
     )
 
 
-def application_from_json(data: Json) -> Application:
-    application_id = _text(data["applicationId"])
-    customer_id = _text(data["customerId"])
-    status = _text(data["status"])
-    outcome = _optional_text(data.get("outcome"))
+def application_from_json(data: object) -> Application:
+    """An application object (a list item, a status answer's ``data``)."""
+    return application_answer(answers.APPLICATION.validate_python(data))
+
+
+def application_page(data: answers.ApplicationList, offset: int) -> Page[Application]:
+    """``/akepa/list``'s ``data``: the page from ``offset``, no total (seed 002)."""
+    items = [application_answer(item) for item in data["items"]]
+    return Page(items=items, offset=offset, total=None, has_more=data["total"]["more"])
+
+
+def application_answer(data: answers.Application) -> Application:
+    application_id = data["applicationId"]
+    customer_id = data["customerId"]
+    status = data["status"]
+    outcome = data.get("outcome")
     return Application(
         provider=Provider.CONNECTFI,
         key=application_key(customer_id, application_id),
@@ -125,34 +131,37 @@ def application_from_json(data: Json) -> Application:
         state=normalize_state(status, outcome),
         provider_state=status,
         customer_id=customer_id,
-        reference=_optional_text(data.get("reference")),
+        reference=data.get("reference"),
         outcome=outcome,
         entities=tuple(_entity(e) for e in data.get("entityApplications") or ()),
         fields=APPLICATION_FIELDS,
     )
 
 
-def _timestamp(value: object) -> datetime | None:
+def _timestamp(value: str | None) -> datetime | None:
     if value is None:
         return None
-    return datetime.fromisoformat(_text(value))  # "…T16:44:19.473Z" on 3.11+
+    return datetime.fromisoformat(value)  # "…T16:44:19.473Z" on 3.11+
 
 
-def document_from_json(data: Json, *, size: int | None = None) -> Document:
-    extension = _optional_text(data.get("extension"))
-    uploaded = data.get("uploadStatus")
-    if not isinstance(uploaded, bool):
-        raise TypeError("uploadStatus is not a boolean")
+def document_from_json(data: object, *, size: int | None = None) -> Document:
+    return document_answer(answers.DOCUMENT.validate_python(data), size=size)
+
+
+def document_answer(document: answers.Document, *, size: int | None = None) -> Document:
+    extension = document.get("extension")
     return Document(
         provider=Provider.CONNECTFI,
-        key=_text(data["id"]),
-        name=_text(data["name"]),
-        status=DocumentStatus.UPLOADED if uploaded else DocumentStatus.AWAITING_UPLOAD,
-        kind=_optional_text(data.get("type")),
+        key=document["id"],
+        name=document["name"],
+        status=DocumentStatus.UPLOADED
+        if document["uploadStatus"]
+        else DocumentStatus.AWAITING_UPLOAD,
+        kind=document.get("type"),
         file_extension=extension,
         content_type=CONTENT_TYPES.get(extension or ""),
         size=size,
-        created_at=_timestamp(data.get("dtsCreatedAt")),
+        created_at=_timestamp(document.get("dtsCreatedAt")),
     )
 
 

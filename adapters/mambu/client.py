@@ -65,9 +65,9 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, json_body, send
+from adapters.http import RequestBuilder, send, validated
 from adapters.keys import mambu_document_key, mambu_holder
-from adapters.mambu import mapping
+from adapters.mambu import answers, mapping
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
 from adapters.memo import MappedAnswers
 from adapters.model import Document, Owner, Page, Upload
@@ -221,7 +221,8 @@ class MambuClient:
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
         self._raise_for(response, f"Mambu has no such {holder.noun}")
-        return mapping.document_from_json(json_body(response, PROVIDER), owner)
+        meta = validated(answers.DOCUMENT, response, PROVIDER)
+        return mapping.document_answer(meta, owner)
 
     async def delete_document(self, key: str) -> None:
         """Delete the document, once it is known to belong to the key's holder."""
@@ -265,8 +266,8 @@ class MambuClient:
         self._raise_for(response, f"Mambu has no such {holder.noun}")
         found: tuple[Document, ...] | None = self._lists.get(owner, response.content)
         if found is None:
-            body = json_body(response, PROVIDER)
-            found = tuple(mapping.documents_from_json(body, owner))
+            metas = validated(answers.DOCUMENTS, response, PROVIDER)
+            found = tuple(mapping.documents_answer(metas, owner))
             self._lists.put(owner, response.content, found)
         return list(found)
 

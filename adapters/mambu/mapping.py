@@ -10,7 +10,9 @@ Seed: ``/work/shared/seeds/004_70f253724f9fbb2d.txt``. Here live:
   :class:`Owner`; it is needed because v1 has no metadata-by-document call: a
   document's metadata is found again by listing its holder. Holder types and encoded
   keys hold no ``:``, so a holder id may;
-- metadata JSON → :class:`Document` (``kind`` is Mambu's ``type`` as sent,
+- metadata JSON, as :mod:`adapters.mambu.answers` declares it (a list or a
+  document that does not fit is a ProviderError, a size out of 0 … 2³¹-1 too),
+  → :class:`Document` (``kind`` is Mambu's ``type`` as sent,
   ``file_extension`` the same lower-cased, ``content_type`` derived from it, ``size``
   from ``fileSize``, ``created_at`` from ``creationDate``, status always ``UPLOADED``:
   Mambu attachments have no lifecycle);
@@ -27,7 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from adapters.errors import ProviderError, Violation
+from adapters.mambu import answers
 from adapters.model import Document, DocumentStatus, Owner, OwnerKind, Provider
 
 PROVIDER = Provider.MAMBU
@@ -184,34 +189,48 @@ def _timestamp(value: object) -> datetime | None:
 
 def document_from_json(body: object, owner: Owner) -> Document:
     """One metadata object of a list or an upload answer, held by ``owner``."""
-    if not isinstance(body, dict):
-        raise ProviderError("Mambu sent a malformed document", provider=PROVIDER)
-    encoded_key, name = body.get("encodedKey"), body.get("name")
-    if not isinstance(encoded_key, str) or not encoded_key or not isinstance(name, str):
-        raise ProviderError("Mambu sent a malformed document", provider=PROVIDER)
-    type_ = body.get("type")
-    extension = type_.lower() if isinstance(type_, str) and type_ else None
-    size = body.get("fileSize")
-    return Document(
-        provider=PROVIDER,
-        key=document_key(owner, encoded_key),
-        provider_id=encoded_key,
-        name=name,
-        status=DocumentStatus.UPLOADED,
-        kind=type_ if isinstance(type_, str) else None,
-        file_extension=extension,
-        content_type=CONTENT_TYPES.get(extension) if extension else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        created_at=_timestamp(body.get("creationDate")),
-        owner=owner,
-    )
+    try:
+        meta = answers.DOCUMENT.validate_python(body)
+    except ValidationError as exc:
+        raise ProviderError(
+            "Mambu sent a malformed document", provider=PROVIDER
+        ) from exc
+    return document_answer(meta, owner)
 
 
 def documents_from_json(body: object, owner: Owner) -> list[Document]:
     """A list answer: a JSON array of metadata."""
-    if not isinstance(body, list):
-        raise ProviderError("Mambu sent a malformed document list", provider=PROVIDER)
-    return [document_from_json(item, owner) for item in body]
+    try:
+        metas = answers.DOCUMENTS.validate_python(body)
+    except ValidationError as exc:
+        raise ProviderError(
+            "Mambu sent a malformed document list", provider=PROVIDER
+        ) from exc
+    return documents_answer(metas, owner)
+
+
+def document_answer(meta: answers.DocumentMeta, owner: Owner) -> Document:
+    """:func:`document_from_json` for metadata validated already (from bytes)."""
+    encoded_key = meta["encodedKey"]
+    type_ = meta.get("type")
+    extension = type_.lower() if type_ else None
+    return Document(
+        provider=PROVIDER,
+        key=document_key(owner, encoded_key),
+        provider_id=encoded_key,
+        name=meta["name"],
+        status=DocumentStatus.UPLOADED,
+        kind=type_,
+        file_extension=extension,
+        content_type=CONTENT_TYPES.get(extension) if extension else None,
+        size=meta.get("fileSize"),
+        created_at=_timestamp(meta.get("creationDate")),
+        owner=owner,
+    )
+
+
+def documents_answer(metas: list[answers.DocumentMeta], owner: Owner) -> list[Document]:
+    return [document_answer(meta, owner) for meta in metas]
 
 
 def content_from_body(text: str) -> str:
