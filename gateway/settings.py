@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     max_upload_files: int = Field(default=5, ge=1)
     # CSRF: multipart and GET operations need a preflight header.
     csrf_protection: bool = True
+    # Slow clients (gateway/slow_clients.py), seconds: a request's headers from
+    # the connection (or its first byte), its whole body from its start. 0: off.
+    header_read_timeout: float = Field(default=10.0, ge=0)
+    body_read_timeout: float = Field(default=60.0, ge=0)
 
     @property
     def graphiql_enabled(self) -> bool:

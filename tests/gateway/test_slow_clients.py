@@ -1,0 +1,208 @@
+"""Slow clients against a real uvicorn: closed after the deadline, others served.
+
+The gateway runs in uvicorn on a free port with the protocol ``gateway serve``
+uses (``gateway.slow_clients``) and half-second deadlines; raw sockets trickle
+their headers or body a byte at a time. Each must be answered 408 (where a
+response is possible) and closed, well before a generous bound, while a normal
+request on another connection still succeeds. No other timing is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.slow_clients import with_timeouts
+
+DEADLINE = 0.5  # seconds, both the header and the body deadline
+BOUND = 15.0  # seconds: closed long before this, or the test fails
+QUERY = json.dumps({"query": "{ providers { name } }"}).encode()
+
+
+@dataclass
+class Server:
+    port: int
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def normal_request(self) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as c:
+            return await c.post("/graphql", content=QUERY, headers=JSON_HEADERS)
+
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    settings = Settings(header_read_timeout=DEADLINE, body_read_timeout=DEADLINE)
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=0,  # a free port, chosen by the OS
+        http=with_timeouts(DEADLINE, DEADLINE),
+        log_level="warning",
+        lifespan="on",
+    )
+    running = uvicorn.Server(config)
+    task = asyncio.create_task(running.serve())
+    for _ in range(1000):
+        if running.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert running.started, "uvicorn did not start"
+    port = running.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Server(port)
+    finally:
+        running.should_exit = True
+        await task
+
+
+async def _drip(writer: asyncio.StreamWriter, data: bytes) -> None:
+    """Send ``data`` a byte every 50 ms until it runs out or the peer is gone."""
+    for byte in data:
+        try:
+            writer.write(bytes([byte]))
+            await writer.drain()
+        except ConnectionError:
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _answer_then_closed(reader: asyncio.StreamReader) -> bytes:
+    """Everything the server sent until it closed the connection."""
+    return await asyncio.wait_for(reader.read(), timeout=BOUND)
+
+
+def _status(raw: bytes) -> int:
+    return int(raw.split(b" ", 2)[1])
+
+
+def _error(raw: bytes) -> dict[str, object]:
+    body = json.loads(raw.split(b"\r\n\r\n", 1)[1])
+    (error,) = body["errors"]
+    assert isinstance(error, dict)
+    return error
+
+
+async def _slow(
+    server: Server, head: bytes, trickle: bytes, clients: int = 5
+) -> list[bytes]:
+    """``clients`` connections sending ``head`` at once, then ``trickle`` slowly;
+    a normal request is made while they are open. What each one received."""
+    connections = [await server.connect() for _ in range(clients)]
+    drips = []
+    for _, writer in connections:
+        writer.write(head)
+        drips.append(asyncio.create_task(_drip(writer, trickle)))
+    normal = await server.normal_request()
+    assert normal.status_code == 200, normal.text
+    assert len(normal.json()["data"]["providers"]) == 4
+    answers = [await _answer_then_closed(reader) for reader, _ in connections]
+    for task in drips:
+        task.cancel()
+    for _, writer in connections:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    return answers
+
+
+# 200 bytes more of headers: 10 s at a byte per 50 ms, far past the deadline.
+SLOW_HEADER = b"X-Slow: " + b"a" * 200 + b"\r\n\r\n"
+
+
+async def test_slow_headers_are_answered_408_and_closed(server: Server) -> None:
+    head = b"POST /graphql HTTP/1.1\r\nHost: gateway\r\n"
+    for raw in await _slow(server, head, SLOW_HEADER):
+        assert _status(raw) == 408, raw
+        assert _error(raw)["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert b"connection: close" in raw.lower()
+
+
+async def test_a_connection_that_sends_nothing_is_closed(server: Server) -> None:
+    for raw in await _slow(server, b"", b""):
+        assert _status(raw) == 408, raw
+
+
+async def test_a_slow_body_is_answered_408_and_closed(server: Server) -> None:
+    body = b'{"query": "{ providers { name } }", "pad": "' + b"x" * 200 + b'"}'
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    for raw in await _slow(server, head, body):
+        assert _status(raw) == 408, raw
+        error = _error(raw)
+        assert "body did not arrive" in str(error["message"])
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_a_slow_multipart_upload_is_answered_408(server: Server) -> None:
+    boundary = b"b0undary"
+    body = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="operations"\r\n\r\n'
+        + QUERY
+        + b'\r\n--b0undary\r\nContent-Disposition: form-data; name="map"\r\n\r\n{}'
+        + b'\r\n--b0undary\r\nContent-Disposition: form-data; name="0"; '
+        + b'filename="a.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        + b"%PDF" * 100
+        + b"\r\n--b0undary--\r\n"
+    )
+    head = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nGraphQL-Preflight: 1\r\n"
+        b"Content-Type: multipart/form-data; boundary=" + boundary + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    for raw in await _slow(server, head + body[:50], body[50:], clients=2):
+        assert _status(raw) == 408, raw
+
+
+async def test_a_body_nobody_reads_does_not_hold_the_connection(
+    server: Server,
+) -> None:
+    # /healthz answers at once without reading the body; the rest of the body
+    # then drips in: the server still closes the connection.
+    head = b"POST /healthz HTTP/1.1\r\nHost: gateway\r\nContent-Length: 400\r\n\r\n"
+    for raw in await _slow(server, head, b"x" * 400, clients=2):
+        assert _status(raw) == 405, raw
+
+
+async def test_a_prompt_client_is_unaffected(server: Server) -> None:
+    # A body in two pieces, and a kept-alive connection used twice.
+    reader, writer = await server.connect()
+    for _ in range(2):
+        writer.write(
+            b"POST /graphql HTTP/1.1\r\nHost: gateway\r\n"
+            b"Content-Type: application/json\r\n"
+            b"Content-Length: " + str(len(QUERY)).encode() + b"\r\n\r\n"
+        )
+        writer.write(QUERY[:10])
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(QUERY[10:])
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=BOUND)
+        assert _status(head) == 200, head
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
+        body = await asyncio.wait_for(reader.readexactly(length), timeout=BOUND)
+        assert len(json.loads(body)["data"]["providers"]) == 4
+    writer.close()
+    with contextlib.suppress(ConnectionError):
+        await writer.wait_closed()
