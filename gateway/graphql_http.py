@@ -154,15 +154,24 @@ class GraphQLHTTP(GraphQL[Any, None]):
             try:
                 value = super().decode_json(data)
             except RecursionError:
-                raise _too_deep() from None
+                raise TooDeep from None
         # Each level opens with a bracket: few brackets, no need to walk.
         if isinstance(data, bytes):
             brackets = data.count(b"[") + data.count(b"{")
         else:
             brackets = data.count("[") + data.count("{")
         if brackets > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
-            raise _too_deep()
+            raise TooDeep
         return value
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, saying why JSON nested too deep is refused."""
+        try:
+            return self.decode_json(data)
+        except TooDeep as exc:
+            raise HTTPException(400, exc.msg) from exc
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(
@@ -278,10 +287,14 @@ def _error_response(message: str, status: int, media_type: str) -> Response:
     return Response(body, status_code=status, media_type=media_type)
 
 
-def _too_deep() -> HTTPException:
-    return HTTPException(
-        400, f"the request's JSON is nested deeper than {MAX_JSON_DEPTH} levels"
-    )
+class TooDeep(json.JSONDecodeError):
+    """JSON nested deeper than ``MAX_JSON_DEPTH``: a decoding error like any
+    other to whoever catches those (a WebSocket message is refused as not
+    JSON), a 400 saying so over HTTP (``parse_json``)."""
+
+    def __init__(self) -> None:
+        message = f"the request's JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        super().__init__(message, "", 0)  # no copy of the body kept
 
 
 def json_depth(value: object) -> int:

@@ -108,6 +108,24 @@ async def test_deeply_nested_multipart_fields_are_a_400(
     assert roomy.upstream_calls() == 0
 
 
+def test_a_deeply_nested_websocket_message_is_refused_as_not_json() -> None:
+    from starlette.testclient import TestClient
+
+    from gateway.app import create_app
+
+    deep = "[" * 5000 + "]" * 5000
+    with (
+        TestClient(create_app(Settings())) as client,
+        client.websocket_connect(
+            "/graphql", subprotocols=["graphql-transport-ws"]
+        ) as socket,
+    ):
+        socket.send_text('{"type": "connection_init", "payload": {"a": ' + deep + "}}")
+        closed = socket.receive()
+    assert closed["type"] == "websocket.close"
+    assert closed["code"] == 4400  # graphql-transport-ws: not JSON
+
+
 async def test_a_deeply_nested_cursor_is_a_bad_cursor(roomy: Gateway) -> None:
     raw = '{"APITURE": ' + "[" * 50_000 + "]" * 50_000 + "}"
     cursor = base64.urlsafe_b64encode(raw.encode()).decode()
