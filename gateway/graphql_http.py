@@ -210,8 +210,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         except (ValueError, MultiPartException, StarletteHTTPException) as exc:
             detail = str(getattr(exc, "detail", None) or getattr(exc, "message", ""))
             if detail.startswith("Too many"):  # Starlette stopped past our limit
-                limit = self.max_upload_files
-                raise _too_many_files(limit, limit + 1) from None
+                raise _too_many_files(self.max_upload_files) from None
             raise HTTPException(400, "Unable to parse the multipart body") from exc
         form = cast(StarletteFormData, form_data.form)
         parts = [(k, v) for k, v in form.multi_items() if k not in MULTIPART_FIELDS]
@@ -367,9 +366,10 @@ def _key(target: object, step: str) -> int | str:
     raise KeyError(step)
 
 
-def _too_many_files(limit: int, sent: int) -> HTTPException:
+def _too_many_files(limit: int, sent: int | None = None) -> HTTPException:
+    counted = f" ({sent} sent)" if sent is not None else ""
     return HTTPException(
-        413, f"at most {limit} files may be uploaded in one request ({sent} sent)"
+        413, f"at most {limit} files may be uploaded in one request{counted}"
     )
 
 
