@@ -14,6 +14,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +22,7 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from gateway.slow_clients import with_timeouts
+from gateway.slow_clients import BodyReadTimeout, with_timeouts
 
 DEADLINE = 0.5  # seconds, both the header and the body deadline
 BOUND = 15.0  # seconds: closed long before this, or the test fails
@@ -43,14 +44,14 @@ class Server:
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Server]:
-    settings = Settings(header_read_timeout=DEADLINE, body_read_timeout=DEADLINE)
+@contextlib.asynccontextmanager
+async def running(deadline: float) -> AsyncIterator[Server]:
+    settings = Settings(header_read_timeout=deadline, body_read_timeout=deadline)
     config = uvicorn.Config(
         create_app(settings),
         host="127.0.0.1",
         port=0,  # a free port, chosen by the OS
-        http=with_timeouts(DEADLINE, DEADLINE),
+        http=with_timeouts(deadline, deadline),
         log_level="warning",
         lifespan="on",
     )
@@ -67,6 +68,12 @@ async def server() -> AsyncIterator[Server]:
     finally:
         running.should_exit = True
         await task
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with running(DEADLINE) as served:
+        yield served
 
 
 async def _drip(writer: asyncio.StreamWriter, data: bytes, stop: asyncio.Event) -> None:
@@ -201,8 +208,14 @@ async def test_a_body_nobody_reads_does_not_hold_the_connection(
         assert _status(raw) == 405, raw
 
 
-async def test_a_prompt_client_is_unaffected(server: Server) -> None:
-    # A body in two pieces, and a kept-alive connection used twice.
+async def test_a_prompt_client_is_unaffected() -> None:
+    # A body in two pieces, and a kept-alive connection used twice. Deadlines
+    # of 5 s: on a loaded machine, a pause of half a second is no slow client.
+    async with running(5.0) as server:
+        await _prompt(server)
+
+
+async def _prompt(server: Server) -> None:
     reader, writer = await server.connect()
     for _ in range(2):
         writer.write(
@@ -227,3 +240,46 @@ async def test_a_prompt_client_is_unaffected(server: Server) -> None:
     writer.close()
     with contextlib.suppress(ConnectionError):
         await writer.wait_closed()
+
+
+# The body deadline on its own, as an ASGI middleware.
+
+
+async def _reads_forever(scope: object, receive: Any, send: Any) -> None:
+    while True:
+        await receive()
+
+
+async def _never() -> dict[str, Any]:
+    await asyncio.Event().wait()
+    raise AssertionError
+
+
+async def test_the_body_deadline_answers_408_without_a_server() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guarded = BodyReadTimeout(_reads_forever, timeout=0.05)
+    await asyncio.wait_for(guarded({"type": "http"}, _never, send), timeout=BOUND)
+    assert sent[0]["status"] == 408
+    assert (b"connection", b"close") in sent[0]["headers"]
+    assert json.loads(sent[1]["body"])["errors"][0]["extensions"]["code"] == (
+        "BAD_USER_INPUT"
+    )
+
+
+async def test_a_cancelled_request_is_not_taken_for_a_slow_body() -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    guarded = BodyReadTimeout(_reads_forever, timeout=60)
+    task = asyncio.create_task(guarded({"type": "http"}, _never, send))
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert sent == []
