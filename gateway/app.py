@@ -26,6 +26,7 @@ from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
 from gateway.runtime import settle_heap
 from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
+from gateway.slow_clients import BodyReadTimeout
 from gateway.upstreams import Upstreams, create_upstreams
 from schema.api import build_schema
 from schema.context import Caller, Context
@@ -94,6 +95,8 @@ def create_app(
         max_request_bytes=settings.max_request_bytes,
         csrf=settings.csrf_protection,
     )
+    # Outside the guard: the body's deadline bounds every read of it (slow_clients).
+    app.add_middleware(BodyReadTimeout, timeout=settings.body_read_timeout)
     cors = cors_policy(settings)
     if cors.enabled:
         # Outside the guard: a preflight OPTIONS is answered here, and refusals

@@ -22,6 +22,7 @@ import uvicorn
 from adapters.model import Provider
 from adapters.sandbox_kit import SandboxAdmin, Seeder
 from gateway.settings import Settings
+from gateway.slow_clients import PROTOCOL
 
 SANDBOX_KEEP_ALIVE = 75  # seconds an idle connection to a sandbox stays open
 SANDBOX_PORTS = {
@@ -52,6 +53,8 @@ def _serve(args: argparse.Namespace) -> None:
         # A line per request costs CPU and fills disks in production; errors and
         # the gateway's own warnings are still logged.
         access_log=not production,
+        # Deadlines on each request's headers and body (slow_clients).
+        http=PROTOCOL,
     )
 
 

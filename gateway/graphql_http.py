@@ -18,18 +18,33 @@ nothing for this one endpoint. What Strawberry's view leaves to us:
 - JSON in and out through orjson (several times faster than ``json`` on a page
   of results); whatever orjson refuses takes the standard library's path, so
   answers and refusals are the same as ``json``'s.
+- JSON from the client (the body, GET ``variables``/``extensions``, multipart
+  ``operations`` and ``map``: all go through ``decode_json``) nested deeper than
+  ``MAX_JSON_DEPTH`` is a 400 with a GraphQL error, never a ``RecursionError``.
+- Multipart: every file part and every path of ``map`` counts toward
+  ``max_upload_files``; a map that points a path at a file twice, at a part that
+  is not there, or anywhere but a ``null`` of the operations is a 400.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import orjson
-from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from cross_web import (
+    AsyncHTTPRequestAdapter,
+    FormData,
+    HTTPException,
+    StarletteRequestAdapter,
+)
 from graphql import GraphQLError
+from starlette.datastructures import FormData as StarletteFormData
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -46,6 +61,11 @@ from schema.errors import request_error_code
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+# Containers inside containers in any JSON the client sends. The deepest real
+# request (an input object in a variable, in ``variables``, in the request) is
+# under ten; orjson stops at 1024, the standard library at the recursion limit.
+MAX_JSON_DEPTH = 64
+MULTIPART_FIELDS = frozenset({"operations", "map"})
 
 
 def negotiate(accept: str | None) -> str:
@@ -109,6 +129,12 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
+        files = max_upload_files
+
+        class BoundedForm(_BoundedForm):
+            max_files = files
+
+        self.request_adapter_class = BoundedForm
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -123,9 +149,29 @@ class GraphQLHTTP(GraphQL[Any, None]):
 
     def decode_json(self, data: str | bytes) -> object:
         try:
-            return orjson.loads(data)
+            value = orjson.loads(data)
         except orjson.JSONDecodeError:  # NaN and the like: json's own answer
-            return super().decode_json(data)
+            try:
+                value = super().decode_json(data)
+            except RecursionError:
+                raise TooDeep from None
+        # Each level opens with a bracket: few brackets, no need to walk.
+        if isinstance(data, bytes):
+            brackets = data.count(b"[") + data.count(b"{")
+        else:
+            brackets = data.count("[") + data.count("{")
+        if brackets > MAX_JSON_DEPTH and json_depth(value) > MAX_JSON_DEPTH:
+            raise TooDeep
+        return value
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strawberry's, saying why JSON nested too deep is refused."""
+        try:
+            return self.decode_json(data)
+        except TooDeep as exc:
+            raise HTTPException(400, exc.msg) from exc
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(
@@ -157,18 +203,31 @@ class GraphQLHTTP(GraphQL[Any, None]):
                     response.status_code = 400
         return response
 
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> Any:
+        """Strawberry's, counting parts and checking the map before placing files."""
+        try:
+            form_data = await request.get_form_data()
+        except (ValueError, MultiPartException, StarletteHTTPException) as exc:
+            detail = str(getattr(exc, "detail", None) or getattr(exc, "message", ""))
+            if detail.startswith("Too many"):  # Starlette stopped past our limit
+                raise _too_many_files(self.max_upload_files) from None
+            raise HTTPException(400, "Unable to parse the multipart body") from exc
+        form = cast(StarletteFormData, form_data.form)
+        parts = [(k, v) for k, v in form.multi_items() if k not in MULTIPART_FIELDS]
+        if len(parts) > self.max_upload_files:
+            raise _too_many_files(self.max_upload_files, len(parts))
+        files = {k: v for k, v in parts if isinstance(v, UploadFile)}
+        fields = [form.get(name) or "{}" for name in ("operations", "map")]
+        if not all(isinstance(f, str) for f in fields):
+            raise HTTPException(400, "`operations` and `map` must be form fields")
+        operations, files_map = (self.parse_json(cast(str, f)) for f in fields)
+        return place_files(operations, files_map, files, self.max_upload_files)
+
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
     ) -> GraphQLRequestData | list[GraphQLRequestData]:
         data = await super().parse_http_body(request)
         for item in data if isinstance(data, list) else [data]:
-            files = _count_files(item.variables)
-            if files > self.max_upload_files:
-                raise HTTPException(
-                    413,
-                    f"at most {self.max_upload_files} files may be uploaded in one "
-                    f"request ({files} sent)",
-                )
             if not isinstance(item.operation_name, str | None):
                 raise HTTPException(
                     400,
@@ -221,17 +280,112 @@ class GraphQLHTTP(GraphQL[Any, None]):
 
 
 def _error_response(message: str, status: int, media_type: str) -> Response:
-    body = json.dumps({"errors": [{"message": message}]})
+    code = "UPLOAD_TOO_LARGE" if status == 413 else "BAD_USER_INPUT"
+    error = {"message": message, "extensions": {"code": code}}
+    body = json.dumps({"errors": [error]})
     return Response(body, status_code=status, media_type=media_type)
 
 
-def _count_files(value: object) -> int:
-    """Uploaded files among a request's variables (the multipart spec's map)."""
-    if isinstance(value, dict):
-        return sum(_count_files(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_files(v) for v in value)
-    return 1 if hasattr(value, "filename") and hasattr(value, "file") else 0
+class TooDeep(json.JSONDecodeError):
+    """JSON nested deeper than ``MAX_JSON_DEPTH``: a decoding error like any
+    other to whoever catches those (a WebSocket message is refused as not
+    JSON), a 400 saying so over HTTP (``parse_json``)."""
+
+    def __init__(self) -> None:
+        message = f"the request's JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        super().__init__(message, "", 0)  # no copy of the body kept
+
+
+def json_depth(value: object) -> int:
+    """How deep containers nest in ``value``, without recursion."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
+
+
+def place_files(
+    operations: object, files_map: object, files: Mapping[str, Any], limit: int
+) -> object:
+    """The multipart spec's ``map`` applied to ``operations``, checked first.
+
+    Every file part and every path counts toward ``limit`` (413 beyond it). A
+    map that is not an object of lists of paths, that names a part that is not
+    a file, or a path twice, or a path that does not lead to a ``null`` of the
+    operations is a 400: nothing is placed where the client did not leave room.
+    """
+    if not isinstance(files_map, dict) or not all(
+        isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+        for paths in files_map.values()
+    ):
+        raise HTTPException(400, "the multipart `map` must map names to lists of paths")
+    paths = sum(len(p) for p in files_map.values())
+    if paths > limit:
+        raise _too_many_files(limit, paths)
+    seen: set[str] = set()
+    for name, targets in files_map.items():
+        if name not in files:
+            raise HTTPException(400, f"the multipart `map` names no file part {name!r}")
+        for path in targets:
+            if path in seen:
+                raise HTTPException(400, f"the multipart `map` fills {path!r} twice")
+            seen.add(path)
+            *steps, last = path.split(".")
+            target: Any = operations
+            try:
+                for step in steps:
+                    target = target[_key(target, step)]
+                key = _key(target, last)
+                if target[key] is not None:
+                    raise KeyError(last)
+            except (KeyError, IndexError, ValueError, TypeError):
+                raise HTTPException(
+                    400, f"the multipart `map` path {path!r} is not a null variable"
+                ) from None
+            target[key] = files[name]
+    return operations
+
+
+def _key(target: object, step: str) -> int | str:
+    """``step`` as an index of ``target``; KeyError when it names nothing there."""
+    if isinstance(target, list):
+        if not step.isdigit() or int(step) >= len(target):
+            raise KeyError(step)
+        return int(step)
+    if isinstance(target, dict) and step in target:
+        return step
+    raise KeyError(step)
+
+
+def _too_many_files(limit: int, sent: int | None = None) -> HTTPException:
+    counted = f" ({sent} sent)" if sent is not None else ""
+    return HTTPException(
+        413, f"at most {limit} files may be uploaded in one request{counted}"
+    )
+
+
+class _BoundedForm(StarletteRequestAdapter):
+    """Starlette's multipart parser stopped just past the gateway's file limit.
+
+    Its defaults (1,000 files, 1,000 fields) would spool every part first."""
+
+    max_files = 5
+
+    async def get_form_data(self) -> FormData:
+        form = await self._request.form(
+            max_files=self.max_files + 1,
+            max_fields=len(MULTIPART_FIELDS) + self.max_files + 1,
+        )
+        return FormData(files=form, form=form)
 
 
 class GraphQLDispatch:

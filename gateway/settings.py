@@ -125,6 +125,11 @@ class Settings(BaseSettings):
             return [o.strip() for o in text.split(",") if o.strip()]
         return value
 
+    # Slow clients (gateway/slow_clients.py), seconds: a request's headers from
+    # the connection (or its first byte), its whole body from its start. 0: off.
+    header_read_timeout: float = Field(default=10.0, ge=0)
+    body_read_timeout: float = Field(default=60.0, ge=0)
+
     @property
     def graphiql_enabled(self) -> bool:
         if self.graphiql is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from schema.authz import make_authorized
@@ -40,6 +42,16 @@ make_idempotent(Mutation, idempotency)
 make_authorized(Mutation)  # after: the policy runs before idempotency
 
 
+class QuietExecutionContext(GatewayExecutionContext):
+    """Variable errors without suggestions ("Did you mean the enum value…"), for
+    a schema whose introspection is off: they would give it away."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
 def build_schema(
     *, introspection: bool = True, limits: QueryLimits | None = None
 ) -> strawberry.Schema:
@@ -63,7 +75,9 @@ def build_schema(
         # One extension for parsing, validation, the deadline and error codes
         # (schema.pipeline says why one); its document cache lives per schema.
         extensions=[lambda: Pipeline(documents)],
-        execution_context_class=GatewayExecutionContext,
+        execution_context_class=(
+            GatewayExecutionContext if introspection else QuietExecutionContext
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from schema.pagination import Slice, Source
 from schema.types.inputs import ApplicationFilter, EnrollmentFilter
 
 T = TypeVar("T", model.Application, model.Enrollment)
+R = TypeVar("R")
 
 
 def _matches_search(text: str | None, *values: str | None) -> bool:
@@ -175,13 +176,17 @@ async def enrollments(
     size = pagination.page_size(first)
     states = frozenset(model.State[s.name] for s in f.states or ())
     query = model.ApplicationQuery(states=states, search=f.search)
-    source = Source(
-        model.Provider.APITURE,
-        lambda offset, limit: ctx.upstreams.apiture.list_enrollments(
-            query, offset, limit
-        ),
-        chunk=max(size, 1),
-    )
+    if authz.is_staff(ctx.caller):
+        source = Source(
+            model.Provider.APITURE,
+            lambda offset, limit: ctx.upstreams.apiture.list_enrollments(
+                query, offset, limit
+            ),
+            chunk=max(size, 1),
+        )
+    else:
+        own = await _own_enrollments(ctx, query)
+        source = Source(model.Provider.APITURE, _listed(own), chunk=max(size, 1))
     page = await pagination.merged_slice(
         [source], after, size, created_at=lambda _: None
     )
@@ -189,16 +194,9 @@ async def enrollments(
     def detail(e: model.Enrollment) -> Awaitable[model.Enrollment | None]:
         return ctx.loaders.apiture_enrollment.load(e.key)
 
-    if not authz.is_staff(ctx.caller):
-        # Summaries do not name the applicant: ownership needs the detail.
-        selected = selected | {"applicants"}
     items = await with_detail([e for e, _ in page.items], selected, detail)
     return Slice(
-        items=[
-            (e, c)
-            for e, (_, c) in zip(items, page.items, strict=True)
-            if authz.owns_enrollment(ctx.caller, e)
-        ],
+        items=[(e, c) for e, (_, c) in zip(items, page.items, strict=True)],
         has_next_page=page.has_next_page,
         total_count=page.total_count,
         start_cursor=page.start_cursor,
@@ -206,12 +204,41 @@ async def enrollments(
     )
 
 
-def _listed(
-    items: Sequence[model.Document],
-) -> Callable[[int, int], Awaitable[model.Page[model.Document]]]:
+SCAN_CHUNK = 100  # Apiture's own default page
+
+
+async def _own_enrollments(
+    ctx: Context, query: model.ApplicationQuery
+) -> list[model.Enrollment]:
+    """The caller's enrollments among those matching ``query``, in their order.
+
+    Apiture's collection cannot be filtered by applicant (seed L3214-3229: no
+    ``applicant`` parameter) and its summaries do not name one: every matching
+    enrollment is read in full and only the caller's are kept, so the count,
+    the pages and the search answer over the caller's records alone (paging
+    Apiture's collection and dropping others' items counted everyone's). A
+    page of an applicant's list needs this whole walk anyway: it fills only
+    once every enrollment has been seen.
+    """
+    if not ctx.caller.apiture_contact:
+        return []  # owns no enrollment: nothing to ask
+    own: list[model.Enrollment] = []
+    offset = 0
+    while True:
+        page = await ctx.upstreams.apiture.list_enrollments(query, offset, SCAN_CHUNK)
+        found = await asyncio.gather(
+            *(ctx.loaders.apiture_enrollment.load(e.key) for e in page.items)
+        )
+        own += [e for e in found if e and authz.owns_enrollment(ctx.caller, e)]
+        offset += len(page.items)
+        if not page.has_more or not page.items:
+            return own
+
+
+def _listed(items: Sequence[R]) -> Callable[[int, int], Awaitable[model.Page[R]]]:
     """A provider collection that came whole, paged like the others."""
 
-    async def fetch(offset: int, limit: int) -> model.Page[model.Document]:
+    async def fetch(offset: int, limit: int) -> model.Page[R]:
         chunk = items[offset : offset + limit]
         return model.Page(chunk, offset, len(items), offset + limit < len(items))
 

@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
+MAX_CURSOR = 1024  # characters: one offset per provider is under 100
 
 Fetch = Callable[[int, int], Awaitable[model.Page[T]]]
 
@@ -81,11 +82,20 @@ def encode_cursor(offsets: Mapping[model.Provider, int]) -> str:
 def decode_cursor(cursor: str | None) -> dict[model.Provider, int]:
     if not cursor:
         return {}
+    if len(cursor) > MAX_CURSOR:  # ours are a few dozen characters
+        raise _bad_cursor()
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         offsets = {model.Provider[k]: int(v) for k, v in data.items()}
-    except (binascii.Error, ValueError, KeyError, AttributeError, TypeError) as exc:
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        AttributeError,
+        TypeError,
+        RecursionError,
+    ) as exc:
         raise _bad_cursor() from exc
     if any(n < 0 for n in offsets.values()):
         raise _bad_cursor()

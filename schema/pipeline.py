@@ -12,7 +12,8 @@ than executing a one-record query. One extension does all of it:
 - ``on_parse``: documents parsed once per query text (LRU), with the token limit.
 - ``on_validate``: validation once per document, with graphql-core's rules, the
   limits rule (:mod:`schema.limits`) and, when introspection is off,
-  ``NoSchemaIntrospectionCustomRule``.
+  ``NoSchemaIntrospectionCustomRule`` and no suggestions ("Did you mean
+  'providers'?" would give the schema away field by field).
 
 Cached answers are the same objects each time and never mutated here: error
 coding builds new errors.
@@ -61,6 +62,7 @@ class Documents:
         if not introspection:
             extra.append(NoSchemaIntrospectionCustomRule)
         self.extra_rules = tuple(extra)
+        self.hide_suggestions = not introspection
         self.maxsize = maxsize
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
@@ -86,12 +88,40 @@ class Documents:
         rules = (*base_rules, *self.extra_rules)
         entry = self._entries.get(query) if query is not None else None
         if entry is None or entry.document is not document:
-            return validate(schema, document, rules)
+            return self._validate(schema, document, rules)
         if entry.rules != rules:
-            entry.errors = validate(schema, document, rules)
+            entry.errors = self._validate(schema, document, rules)
             entry.rules = rules
         assert entry.errors is not None
         return entry.errors
+
+    def _validate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        rules: tuple[type[ASTValidationRule], ...],
+    ) -> list[GraphQLError]:
+        if not self.hide_suggestions:
+            return validate(schema, document, rules)
+        errors = validate(schema, document, rules, hide_suggestions=True)
+        # graphql-core hides the schema's names; the leaf rule still says "Did
+        # you mean 'field { ... }'?": nothing is said that the client cannot see.
+        return [_unsuggested(e) for e in errors]
+
+
+def _unsuggested(error: GraphQLError) -> GraphQLError:
+    head, found, _ = error.message.partition(" Did you mean ")
+    if not found:
+        return error
+    return GraphQLError(
+        head,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        error.extensions,
+    )
 
 
 class Pipeline(SchemaExtension):
