@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters import model
-from adapters.errors import NotFound, ValidationFailed, Violation
+from adapters.errors import NotFound, ProviderFailure, ValidationFailed, Violation
 from schema import authz, pagination, planning
 from schema.context import Context
 from schema.documents import customer_owner
@@ -88,22 +89,38 @@ def application_sources(
 
 
 async def with_detail(
-    items: Sequence[T],
+    page: Slice[T],
     selected: frozenset[str],
     load: Callable[[T], Awaitable[T | None]],
-) -> list[T]:
-    """Replace summaries by their detail, concurrently, when the selection needs it.
+) -> Slice[T]:
+    """The page with summaries replaced by their detail, read concurrently, when
+    the selection needs it.
 
-    ``load`` answers the loader's future: gathered as they are, with no task
-    for each item."""
+    ``load`` answers the loader's future: gathered as they are, with no task for
+    each item. A provider whose detail read fails costs only its own items: they
+    leave the page (``pagination.without``), the provider is named in its
+    failures, and the other providers' items stay."""
+    items = [x for x, _ in page.items]
     todo = [i for i, x in enumerate(items) if planning.needs_detail(selected, x.fields)]
-    out = list(items)
-    if todo:
-        found = await asyncio.gather(*(load(items[i]) for i in todo))
-        for i, full in zip(todo, found, strict=True):
-            if full is not None:
-                out[i] = full
-    return out
+    if not todo:
+        return page
+    found = await asyncio.gather(
+        *(load(items[i]) for i in todo), return_exceptions=True
+    )
+    failed: dict[model.Provider, ProviderFailure] = {}
+    for i, full in zip(todo, found, strict=True):
+        if isinstance(full, ProviderFailure) and full.provider is not None:
+            failed.setdefault(full.provider, full)
+        elif isinstance(full, BaseException):
+            raise full
+        elif full is not None:
+            items[i] = full
+    detailed = replace(
+        page, items=[(x, c) for x, (_, c) in zip(items, page.items, strict=True)]
+    )
+    if not failed:
+        return detailed
+    return pagination.without(detailed, failed, lambda x: x.provider)
 
 
 async def applications(
@@ -133,14 +150,7 @@ async def applications(
             return ctx.loaders.apiture_application.load(a.key)
         return ctx.loaders.connectfi_application.load(a.key)
 
-    items = await with_detail([a for a, _ in page.items], selected, detail)
-    return Slice(
-        items=[(a, c) for a, (_, c) in zip(items, page.items, strict=True)],
-        has_next_page=page.has_next_page,
-        total_count=page.total_count,
-        start_cursor=page.start_cursor,
-        failures=page.failures,
-    )
+    return await with_detail(page, selected, detail)
 
 
 def _read_early(ctx: Context, owner: model.Owner) -> None:
@@ -194,14 +204,7 @@ async def enrollments(
     def detail(e: model.Enrollment) -> Awaitable[model.Enrollment | None]:
         return ctx.loaders.apiture_enrollment.load(e.key)
 
-    items = await with_detail([e for e, _ in page.items], selected, detail)
-    return Slice(
-        items=[(e, c) for e, (_, c) in zip(items, page.items, strict=True)],
-        has_next_page=page.has_next_page,
-        total_count=page.total_count,
-        start_cursor=page.start_cursor,
-        failures=page.failures,
-    )
+    return await with_detail(page, selected, detail)
 
 
 SCAN_CHUNK = 100  # Apiture's own default page

@@ -213,6 +213,45 @@ async def merged_slice(
     )
 
 
+def without(
+    page: Slice[T],
+    failed: Mapping[model.Provider, ProviderFailure],
+    provider_of: Callable[[T], model.Provider],
+) -> Slice[T]:
+    """``page`` less the items of the providers in ``failed`` (their detail read
+    failed after the merge). Every remaining cursor holds each failed provider at
+    its first dropped item, so asking again from any of them reads those items
+    again; the count is unknown and there is more to read."""
+    providers = page.items[0][1].providers if page.items else ()
+    hold: dict[int, int] = {}
+    kept: list[tuple[T, Cursor]] = []
+    for item, cursor in page.items:
+        if (provider := provider_of(item)) in failed:
+            i = providers.index(provider)
+            hold.setdefault(i, cursor.offsets[i] - 1)
+        else:
+            kept.append((item, cursor))
+    held = [
+        (
+            item,
+            Cursor(
+                c.providers,
+                tuple(
+                    min(n, hold[i]) if i in hold else n for i, n in enumerate(c.offsets)
+                ),
+            ),
+        )
+        for item, c in kept
+    ]
+    return Slice(
+        items=held,
+        has_next_page=True,
+        total_count=None,
+        start_cursor=page.start_cursor,
+        failures={**page.failures, **failed},
+    )
+
+
 async def read_or_failed(read: Awaitable[Slice[T]], after: str | None) -> Slice[T]:
     """The page ``read`` answers or, when a provider's failure escaped it (an
     owner or a detail read around the merge), the page that failure leaves: no

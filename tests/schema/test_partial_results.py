@@ -119,3 +119,58 @@ async def test_a_variable_of_the_wrong_type_is_bad_user_input(
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "$n" in error["message"]
     assert gateway.upstream_calls() == 0
+
+
+DETAILED = """
+query Detailed($filter: ApplicationFilter, $after: String) {
+  applications(filter: $filter, first: 50, after: $after) {
+    edges { cursor node { provider providerId applicants { name } } }
+    missingProviders
+    totalCount
+    pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_a_failing_detail_read_costs_only_its_providers_items(
+    gateway: Gateway,
+) -> None:
+    # The list answers; reading an Apiture application's detail (its applicants
+    # are not in the summary) fails. ConnectFi's items stay on the page.
+    gateway.apiture.control.inject(r"applications/[^/?]+$", Fault(status=500))
+    body = await gateway.execute(DETAILED, {"filter": both(gateway)})
+    page = body["data"]["applications"]
+    assert page["edges"], "connectFi's applications still come back"
+    assert {e["node"]["provider"] for e in page["edges"]} == {"CONNECTFI"}
+    assert page["missingProviders"] == ["APITURE"]
+    assert page["totalCount"] is None
+    assert page["pageInfo"]["hasNextPage"] is True
+    [error] = body["errors"]
+    assert error["path"] == ["applications"]
+    assert error["extensions"]["provider"] == "APITURE"
+
+    # Every cursor still points before the first Apiture item left out: once
+    # Apiture answers again, reading on from the last cursor returns them all.
+    healthy = await gateway.data(
+        """query All($filter: ApplicationFilter) {
+             applications(filter: $filter, first: 100) {
+               edges { node { provider providerId } }
+             }
+           }""",
+        {"filter": both(gateway)},
+    )
+    apiture = {
+        e["node"]["providerId"]
+        for e in healthy["applications"]["edges"]
+        if e["node"]["provider"] == "APITURE"
+    }
+    assert apiture
+    gateway.apiture.control.clear()
+    after = page["edges"][-1]["cursor"]
+    again = await gateway.data(DETAILED, {"filter": both(gateway), "after": after})
+    resumed = {
+        e["node"]["providerId"]
+        for e in again["applications"]["edges"]
+        if e["node"]["provider"] == "APITURE"
+    }
+    assert apiture <= resumed
