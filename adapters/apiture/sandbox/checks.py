@@ -131,6 +131,16 @@ def contact_name(applicant: Any) -> str | None:
     return name or None
 
 
+def set_applicant_name(data: JSON) -> None:
+    """``applicantName`` from the enrolling applicant's contact; absent, never
+    null, when the contact has no name (the contract types it a string)."""
+    name = contact_name(data.get("applicant") or {})
+    if name is None:
+        data.pop("applicantName", None)
+    else:
+        data["applicantName"] = name
+
+
 def primary_username(data: JSON) -> str | None:
     applicants = [a for a in data.get("applicants") or [] if isinstance(a, dict)]
     for applicant in applicants:

@@ -283,12 +283,12 @@ class Endpoints:
             "requiredDocuments": body.get("requiredDocuments") or [],
             "documents": body.get("documents") or [],
             "approvals": [],
-            "applicantName": checks.contact_name(applicant),
             "workflowState": workflow_state("running"),
             "state": "running",
             "flaggedForReview": False,
             "createdAt": self.store.now(),
         }
+        checks.set_applicant_name(data)
         record = self.store.add_enrollment(data)
         return checks.hal_response(
             hal.full_enrollment(record),
@@ -325,7 +325,7 @@ class Endpoints:
         for applicant in [data.get("applicant"), *(data.get("applicants") or [])]:
             if isinstance(applicant, dict):
                 applicant["verified"] = verified
-        data["applicantName"] = checks.contact_name(data.get("applicant") or {})
+        checks.set_applicant_name(data)
         record.touch()
         return checks.item(record, hal.full_enrollment)
 

@@ -252,7 +252,7 @@ async def test_a_refused_query_is_validation_failed(
     with pytest.raises(ValidationFailed) as refused:
         await client.list_enrollments(ApplicationQuery(sort=("productName",)), 0, 10)
     assert refused.value.violations[0].path == ("sort",)
-    assert refused.value.provider_code == "invalidSortField"
+    assert refused.value.provider_code == "malformedQueryParameter"
     assert refused.value.request_id
     assert "accountApplications" not in refused.value.message
 

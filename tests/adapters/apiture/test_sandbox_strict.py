@@ -255,3 +255,23 @@ async def test_any_body_is_answered_by_the_contract_never_a_500(
         assert response.status_code in (200, 201, 400, 409), response.text
         if response.status_code >= 400:
             assert_error(response, response.status_code)
+
+
+async def test_an_unnamed_applicant_leaves_applicant_name_out_never_null(
+    app: Controlled, http: httpx.AsyncClient
+) -> None:
+    created = await http.post(ENROLLMENTS, json={"applicant": {"contact": {}}})
+    assert created.status_code == 201
+    assert "applicantName" not in created.json()
+    url = created.headers["location"]
+    named = {"applicant": {"contact": {"firstName": "Ada"}}}
+    patched = await http.patch(
+        url, json=named, headers={"If-Match": created.headers["etag"]}
+    )
+    assert patched.json()["applicantName"] == "Ada"
+    cleared = await http.patch(
+        url,
+        json={"applicant": {"contact": {}}},
+        headers={"If-Match": patched.headers["etag"]},
+    )
+    assert "applicantName" not in cleared.json()
