@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.apiture.client import ApitureClient
+from adapters.apiture.errors import domain_error
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from adapters.errors import (
     InvalidStateTransition,
@@ -841,3 +844,73 @@ async def test_reads_cancelled_while_starting_are_all_cancelled(
     for _ in range(5):
         await asyncio.sleep(0)
     assert asyncio.all_tasks() - before == set()
+
+
+# Apiture's error bodies cross a trust boundary: whatever a 400 on an action holds,
+# the client answers a ValidationFailed at id or ifMatch and quotes nothing of it.
+ERROR_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+ERROR_BODIES = st.one_of(
+    ERROR_VALUES,
+    st.fixed_dictionaries(
+        {"_error": st.fixed_dictionaries(
+            {},
+            optional={
+                "_id": ERROR_VALUES,
+                "type": st.sampled_from(["ifMatchRequired", "invalidApplication"])
+                | ERROR_VALUES,
+                "message": st.just("SECRET upstream text"),
+                "attributes": st.dictionaries(
+                    st.sampled_from(["header", "parameter", "field", "value"]),
+                    st.sampled_from(["If-Match", "application", "x"]) | ERROR_VALUES,
+                    max_size=3,
+                ),
+            },
+        )}
+    ),
+)  # fmt: skip
+
+
+@given(body=ERROR_BODIES, kind=st.sampled_from(["application", "enrollment"]))
+@settings(max_examples=150, derandomize=True, deadline=None)
+def test_any_400_body_on_an_action_is_a_validation_failure_at_id_or_if_match(
+    body: Any, kind: Literal["application", "enrollment"]
+) -> None:
+    response = httpx.Response(400, content=json.dumps(body).encode())
+    error = domain_error(response, kind, action=True)
+    assert isinstance(error, ValidationFailed)
+    assert not isinstance(error, NotFound)
+    [violation] = error.violations
+    assert violation.path in (("id",), ("ifMatch",))
+    assert "SECRET" not in error.message + violation.message
+    detail = body.get("_error") if isinstance(body, dict) else None
+    attributes = detail.get("attributes") if isinstance(detail, dict) else None
+    if isinstance(attributes, dict) and "If-Match" in (
+        attributes.get(k) for k in ("header", "parameter", "field")
+    ):
+        assert violation.path == ("ifMatch",)
+
+
+@given(id_=st.text(min_size=1, max_size=40))
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+async def test_any_id_reaches_the_action_query_exactly_and_is_refused_typed(
+    app: Controlled, client: ApitureClient, id_: str
+) -> None:
+    app.control.reset()
+    with pytest.raises(ValidationFailed) as refused:
+        await client.act_on_application(id_, Action.APPROVE, '"1"')
+    [post] = app.control.requests
+    assert post.path == f"{ROOT}/approvedApplications"
+    assert parse_qs(post.query, keep_blank_values=True) == {"application": [id_]}
+    assert refused.value.violations[0].path == ("id",)
