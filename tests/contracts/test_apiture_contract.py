@@ -12,14 +12,17 @@ agreeing.)
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
+from openapi_spec_validator import validate as validate_spec
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from adapters.apiture.sandbox import create_app
@@ -204,3 +207,31 @@ async def test_refusals_fit_the_contract_too() -> None:
         if exchange.response.status_code >= 400:
             error = json.loads(exchange.response.data)["_error"]
             assert error["statusCode"] == exchange.response.status_code
+
+
+def test_the_contract_is_openapi_and_every_operation_names_its_seed_lines() -> None:
+    document = yaml.safe_load(CONTRACT.read_text(encoding="utf-8"))
+    validate_spec(document)
+    operations = [
+        (method, path, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method != "parameters"
+    ]
+    assert len(operations) == 21  # every operation of the seed (digest section 2)
+    for method, path, op in operations:
+        source = op["x-source"]
+        assert source.startswith("seeds/001_1434ba7a5e588ce0.txt L"), (method, path)
+        first, last = map(int, re.findall(r"L(\d+)", source)[:2])
+        assert 0 < first < last <= 13731, (method, path, source)
+    # The seven state actions: POST to a state set (/{state}Applications...).
+    actions = [
+        op
+        for method, path, op in operations
+        if method == "post" and path.endswith(("Applications", "Enrollments"))
+    ]
+    assert len(actions) == 7
+    for op in actions:  # the table wins: If-Match required on every action
+        names = {p["$ref"].rsplit("/", 1)[-1] for p in op["parameters"]}
+        assert "ifMatch" in names, op["operationId"]
+    assert document["components"]["parameters"]["ifMatch"]["required"] is True
