@@ -101,44 +101,31 @@ class Contract:
         body: bytes,
     ) -> None:
         """Raise the ApiError the contract calls for, or return."""
-        params: dict[str, str] = {}
+        params: dict[str, list[str]] = {}
         for name, value in parse_qsl(query, keep_blank_values=True):
-            params.setdefault(name, value)
+            params.setdefault(name, []).append(value)
         for parameter in map(self.resolve, operation["parameters"]):
-            self._check_parameter(parameter, params, headers)
+            name, where = parameter["name"], parameter["in"]
+            if where == "path":
+                continue  # the route matched, so it is there; opaque (L1037)
+            if where == "query":
+                values = params.get(name, [])
+            else:
+                header = headers.get(name.lower())
+                values = [] if header is None else [header]
+            if not values:
+                _check_missing(parameter)
+            # A repeated parameter: each value must fit (the endpoint reads one).
+            for raw in values:
+                self._check_parameter(parameter, raw)
         request_body = operation.get("requestBody")
         if request_body is not None:
             content = self.resolve(request_body)["content"]
             schema = next(iter(content.values()))["schema"]
             self._check_body(schema, body)
 
-    def _check_parameter(
-        self, parameter: JSON, query: Mapping[str, str], headers: Mapping[str, str]
-    ) -> None:
+    def _check_parameter(self, parameter: JSON, raw: str) -> None:
         name, where = parameter["name"], parameter["in"]
-        if where == "path":
-            return  # the route matched, so it is there; it is opaque (L1037)
-        raw = (query if where == "query" else headers).get(
-            name if where == "query" else name.lower()
-        )
-        if raw is None:
-            if parameter.get("required"):
-                if name == "If-Match":
-                    raise ApiError(
-                        400,
-                        "ifMatchRequired",
-                        "The If-Match request header is required.",
-                        attributes={"header": "If-Match"},
-                        remediation="Pass the ETag of the last representation in "
-                        "If-Match.",
-                    )
-                raise ApiError(
-                    400,
-                    "missingQueryParameter",
-                    f"The {name} query parameter is required.",
-                    attributes={"parameter": name},
-                )
-            return
         schema = self.resolve(parameter["schema"])
         key = "header" if where == "header" else "parameter"
         value: Any = raw
@@ -229,6 +216,26 @@ class Contract:
         elif isinstance(value, list) and "items" in schema:
             for i, item in enumerate(value):
                 yield from self._problems(schema["items"], item, _join(path, str(i)))
+
+
+def _check_missing(parameter: JSON) -> None:
+    if not parameter.get("required"):
+        return
+    name = parameter["name"]
+    if name == "If-Match":
+        raise ApiError(
+            400,
+            "ifMatchRequired",
+            "The If-Match request header is required.",
+            attributes={"header": "If-Match"},
+            remediation="Pass the ETag of the last representation in If-Match.",
+        )
+    raise ApiError(
+        400,
+        "missingQueryParameter",
+        f"The {name} query parameter is required.",
+        attributes={"parameter": name},
+    )
 
 
 def _join(path: str, name: str) -> str:

@@ -128,6 +128,21 @@ async def test_paging_parameters_follow_their_formats(
     assert error["attributes"]["parameter"] == next(iter(params))
 
 
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("start=0&start=x", 400),
+        ("limit=5&limit=0", 422),
+        ("state=running&state=x", 400),
+    ],
+)
+async def test_every_value_of_a_repeated_parameter_must_fit(
+    http: httpx.AsyncClient, query: str, status: int
+) -> None:
+    url = f"{BASE_PATH}/runningApplications?{query}"
+    assert_error(await http.get(url), status)
+
+
 async def test_the_largest_int64_start_is_an_empty_page(
     http: httpx.AsyncClient,
 ) -> None:
