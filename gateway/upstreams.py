@@ -1,7 +1,9 @@
 """One pooled upstream client per provider, created once for the app's lifetime.
 
 For a provider whose URL is unset the client talks to its sandbox in process through
-``httpx.ASGITransport``; the sandbox's own demo credentials are used. A configured
+``httpx.ASGITransport``; the sandbox's own demo credentials are used (Apiture's
+embedded sandbox accepts the configured Apiture credentials instead when some are
+set). A configured
 provider gets a real pooled transport and the configured credentials, never the
 sandbox.
 
@@ -79,8 +81,11 @@ class Upstreams:
 
 def create_sandboxes(settings: Settings) -> dict[Provider, Controlled]:
     """Fresh sandboxes for every provider the settings leave unconfigured."""
+    api_key, access_token = _apiture_sandbox_credentials(settings)
     factories: dict[Provider, Callable[[], Controlled]] = {
-        Provider.APITURE: apiture_sandbox.create_app,
+        Provider.APITURE: lambda: apiture_sandbox.create_app(
+            api_key=api_key, access_token=access_token
+        ),
         Provider.CONNECTFI: connectfi_sandbox.create_app,
         Provider.AUCO: auco_sandbox.create_app,
         Provider.MAMBU: mambu_sandbox.create_app,
@@ -91,6 +96,16 @@ def create_sandboxes(settings: Settings) -> dict[Provider, Controlled]:
         app.control.latency = settings.sandbox_latency
         sandboxes[provider] = app
     return sandboxes
+
+
+def _apiture_sandbox_credentials(settings: Settings) -> tuple[str, str]:
+    """What the gateway sends its embedded Apiture sandbox, which accepts exactly
+    that: the configured ``API-Key`` and token if any, else the sandbox's demo
+    ones (the sandbox requires both, as Apiture does)."""
+    return (
+        secret(settings.apiture_api_key) or apiture_sandbox.DEMO_API_KEY,
+        secret(settings.apiture_access_token) or apiture_sandbox.DEMO_ACCESS_TOKEN,
+    )
 
 
 _BASE_PATHS = {
@@ -170,8 +185,16 @@ def create_upstreams(
     return Upstreams(
         apiture=ApitureClient(
             http[Provider.APITURE],
-            api_key=secret(settings.apiture_api_key),
-            access_token=secret(settings.apiture_access_token),
+            api_key=pick(
+                Provider.APITURE,
+                secret(settings.apiture_api_key),
+                _apiture_sandbox_credentials(settings)[0],
+            ),
+            access_token=pick(
+                Provider.APITURE,
+                secret(settings.apiture_access_token),
+                _apiture_sandbox_credentials(settings)[1],
+            ),
             max_concurrency=concurrency,
         ),
         connectfi=ConnectFiClient(

@@ -22,11 +22,13 @@ Choices where the seed is silent or contradicts itself (query parameters are in
 field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
-- If-Match: sent whenever the caller gives one. PUT, PATCH and DELETE of an
-  application or enrollment need one (§4.3), so without it the client GETs the
-  current ETag first (a lost-update check is then the caller's choice). Actions
-  send it only when given (the prose says "if passed", §9.7). Enrollment DELETE
-  has no If-Match in the seed (L12202-12215) and sends none.
+- If-Match: sent whenever the caller gives one, as given. PUT, PATCH and DELETE
+  of an application or enrollment and the seven state actions need one (§4.3;
+  on the actions the parameter tables say required while the prose says "if
+  passed", §9.7: the table wins, ``contracts/apiture.yaml``), so without it the
+  client GETs the current ETag first (a lost-update check is then the caller's
+  choice): an action without ``ifMatch`` is one GET and the POST. Enrollment
+  DELETE has no If-Match in the seed (L12202-12215) and sends none.
 - Replace (PUT) is "complete replacement" (L1319): the client GETs the current
   representation and replaces every field the domain can express, keeping what it
   cannot (documents, consents, funding account…), so a replace through the
@@ -244,6 +246,8 @@ class ApitureClient:
     async def act_on_application(
         self, id: str, action: Action, if_match: str | None
     ) -> Application:
+        if if_match is None:
+            if_match = (await self._current(f"applications/{id}", "application"))[1]
         return await self._application_call(
             "POST",
             APPLICATION_SETS[action],
@@ -344,6 +348,8 @@ class ApitureClient:
                 [Violation(("action",), "enrollments know approve and reject only")],
                 provider=APITURE,
             )
+        if if_match is None:
+            if_match = (await self._current(f"enrollments/{id}", "enrollment"))[1]
         return await self._enrollment_call(
             "POST",
             set_name,

@@ -2,11 +2,18 @@
 
 404 NotFound; 409 InvalidStateTransition; 412 VersionConflict; 400/422
 ValidationFailed with a violation path read from ``_error.attributes.field`` or
-``.parameter`` (``("input",)`` otherwise); on a state action a 400 means the id
-"does not refer to an existing or accessible application" (L2248): NotFound;
-401/403 ProviderAuthFailed; any other 4xx ProviderRejected. ``_error._id`` becomes
-the request id and ``_error.type`` the provider code. Messages are our own: never
-the upstream message, body or URL.
+``.parameter`` (``("input",)`` otherwise); 401/403 ProviderAuthFailed; any other
+4xx ProviderRejected. ``_error._id`` becomes the request id and ``_error.type`` the
+provider code. Messages are our own: never the upstream message, body or URL.
+
+A 400 on a state action is ValidationFailed too, never NotFound: the seed's 400
+there is "The application parameter was malformed or does not refer to an existing
+or accessible application" (L2248, L13295), and it is also Apiture's answer to a
+missing or malformed ``If-Match`` (required on actions, ``contracts/apiture.yaml``).
+The violation is at ``ifMatch`` when the error names that header, else at ``id``
+(the only other input of an action). A record that does not exist is found out
+by the ETag GET before the action when the caller omits ``ifMatch``: that GET's
+404 is the NotFound.
 """
 
 from __future__ import annotations
@@ -70,8 +77,14 @@ def domain_error(response: httpx.Response, kind: Kind, *, action: bool) -> Adapt
         if isinstance(detail.get("type"), str)
         else None,
     }
-    if status == 404 or (status == 400 and action):
+    if status == 404:
         return NotFound(f"Apiture has no such {kind}", **meta)
+    if status == 400 and action:
+        return ValidationFailed(
+            f"Apiture refused this {kind} action's input",
+            [_action_violation(detail, kind)],
+            **meta,
+        )
     if status == 412:
         return VersionConflict(
             f"The {kind} changed since that version; fetch it again", **meta
@@ -102,3 +115,16 @@ def _violation(detail: JSON) -> Violation:
     else:
         path = ("input",)
     return Violation(path, f"refused by Apiture ({code})")
+
+
+def _action_violation(detail: JSON, kind: Kind) -> Violation:
+    attributes = detail.get("attributes")
+    attributes = attributes if isinstance(attributes, dict) else {}
+    found = detail.get("type")
+    code = found if isinstance(found, str) else "invalid"
+    named = {str(attributes.get(k)).lower() for k in ("header", "parameter", "field")}
+    if "if-match" in named or code.lower().startswith("ifmatch"):
+        return Violation(("ifMatch",), f"refused by Apiture ({code})")
+    return Violation(
+        ("id",), f"not an existing or accessible {kind} at Apiture ({code})"
+    )

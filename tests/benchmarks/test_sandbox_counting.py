@@ -8,19 +8,25 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.apiture.sandbox import create_app
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY, create_app
 from adapters.model import Provider
 from adapters.sandbox_kit import SandboxAdmin
 from gateway.cli import standalone_sandboxes
 
 BASE = "http://sandbox/accountApplications"
+APITURE_CREDENTIALS = {
+    "API-Key": DEMO_API_KEY,
+    "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}",
+}
 
 
 @pytest.fixture
 async def apiture() -> AsyncIterator[tuple[SandboxAdmin, httpx.AsyncClient]]:
     admin = standalone_sandboxes(latency=0.0)[Provider.APITURE]
     transport = httpx.ASGITransport(app=admin)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://sandbox", headers=APITURE_CREDENTIALS
+    ) as c:
         yield admin, c
 
 
@@ -119,7 +125,9 @@ async def test_a_seeded_application_approves_once(
     ).json()
 
     approved = await client.post(
-        "/accountApplications/approvedApplications", params={"application": id_}
+        "/accountApplications/approvedApplications",
+        params={"application": id_},
+        headers={"If-Match": "*"},
     )
 
     assert approved.status_code == 200

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from schema import ids
@@ -27,7 +28,12 @@ async def raw(sandbox: Controlled, path: str) -> dict[str, Any]:
         transport=httpx.ASGITransport(app=sandbox), base_url="http://apiture.raw"
     ) as client:
         response = await client.get(
-            f"/accountApplications/{path}", headers={"Accept": "application/hal+json"}
+            f"/accountApplications/{path}",
+            headers={
+                "Accept": "application/hal+json",
+                "API-Key": DEMO_API_KEY,
+                "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}",
+            },
         )
         body: dict[str, Any] = response.json()
     sandbox.control.requests.pop()  # not the gateway's call

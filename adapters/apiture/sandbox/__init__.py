@@ -9,10 +9,14 @@ Seed: ``shared/seeds/001_1434ba7a5e588ce0.txt`` (digest:
     POST /{expired|rejected|approved|canceled|running}Applications?application=
     POST /{rejected|approved}Enrollments?enrollment=
 
-``create_app()`` returns the app wrapped in ``Controlled`` (request log, latency and
-faults, see :mod:`adapters.sandbox_kit`); ``app.store`` is the :class:`Store`, for
-tests that arrange a state. Each module's docstring lists the choices it makes
-where the seed is silent or contradicts itself.
+Every request first meets :class:`~adapters.apiture.sandbox.guard.Guard`, which
+enforces ``contracts/apiture.yaml`` (credentials, method with ``Allow`` on 405,
+parameters, headers, body: 401/405/400/422 in Apiture's ``errorResponse``), so the
+endpoints only see requests that fit the contract. ``create_app()`` returns the app
+wrapped in ``Controlled`` (request log, latency and faults, see
+:mod:`adapters.sandbox_kit`); ``app.store`` is the :class:`Store`, for tests that
+arrange a state. Each module's docstring lists the choices it makes where the seed
+is silent or contradicts itself.
 """
 
 from __future__ import annotations
@@ -23,16 +27,31 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adapters.apiture.sandbox import contract
 from adapters.apiture.sandbox.demo import populate
+from adapters.apiture.sandbox.guard import DEMO_ACCESS_TOKEN, DEMO_API_KEY, Guard
 from adapters.apiture.sandbox.hal import BASE_PATH
 from adapters.apiture.sandbox.routes import Endpoints
 from adapters.apiture.sandbox.store import ApiError, Store
 from adapters.sandbox_kit import Controlled
 
-__all__ = ["BASE_PATH", "ApiError", "Store", "create_app"]
+__all__ = [
+    "BASE_PATH",
+    "DEMO_ACCESS_TOKEN",
+    "DEMO_API_KEY",
+    "ApiError",
+    "Store",
+    "create_app",
+]
 
 
-def create_app(*, seed: int = 0) -> Controlled:
+def create_app(
+    *,
+    seed: int = 0,
+    api_key: str = DEMO_API_KEY,
+    access_token: str = DEMO_ACCESS_TOKEN,
+) -> Controlled:
+    """The sandbox; it accepts exactly ``api_key`` with ``access_token``."""
     store = Store(seed=seed)
     populate(store)
     api = Endpoints(store)
@@ -85,10 +104,15 @@ def create_app(*, seed: int = 0) -> Controlled:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         kind = "notFound" if exc.status_code == 404 else "badRequest"
-        return api.error(ApiError(exc.status_code, kind, str(exc.detail)))
+        response = api.error(ApiError(exc.status_code, kind, str(exc.detail)))
+        response.headers.update(exc.headers or {})  # Allow on a 405
+        return response
 
     app = Starlette(
         routes=routes,
         exception_handlers={ApiError: on_api_error, HTTPException: on_http_error},
     )
-    return Controlled(app, store=store)
+    guarded = Guard(
+        app, contract.load(), store, api_key=api_key, access_token=access_token
+    )
+    return Controlled(guarded, store=store)

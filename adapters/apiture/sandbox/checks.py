@@ -1,4 +1,7 @@
-"""Checks and small rules the endpoints share: ETags, bodies, field types, names."""
+"""Checks and small rules the endpoints share: ETags, bodies, names.
+
+Field types are not checked here: :mod:`adapters.apiture.sandbox.guard` refuses
+every body that breaks the contract before an endpoint runs."""
 
 from __future__ import annotations
 
@@ -119,74 +122,6 @@ def apply_fields(
             record.data.pop(key, None)
 
 
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "accountName": str,
-    "productName": str,
-    "organizationName": str,
-    "fundingAmount": dict,
-    "fundingAccount": dict,
-    "organization": dict,
-    "applicants": list,
-    "products": list,
-    "documents": list,
-    "consents": list,
-    "applicant": dict,
-    "requiredDocuments": list,
-}
-
-
-def _check_types(body: JSON, keys: tuple[str, ...]) -> None:
-    for key in keys:
-        if key in body and not isinstance(body[key], _TYPES[key]):
-            raise ApiError(
-                422,
-                "invalidField",
-                f"{key} has the wrong type.",
-                attributes={"field": key},
-            )
-
-
-def check_application_fields(body: JSON) -> None:
-    _check_types(body, APPLICATION_WRITABLE)
-    amount = body.get("fundingAmount")
-    if isinstance(amount, dict):
-        value, currency = amount.get("value"), amount.get("currency")
-        if not isinstance(value, str) or not _is_decimal(value):
-            raise ApiError(
-                422,
-                "invalidAmount",
-                "fundingAmount.value must be a decimal string.",
-                attributes={"field": "fundingAmount.value", "value": value},
-            )
-        if not (isinstance(currency, str) and len(currency) == 3):
-            raise ApiError(
-                422,
-                "invalidCurrency",
-                "fundingAmount.currency must be an ISO 4217 code.",
-                attributes={"field": "fundingAmount.currency", "value": currency},
-            )
-        if float(value) < 0:
-            raise ApiError(
-                422,
-                "positiveNumberRequired",
-                "The value for deposit must be greater than 0.",
-                attributes={"field": "fundingAmount.value", "value": value},
-                remediation="Provide a value which is greater than 0",
-            )
-
-
-def check_enrollment_fields(body: JSON) -> None:
-    _check_types(body, ENROLLMENT_WRITABLE)
-
-
-def _is_decimal(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return value.strip() == value and value.lower() not in ("nan", "inf", "-inf")
-
-
 def contact_name(applicant: Any) -> str | None:
     contact = applicant.get("contact") if isinstance(applicant, dict) else None
     if not isinstance(contact, dict):
@@ -194,6 +129,16 @@ def contact_name(applicant: Any) -> str | None:
     parts = [contact.get("firstName"), contact.get("lastName")]
     name = " ".join(p for p in parts if isinstance(p, str) and p)
     return name or None
+
+
+def set_applicant_name(data: JSON) -> None:
+    """``applicantName`` from the enrolling applicant's contact; absent, never
+    null, when the contact has no name (the contract types it a string)."""
+    name = contact_name(data.get("applicant") or {})
+    if name is None:
+        data.pop("applicantName", None)
+    else:
+        data["applicantName"] = name
 
 
 def primary_username(data: JSON) -> str | None:

@@ -8,12 +8,14 @@ Paging links keep the caller's other query parameters, so ``next`` walks the sam
 filtered, sorted view. (The seed's view examples link to ``/applications`` even from
 ``/runningApplications``, §9.17; we link to the view actually asked for.)
 
-``sortBy`` is ``field1,-field2`` (L215); an unknown field is 422, a malformed value
-400 (REC). ``q`` is a case-insensitive substring over the item's names (REC: the
-seed says only "See searching"). ``filter``'s grammar is not in the seed (§8); we
-support a small subset of Apiture's expression style and say so:
-``eq|ne|lt|le|gt|ge(field,value)``, ``in(field,v1|v2)``, ``and(e,…)``, ``or(e,…)``
-over the sortable fields. Malformed is 400, an unknown field or state value 422.
+``sortBy`` is ``field1,-field2`` (L215); the contract lists the fields, so the
+guard refuses a malformed value or an unknown field with 400 first (the 400/422
+here answer only direct calls of these helpers). ``q`` is a case-insensitive
+substring over the item's names (REC: the seed says only "See searching").
+``filter``'s grammar is not in the seed (§8); we support a small subset of
+Apiture's expression style and say so: ``eq|ne|lt|le|gt|ge(field,value)``,
+``in(field,v1|v2)``, ``and(e,…)``, ``or(e,…)`` over the sortable fields.
+Malformed is 400, an unknown field or state value 422.
 """
 
 from __future__ import annotations

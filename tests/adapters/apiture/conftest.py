@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.apiture.sandbox import create_app
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY, create_app
 from adapters.sandbox_kit import Controlled
 
+# What the sandbox accepts (both, as every seed sample sends them, L119-120).
+CREDENTIALS = {"API-Key": DEMO_API_KEY, "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
 SEED = Path(__file__).resolve().parents[4] / "shared/seeds/001_1434ba7a5e588ce0.txt"
 
 # The createApplication body parameter, verbatim from the seed (L791-832).
@@ -82,7 +84,9 @@ def app() -> Controlled:
 @pytest.fixture
 async def http(app: Controlled) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app), base_url="http://apiture.test"
+        transport=httpx.ASGITransport(app),
+        base_url="http://apiture.test",
+        headers=CREDENTIALS,
     ) as client:
         yield client
 

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.apiture.client import ApitureClient
+from adapters.apiture.errors import domain_error
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from adapters.errors import (
     InvalidStateTransition,
     NotFound,
+    ProviderRejected,
     ProviderUnavailable,
     ValidationFailed,
     VersionConflict,
@@ -46,7 +51,7 @@ async def client(app: Controlled) -> AsyncIterator[ApitureClient]:
         transport=httpx.ASGITransport(app),
         base_url=f"http://apiture.test{ROOT}",
     ) as http:
-        yield ApitureClient(http, api_key="key-1", access_token="token-1")
+        yield ApitureClient(http, api_key=DEMO_API_KEY, access_token=DEMO_ACCESS_TOKEN)
 
 
 def last(app: Controlled) -> RecordedRequest:
@@ -59,8 +64,8 @@ def query_of(request: RecordedRequest) -> dict[str, list[str]]:
 
 def assert_headers(request: RecordedRequest, *, body: bool = False) -> None:
     assert request.headers["accept"] == HAL
-    assert request.headers["api-key"] == "key-1"
-    assert request.headers["authorization"] == "Bearer token-1"
+    assert request.headers["api-key"] == DEMO_API_KEY
+    assert request.headers["authorization"] == f"Bearer {DEMO_ACCESS_TOKEN}"
     if body:
         assert request.headers["content-type"] == HAL
     else:
@@ -250,7 +255,7 @@ async def test_a_refused_query_is_validation_failed(
     with pytest.raises(ValidationFailed) as refused:
         await client.list_enrollments(ApplicationQuery(sort=("productName",)), 0, 10)
     assert refused.value.violations[0].path == ("sort",)
-    assert refused.value.provider_code == "invalidSortField"
+    assert refused.value.provider_code == "malformedQueryParameter"
     assert refused.value.request_id
     assert "accountApplications" not in refused.value.message
 
@@ -447,7 +452,7 @@ async def test_invalid_input_maps_to_a_violation_path(
             id_, ApplicationInput(funding_amount=Money("-1.00", "USD")), None
         )
     assert error.value.violations[0].path == ("input", "fundingAmount", "value")
-    assert error.value.provider_code == "positiveNumberRequired"
+    assert error.value.provider_code == "invalidField"
 
 
 async def test_replace_application_puts_the_whole_representation(
@@ -530,19 +535,105 @@ async def test_act_on_application(
     assert action not in result.available_actions
 
 
+@pytest.mark.parametrize(
+    ("action", "set_name", "state"),
+    [
+        (Action.APPROVE, "approvedApplications", "running"),
+        (Action.REJECT, "rejectedApplications", "running"),
+        (Action.CANCEL, "canceledApplications", "blocked"),
+        (Action.EXPIRE, "expiredApplications", "running"),
+        (Action.START, "runningApplications", "blocked"),
+    ],
+)
+async def test_an_action_without_if_match_fetches_the_etag_then_sends_it(
+    app: Controlled, client: ApitureClient, action: Action, set_name: str, state: str
+) -> None:
+    id_ = first_in(app, state)
+    etag = app.store.application_etag(id_)
+    app.control.reset()
+    await client.act_on_application(id_, action, None)
+    get, post = app.control.requests
+    assert (get.method, get.path) == ("GET", f"{ROOT}/applications/{id_}")
+    assert "if-none-match" not in get.headers  # a fresh ETag, not the cache's
+    assert (post.method, post.path) == ("POST", f"{ROOT}/{set_name}")
+    assert post.headers["if-match"] == etag
+    assert_headers(post)
+
+
+async def test_a_caller_if_match_is_sent_as_is_with_no_extra_call(
+    app: Controlled, client: ApitureClient
+) -> None:
+    running = first_in(app, "running")
+    app.control.reset()
+    with pytest.raises(VersionConflict):
+        await client.act_on_application(running, Action.APPROVE, '"stale"')
+    [post] = app.control.requests
+    assert post.method == "POST" and post.headers["if-match"] == '"stale"'
+    assert app.store.application(running)["state"] == "running"
+
+
 async def test_action_errors(app: Controlled, client: ApitureClient) -> None:
     approved = first_in(app, "approved")
     with pytest.raises(InvalidStateTransition) as conflict:
         await client.act_on_application(approved, Action.CANCEL, None)
-    assert "if-match" not in last(app).headers
+    assert last(app).headers["if-match"] == app.store.application_etag(approved)
     assert conflict.value.provider_code == "invalidApplicationState"
-    with pytest.raises(NotFound):
+    app.control.reset()
+    with pytest.raises(NotFound):  # the ETag GET's 404; no action is sent
         await client.act_on_application("nope", Action.APPROVE, None)
+    assert [r.method for r in app.control.requests] == ["GET"]
     running = first_in(app, "running")
-    with pytest.raises(VersionConflict):
-        await client.act_on_application(running, Action.APPROVE, '"stale"')
     noop = await client.act_on_application(running, Action.START, None)
     assert noop.state is State.RUNNING
+
+
+async def test_a_400_on_an_action_is_a_validation_failure_never_not_found(
+    app: Controlled, client: ApitureClient
+) -> None:
+    # Apiture's 400 on an action: "malformed or does not refer to an existing or
+    # accessible application" (L2248). With the caller's ifMatch no GET comes first.
+    with pytest.raises(ValidationFailed) as refused:
+        await client.act_on_application("nope", Action.APPROVE, '"1"')
+    assert not isinstance(refused.value, NotFound)
+    assert refused.value.violations[0].path == ("id",)
+    assert refused.value.provider_code == "invalidApplication"
+    assert refused.value.request_id
+
+
+async def test_a_400_naming_if_match_is_a_violation_at_if_match(
+    app: Controlled, client: ApitureClient
+) -> None:
+    app.control.inject(
+        "/approvedApplications",
+        Fault(
+            status=400,
+            body=b'{"_error": {"_id": "e2", "type": "ifMatchRequired", '
+            b'"attributes": {"header": "If-Match"}}}',
+        ),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        await client.act_on_application(first_in(app, "running"), Action.APPROVE, "x")
+    assert refused.value.violations[0].path == ("ifMatch",)
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (404, NotFound),
+        (409, InvalidStateTransition),
+        (412, VersionConflict),
+        (422, ValidationFailed),
+        (418, ProviderRejected),
+    ],
+)
+async def test_other_action_statuses_keep_their_mapping(
+    app: Controlled, client: ApitureClient, status: int, error: type[Exception]
+) -> None:
+    app.control.inject(
+        "/rejectedEnrollments", Fault(status=status, body=b'{"_error": {}}')
+    )
+    with pytest.raises(error):
+        await client.act_on_enrollment("any", Action.REJECT, '"1"')
 
 
 # enrollments -------------------------------------------------------------------------
@@ -666,10 +757,17 @@ async def test_act_on_enrollment(
 async def test_enrollment_action_errors(app: Controlled, client: ApitureClient) -> None:
     id_ = first_in(app, "running", enrollments=True)
     app.store.set_enrollment_verified(id_, False)
+    app.control.reset()
     with pytest.raises(InvalidStateTransition):
         await client.act_on_enrollment(id_, Action.APPROVE, None)
+    get, post = app.control.requests
+    assert (get.method, get.path) == ("GET", f"{ROOT}/enrollments/{id_}")
+    assert post.headers["if-match"] == app.store.enrollment_etag(id_)
     with pytest.raises(NotFound):
         await client.act_on_enrollment("nope", Action.REJECT, None)
+    with pytest.raises(ValidationFailed) as refused:
+        await client.act_on_enrollment("nope", Action.REJECT, '"1"')
+    assert refused.value.violations[0].path == ("id",)
     before = len(app.control.requests)
     with pytest.raises(ValidationFailed):
         await client.act_on_enrollment(id_, Action.CANCEL, None)
@@ -710,7 +808,9 @@ async def test_reads_leave_one_by_one_while_the_next_are_built(
         transport=Coalescing(Recording(), total_timeout=5.0),
         base_url=f"http://apiture.test{ROOT}",
     ) as http:
-        client = ApitureClient(http, api_key="key-1", access_token="token-1")
+        client = ApitureClient(
+            http, api_key=DEMO_API_KEY, access_token=DEMO_ACCESS_TOKEN
+        )
         real_build = client._build
 
         def build(method: str, path: str, **kwargs: Any) -> httpx.Request:
@@ -744,3 +844,73 @@ async def test_reads_cancelled_while_starting_are_all_cancelled(
     for _ in range(5):
         await asyncio.sleep(0)
     assert asyncio.all_tasks() - before == set()
+
+
+# Apiture's error bodies cross a trust boundary: whatever a 400 on an action holds,
+# the client answers a ValidationFailed at id or ifMatch and quotes nothing of it.
+ERROR_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+ERROR_BODIES = st.one_of(
+    ERROR_VALUES,
+    st.fixed_dictionaries(
+        {"_error": st.fixed_dictionaries(
+            {},
+            optional={
+                "_id": ERROR_VALUES,
+                "type": st.sampled_from(["ifMatchRequired", "invalidApplication"])
+                | ERROR_VALUES,
+                "message": st.just("SECRET upstream text"),
+                "attributes": st.dictionaries(
+                    st.sampled_from(["header", "parameter", "field", "value"]),
+                    st.sampled_from(["If-Match", "application", "x"]) | ERROR_VALUES,
+                    max_size=3,
+                ),
+            },
+        )}
+    ),
+)  # fmt: skip
+
+
+@given(body=ERROR_BODIES, kind=st.sampled_from(["application", "enrollment"]))
+@settings(max_examples=150, derandomize=True, deadline=None)
+def test_any_400_body_on_an_action_is_a_validation_failure_at_id_or_if_match(
+    body: Any, kind: Literal["application", "enrollment"]
+) -> None:
+    response = httpx.Response(400, content=json.dumps(body).encode())
+    error = domain_error(response, kind, action=True)
+    assert isinstance(error, ValidationFailed)
+    assert not isinstance(error, NotFound)
+    [violation] = error.violations
+    assert violation.path in (("id",), ("ifMatch",))
+    assert "SECRET" not in error.message + violation.message
+    detail = body.get("_error") if isinstance(body, dict) else None
+    attributes = detail.get("attributes") if isinstance(detail, dict) else None
+    if isinstance(attributes, dict) and "If-Match" in (
+        attributes.get(k) for k in ("header", "parameter", "field")
+    ):
+        assert violation.path == ("ifMatch",)
+
+
+@given(id_=st.text(min_size=1, max_size=40))
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+async def test_any_id_reaches_the_action_query_exactly_and_is_refused_typed(
+    app: Controlled, client: ApitureClient, id_: str
+) -> None:
+    app.control.reset()
+    with pytest.raises(ValidationFailed) as refused:
+        await client.act_on_application(id_, Action.APPROVE, '"1"')
+    [post] = app.control.requests
+    assert post.path == f"{ROOT}/approvedApplications"
+    assert parse_qs(post.query, keep_blank_values=True) == {"application": [id_]}
+    assert refused.value.violations[0].path == ("id",)

@@ -1,0 +1,134 @@
+"""ASGI middleware in front of the sandbox's routes: what Apiture refuses before
+any endpoint runs (credentials, method, parameters, body), per
+:mod:`adapters.apiture.sandbox.contract`. The endpoints then see only requests
+that fit the contract, so a wrongly typed field is a 400, never a crash.
+
+Credentials (contract ``x-security-inference``): ``API-Key`` and ``Authorization:
+Bearer`` together, each the sandbox's own (``DEMO_API_KEY``, ``DEMO_ACCESS_TOKEN``,
+which the gateway sends to its embedded sandbox). A missing or other value is 401;
+the message says which header, never echoes it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from adapters.apiture.sandbox import hal
+from adapters.apiture.sandbox.contract import Contract
+from adapters.apiture.sandbox.store import ApiError, Store
+from adapters.sandbox_kit import ASGIApp, Message, Receive, Scope, Send
+
+DEMO_API_KEY = "sandbox-api-key"
+DEMO_ACCESS_TOKEN = "sandbox-access-token"
+HAL = "application/hal+json"
+
+
+class Guard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        contract: Contract,
+        store: Store,
+        *,
+        api_key: str = DEMO_API_KEY,
+        access_token: str = DEMO_ACCESS_TOKEN,
+    ) -> None:
+        self.app = app
+        self.contract = contract
+        self.store = store
+        self.api_key = api_key
+        self.access_token = access_token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in scope["headers"]
+        }
+        body = bytearray()
+        while True:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        try:
+            self._check(scope, headers, bytes(body))
+        except ApiError as exc:
+            await self._refuse(send, exc)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _check(self, scope: Scope, headers: dict[str, str], body: bytes) -> None:
+        self._check_credentials(headers)
+        route = self.contract.route(scope["path"])
+        if route is None:
+            return  # the app answers 404
+        operation = route.operations.get(scope["method"])
+        if operation is None:
+            allow = ", ".join(route.operations)
+            raise _MethodNotAllowed(
+                405,
+                "methodNotAllowed",
+                f"{scope['method']} is not allowed here; allowed: {allow}.",
+                attributes={"allow": list(route.operations)},
+            ).allowing(allow)
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.contract.check_request(operation, query, headers, body)
+
+    def _check_credentials(self, headers: dict[str, str]) -> None:
+        key = headers.get("api-key")
+        if key is None or not _same(key, self.api_key):
+            raise ApiError(
+                401,
+                "invalidApiKey" if key is not None else "apiKeyRequired",
+                "A valid API-Key request header is required.",
+                remediation="Pass the client application's API key in API-Key.",
+            )
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not _same(token.strip(), self.access_token):
+            raise ApiError(
+                401,
+                "invalidAccessToken" if token else "accessTokenRequired",
+                "A valid access token is required in Authorization: Bearer.",
+                remediation="Obtain an access token and pass it as a bearer token.",
+            )
+
+    async def _refuse(self, send: Send, exc: ApiError) -> None:
+        answer = hal.error_body(exc, self.store.new_id(), self.store.now())
+        content = json.dumps(answer).encode()
+        headers = [
+            (b"content-type", HAL.encode()),
+            (b"content-length", str(len(content)).encode()),
+        ]
+        if isinstance(exc, _MethodNotAllowed):
+            headers.append((b"allow", exc.allow.encode()))
+        if exc.status == 401:
+            headers.append((b"www-authenticate", b'Bearer realm="apiture"'))
+        await send(
+            {"type": "http.response.start", "status": exc.status, "headers": headers}
+        )
+        await send({"type": "http.response.body", "body": content})
+
+
+class _MethodNotAllowed(ApiError):
+    allow = ""
+
+    def allowing(self, allow: str) -> _MethodNotAllowed:
+        self.allow = allow
+        return self
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
