@@ -247,7 +247,7 @@ class ApitureClient:
         self, id: str, action: Action, if_match: str | None
     ) -> Application:
         if if_match is None:
-            if_match = (await self._current(f"applications/{id}", "application"))[1]
+            if_match = (await self._current(_at("applications", id), "application"))[1]
         return await self._application_call(
             "POST",
             APPLICATION_SETS[action],
@@ -349,7 +349,7 @@ class ApitureClient:
                 provider=APITURE,
             )
         if if_match is None:
-            if_match = (await self._current(f"enrollments/{id}", "enrollment"))[1]
+            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
         return await self._enrollment_call(
             "POST",
             set_name,
