@@ -11,10 +11,12 @@ from schema.errors import (
     Forbidden,
     InvalidStateTransition,
     NotFound,
+    ProviderFailed,
     ProviderRejected,
     UploadTooLarge,
     ValidationFailed,
     VersionConflict,
+    make_provider_failures_typed,
 )
 from schema.execution import GatewayExecutionContext
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
@@ -40,6 +42,9 @@ class Mutation(ApplicationMutations, EnrollmentMutations, DocumentMutations):
 idempotency = MemoryIdempotencyStore()
 make_idempotent(Mutation, idempotency)
 make_authorized(Mutation)  # after: the policy runs before idempotency
+# Last, so outermost: a provider failing in the policy's reads, the store or the
+# resolver answers that mutation's ProviderFailed, never a null response.
+make_provider_failures_typed(Mutation)
 
 
 class QuietExecutionContext(GatewayExecutionContext):
@@ -69,6 +74,7 @@ def build_schema(
             InvalidStateTransition,
             ValidationFailed,
             ProviderRejected,
+            ProviderFailed,
             UploadTooLarge,
             Forbidden,
         ],

@@ -1,6 +1,14 @@
 """Errors, in one place: expected failures as typed union members of mutation
 results, everything else as a coded GraphQL error.
 
+A provider that fails during a mutation (unavailable, timed out, rate limiting,
+a malformed answer) is a union member too, ``ProviderFailed``, never a raised
+error: every mutation's result is non-null, so a raised error would null the
+whole response, and with it the results of the mutations already done in the
+same request. :class:`ProviderFailures` wraps every mutation, outermost (around
+the policy's reads, the idempotency store and the resolver), so this holds for
+any mutation without a check of its own.
+
 Codes are those of DESIGN.md. ``extensions`` carry ``code``, ``provider`` and the
 provider's request id; never a credential, an upstream URL or an upstream body.
 Exceptions that are not adapter errors are masked ("Unexpected error.", ``INTERNAL``)
@@ -10,11 +18,12 @@ and logged in full on the server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Self, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
 
 from adapters import errors as domain
 from adapters.errors import AdapterError
@@ -90,6 +99,51 @@ class Forbidden(UserError):
     pass
 
 
+# Failures a later retry of the same call may get past.
+RETRYABLE = (domain.ProviderUnavailable, domain.ProviderTimeout, domain.RateLimited)
+
+
+@strawberry.type(
+    description="The provider could not answer (down, too slow, rate limiting the "
+    "gateway, or a malformed answer); the request itself was not at fault. `code` "
+    "is PROVIDER_UNAVAILABLE, PROVIDER_TIMEOUT, RATE_LIMITED or PROVIDER_ERROR. "
+    "Unless the code is RATE_LIMITED the provider may have made the change before "
+    "failing: read the record before retrying a change that is not idempotent. "
+    "Other mutations of the same request keep their own results."
+)
+class ProviderFailed(UserError):
+    provider: Provider = strawberry.field(description="The provider that failed.")
+    retryable: bool = strawberry.field(
+        description="True when the same call may succeed later (unavailable, "
+        "timed out, rate limited); false when retrying will not help (a malformed "
+        "or oversized answer, the gateway's own credentials refused)."
+    )
+    retry_after: float | None = strawberry.field(
+        description="Seconds the provider asked to wait first, when it said."
+    )
+    request_id: str | None = strawberry.field(
+        description="The provider's request id, for support."
+    )
+
+    @classmethod
+    def of(cls, exc: domain.AdapterError) -> Self | None:
+        """The member for a provider's failure; None for any other error (an
+        expected one, or one that names no provider: a fault of the gateway)."""
+        if exc.provider is None or user_error(exc) is not None:
+            return None
+        retryable = isinstance(exc, RETRYABLE)
+        return cls(
+            code=exc.code,
+            message=exc.message,
+            provider=by_name(Provider, exc.provider),
+            retryable=retryable,
+            retry_after=exc.retry_after
+            if isinstance(exc, domain.RateLimited)
+            else None,
+            request_id=exc.request_id,
+        )
+
+
 @strawberry.type(description="A record was deleted.")
 class Deleted:
     id: strawberry.ID = strawberry.field(description="Global id of the deleted record.")
@@ -103,6 +157,7 @@ Failure = (
     | UploadTooLarge
     | ProviderRejected
     | Forbidden
+    | ProviderFailed
 )
 
 
@@ -227,3 +282,37 @@ def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) 
     path = info.path.as_list()
     for exc in failures.values():
         info.context.partial_errors.append((path, exc))
+
+
+class ProviderFailures(FieldExtension):
+    """A provider's failure anywhere in a mutation becomes its ``ProviderFailed``
+    result instead of an error that would null the whole response."""
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: Info,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except domain.AdapterError as exc:
+            failed = ProviderFailed.of(exc)
+            if failed is None:
+                raise
+            log.warning(
+                "mutation %s: %s failed (%s)",
+                info.field_name,
+                failed.provider.name,
+                failed.code,
+            )
+            return failed
+
+
+def make_provider_failures_typed(mutation_type: type) -> None:
+    """Wrap every field of ``mutation_type``; call it after every other
+    extension is added: Strawberry makes the last one the outermost."""
+    definition = mutation_type.__strawberry_definition__  # type: ignore[attr-defined]
+    for mutation in definition.fields:
+        mutation.extensions.append(ProviderFailures())

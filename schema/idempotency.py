@@ -4,8 +4,9 @@ A repeat with the same key and the same input, by the same caller, within the
 retention period (24 hours) returns the first result and makes no second upstream
 call; the same key with different input is refused as ``ValidationFailed`` on
 ``idempotencyKey``. A repeat that arrives while the first is still running waits for
-it. Failures that raised (a provider down) are not remembered, so a retry can
-succeed; results, including typed errors, are.
+it. A provider's failure is not remembered, whether it raised or came back as
+``ProviderFailed`` (the waiting repeats get it too), so a retry with the same key
+calls the provider again; results, including the other typed errors, are.
 
 The store is an interface (``IdempotencyStore``); ``MemoryIdempotencyStore`` keeps
 entries in this process, and a shared store (Redis, a database) can implement the
@@ -31,7 +32,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from schema.context import Info
-from schema.errors import FieldError, ValidationFailed
+from schema.errors import FieldError, ProviderFailed, ValidationFailed
 
 RETENTION = 24 * 3600.0
 ARGUMENT = "idempotency_key"
@@ -174,6 +175,8 @@ class Idempotent(FieldExtension):
             entry.result.set_exception(exc)
             entry.result.exception()  # retrieved: no "never retrieved" warning
             raise
+        if isinstance(result, ProviderFailed):
+            await self.store.forget(scoped)
         entry.result.set_result(result)
         return result
 

@@ -165,10 +165,16 @@ class TestDeadline:
 async def test_a_mutation_is_not_retried(gateway: Gateway) -> None:
     gateway.auco.control.inject(r"/document/cancel$", Fault(status=503))
     body = await gateway.execute(
-        "mutation Cancel($id: ID!) { cancelSignature(id: $id) { __typename } }",
+        """mutation Cancel($id: ID!) { cancelSignature(id: $id) {
+             __typename ... on UserError { code } } }""",
         {"id": AUCO_DOCUMENT},
     )
-    assert code_of(body) == "PROVIDER_UNAVAILABLE"
+    # A mutation's provider failure is its typed result (ProviderFailed), not an
+    # error that would null the whole response.
+    assert body["data"]["cancelSignature"] == {
+        "__typename": "ProviderFailed",
+        "code": "PROVIDER_UNAVAILABLE",
+    }
     assert gateway.auco.control.calls("POST", r".*/document/cancel") == 1
     assert_nothing_leaks(body)
 
