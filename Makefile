@@ -55,6 +55,20 @@ sandbox: $(STAMP)  ## the four provider sandboxes on their own ports
 manifest: $(STAMP)  ## regenerate operations/persisted-queries.json
 	$(BIN)/gateway persisted-manifest
 
+# Every direct dependency at its lower bound (constraints-lowest.txt), in a venv of
+# its own: lint, types and the whole suite, proving the `>=` of pyproject.toml.
+LOWEST := .venv-lowest
+.PHONY: test-lowest
+test-lowest: constraints-lowest.txt pyproject.toml frontend  ## the checks and suite on lowest versions
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet --upgrade pip
+	$(LOWEST)/bin/pip install --quiet -c constraints-lowest.txt -e '.[test]'
+	$(LOWEST)/bin/ruff check gateway schema adapters tests
+	$(LOWEST)/bin/ruff format --check gateway schema adapters tests
+	$(LOWEST)/bin/mypy --cache-dir $(LOWEST)/.mypy_cache gateway schema adapters
+	$(LOWEST)/bin/pytest -p no:cacheprovider
+
 frontend:  ## the Node test tooling, when Node is there (CI always has it)
 	@if command -v npm >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory $(NODE_STAMP); \

@@ -6,9 +6,11 @@ an awaitable check, then completion by type. A page of 50 applications with ten
 scalar fields each is 550 such executions, most of the gateway's CPU on that page.
 
 :class:`GatewayExecutionContext` plans each selection set once per request. When
-every field selected on an object is *plain* (a Strawberry attribute with no
-resolver of its own, no arguments, no deferral) and of a scalar or enum type, an
-object type whose selection is itself plain, or a list of those, or is
+every field selected on an object is *plain* (a field Strawberry itself reads
+straight off its object, with nothing around it: no resolver of its own, no
+permission classes, no extensions, see ``_read_directly``; no arguments, no
+deferral) and of a scalar or enum type, an object type whose selection is
+itself plain, or a list of those, or is
 ``__typename``, the object's whole result is built in one recursive loop:
 ``getattr``, then what completion would have done (``coerce_output_value`` for
 leaves, the type's ``is_type_of`` check for objects, item by item for lists).
@@ -24,8 +26,10 @@ order. An object is built inside its parent's loop only when all of it is plain.
 
 A resolver declared ``at_hand(attribute)`` answers that attribute whenever it is
 not None (an application's documents, when its detail lists them): plans read
-it as a plain field. An object on which it is None, or a parent holding one,
-is planned again without it, and graphql-core runs the resolver there.
+it as a plain field, unless anything guards it (permission classes, extensions,
+directives, arguments: then it is never at hand). An object on which it is
+None, or a parent holding one, is planned again without it, and graphql-core
+runs the resolver there.
 
 Once an operation has finished, the context lets go of graphql-core's
 ``async_helpers``: two methods bound to the context itself, so a reference cycle
@@ -39,9 +43,11 @@ Without the cycle, reference counting frees a request's objects when it ends.
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+import strawberry
 from graphql import (
     DirectiveNode,
     FragmentDefinitionNode,
@@ -256,7 +262,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         definition = field.extensions.get("strawberry-definition")
         if not isinstance(definition, StrawberryField):
             return None
-        attribute = _at_hand_attribute(definition) if at_hand else None
+        attribute = _at_hand_attribute(definition, field.resolve) if at_hand else None
         if attribute is not None:
             # A resolver that answers this attribute whenever it is not None:
             # read here (the plan checks it first: see _run).
@@ -265,11 +271,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             needed.append(attribute)
             return (response_name, attribute, complete, True, "")
-        resolve = field.resolve
-        if resolve is None or not getattr(resolve, "_is_default", False):
-            return None  # a resolver of its own, or not built by Strawberry
-        if definition.default_resolver is not getattr:
-            return None
+        if not _read_directly(definition, field.resolve):
+            return None  # Strawberry runs something around it: so does graphql-core
         non_null = isinstance(field.type, GraphQLNonNull)
         complete = self._completion(_nullable(field.type), details, at_hand)
         if complete is None:
@@ -329,14 +332,76 @@ def at_hand(attribute: str) -> Callable[[F], F]:
     return mark
 
 
-def _at_hand_attribute(definition: StrawberryField) -> str | None:
+def _read_directly(definition: StrawberryField, resolve: Any) -> bool:
+    """Whether Strawberry itself reads the field straight off its object.
+
+    Strawberry's converter (``GraphQLCoreConverter.from_resolver``) gives a
+    field a bare resolver, with no ``Info``, no permission check, no extension
+    and no exception handler around it, only when ``is_basic_field`` holds (no
+    resolver of its own, no extensions; permission classes are turned into an
+    extension) and no exception handler applies to its type; that resolver
+    calls ``get_result``, which for such a field is the configured default
+    resolver. So a plan reads the field only when ``resolve`` *is* that bare
+    resolver (the same code as the one Strawberry gives a plain probe field:
+    see ``_basic_code``), the field is basic, has no permission classes and no
+    extensions, its class keeps Strawberry's ``get_result``, and the default
+    resolver is ``getattr``. Anything else, now or in a later Strawberry, is
+    left to graphql-core and Strawberry's own resolver.
+
+    Directives need nothing here: a field's schema directives only describe
+    it in the SDL; ``@skip`` and ``@include`` are applied when fields are
+    collected, the same for both paths; any other operation directive runs
+    in Strawberry's ``DirectivesExtension``, a ``resolve`` middleware, and with
+    any middleware the whole operation takes graphql-core's path.
+    """
+    return (
+        getattr(resolve, "__code__", None) is _basic_code()
+        and getattr(resolve, "_is_default", False) is True
+        and definition.is_basic_field
+        and not definition.base_resolver
+        and not definition.permission_classes
+        and not definition.extensions
+        and type(definition).get_result is StrawberryField.get_result
+        and definition.default_resolver is getattr
+    )
+
+
+@functools.cache
+def _basic_code() -> object:
+    """The code of the resolver Strawberry gives a field it reads directly,
+    learned from Strawberry itself: the resolver of a plain probe field."""
+
+    @strawberry.type(name="FastPathProbe")
+    class Probe:
+        plain: int = 0
+
+    probe = strawberry.Schema(query=Probe)._schema.query_type
+    assert probe is not None
+    code: object = getattr(probe.fields["plain"].resolve, "__code__", None)
+    assert code is not None
+    return code
+
+
+def _unguarded(definition: StrawberryField, resolve: Any) -> bool:
+    """No permission classes, extensions, directives or arguments around the
+    field's resolver, and the resolver the one Strawberry built for it."""
+    return (
+        resolve is not None
+        and hasattr(resolve, "_is_default")  # built by Strawberry's converter
+        and not definition.arguments
+        and not definition.permission_classes
+        and not definition.extensions
+        and not definition.directives
+        and type(definition).get_result is StrawberryField.get_result
+    )
+
+
+def _at_hand_attribute(definition: StrawberryField, resolve: Any) -> str | None:
     """The attribute a field's resolver answers when it is not None (``at_hand``),
-    for a field with nothing else around its resolver (arguments, extensions,
-    permissions, directives)."""
+    for a field with nothing else around its resolver (see ``_unguarded``): a
+    guarded field is never read at hand, whatever its resolver declares."""
     resolver = definition.base_resolver
-    if resolver is None or definition.arguments:
-        return None
-    if definition.extensions or definition.permission_classes or definition.directives:
+    if resolver is None or not _unguarded(definition, resolve):
         return None
     attribute = getattr(resolver.wrapped_func, AT_HAND, None)
     return attribute if isinstance(attribute, str) else None
