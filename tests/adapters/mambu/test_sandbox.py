@@ -13,6 +13,10 @@ from adapters.mambu.sandbox import MAX_UPLOAD_BYTES, create_app
 from adapters.mambu.sandbox_store import DEMO_CLIENT_IDS
 from adapters.sandbox_kit import Controlled
 
+# These tests send requests outside the provider's contract on purpose, to see
+# the sandbox refuse them (tests/contracts/plugin.py).
+pytestmark = pytest.mark.sends_invalid_requests
+
 # The seed's sample list response (its stray `"` after lastModifiedDate removed).
 SEED_LIST = json.loads("""[
     {
