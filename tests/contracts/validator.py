@@ -67,6 +67,13 @@ class _Response:
         self.content_type = exchange.response_headers.get("content-type", "").lower()
 
 
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # some openapi-core errors cannot print their cause
+        return repr(error.__cause__ or error.__context__)
+
+
 def describe(error: BaseException) -> str:
     """One line: the error and the schema errors under it."""
     cause = error.__cause__
@@ -75,9 +82,9 @@ def describe(error: BaseException) -> str:
     )
     if details:
         return f"{type(error).__name__}: " + "; ".join(str(e.message) for e in details)
-    text = f"{type(error).__name__}: {error}"
+    text = f"{type(error).__name__}: {_text(error)}"
     if cause is not None:
-        text += f" ({type(cause).__name__}: {cause})"
+        text += f" ({type(cause).__name__}: {_text(cause)})"
     return text
 
 
