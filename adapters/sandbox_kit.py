@@ -334,6 +334,12 @@ class _Capture:
             observer(exchange)
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` says JSON: a JSON API reads no other body."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
+
+
 def allowed_methods(app: Any, path: str) -> list[str]:
     """Every method some route of the Starlette ``app`` takes at ``path``."""
     methods: set[str] = set()

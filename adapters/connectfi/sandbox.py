@@ -75,7 +75,7 @@ from adapters.connectfi.sandbox_store import (
     iso,
     seed_demo_data,
 )
-from adapters.sandbox_kit import Controlled, allowed_methods
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 __all__ = [
     "BASE_PATH",
@@ -146,7 +146,10 @@ def create_app(
     async def body_of(request: Request, shape: schema.Schema) -> Any:
         """The validated JSON body, or the 400 that refuses it."""
         try:
-            body = json.loads(await request.body() or b"null")
+            # Like any JSON API, connectFi reads no body sent as another type.
+            raw = await request.body()
+            is_json_body = is_json(request.headers.get("content-type"))
+            body = json.loads(raw or b"null") if is_json_body else None
         except ValueError:
             body = None
         errors = schema.validate(shape, body)

@@ -67,7 +67,7 @@ from starlette.routing import Route
 
 from adapters.mambu.sandbox_store import HOLDER_TYPES, MambuStore
 from adapters.mambu.sandbox_store import StoredDocument as StoredDocument
-from adapters.sandbox_kit import Controlled, allowed_methods
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 BASE_PATH = ""
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
@@ -246,6 +246,8 @@ def create_app(
 
     async def upload(request: Request) -> Response:
         authenticate(request)
+        if not is_json(request.headers.get("content-type")):
+            raise _invalid("document")  # a JSON API reads no other body
         try:
             payload = json.loads(await request.body())
         except ValueError:
@@ -267,13 +269,16 @@ def create_app(
             code, status = _NOT_FOUND_BY_TYPE[holder_type]
             raise _Refused(400, code, status, "documentHolderKey")
         description = document.get("description")
-        if description is not None and not isinstance(description, str):
+        if "description" in document and not isinstance(description, str):
             raise _invalid("description")
         problem = name_problem(fields["name"], fields["type"])
         if problem is not None:
             raise _invalid(problem)
         # The seed's examples write " documentContent" (a typo): accept both.
-        content = payload.get("documentContent", payload.get(" documentContent"))
+        typo = payload.get(" documentContent")
+        if " documentContent" in payload and not isinstance(typo, str):
+            raise _invalid("documentContent")
+        content = payload.get("documentContent", typo)
         if not isinstance(content, str) or not content:
             raise _invalid("documentContent")
         if _decoded_size(content) > max_upload_bytes:

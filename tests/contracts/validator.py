@@ -94,6 +94,8 @@ class Contract:
     spec: OpenAPI
     passthrough: tuple[re.Pattern[str], ...]
     document: dict[str, Any]
+    base: str = ""  # the server's path, before every contract path
+    paths: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Contract:
@@ -104,6 +106,8 @@ class Contract:
             spec=OpenAPI.from_dict(document),
             passthrough=tuple(re.compile(p) for p in passthrough),
             document=document,
+            base=document.get("servers", [{"url": "/"}])[0]["url"].rstrip("/"),
+            paths=document["paths"],
         )
 
 
@@ -148,7 +152,12 @@ class Contracts:
         request = _Request(exchange)
         request_errors: list[str] = []
         unknown: str | None = None
+        literal = contract.paths.get(exchange.path[len(contract.base) :])
         try:
+            if literal is not None and exchange.method.lower() not in literal:
+                # openapi-core would match "/documents/" to "/documents/{id}" with
+                # an empty id; a path the contract names as it is wins.
+                raise OperationNotFound(exchange.path, exchange.method.lower())
             contract.spec.validate_request(request)
         except (PathNotFound, ServerNotFound) as exc:
             request_errors.append(describe(exc))

@@ -58,7 +58,7 @@ from starlette.routing import Route
 
 from adapters.auco.sandbox import demo, rules
 from adapters.auco.sandbox.store import Store, StoredDocument, StoredSigner
-from adapters.sandbox_kit import Controlled, allowed_methods
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 BASE_PATH = "/v1.5/ext"
 ResponseShape = Literal["seed", "current"]
@@ -110,6 +110,8 @@ class _Routes:
         raw = await request.body()
         if len(raw) > self.max_body:
             return JSONResponse({"message": "Request Entity Too Large"}, 413)
+        if not is_json(request.headers.get("content-type")):
+            return _error("INVALID_JSON")  # a JSON API reads no other body
         try:
             body = json.loads(raw)
         except ValueError:

@@ -150,6 +150,9 @@ def check_types(body: dict[str, Any]) -> str | None:
     error = _wrong_type(body, ROOT_TYPES, "")
     if error:
         return error
+    for name in ("tags", "targetWebhooks"):
+        if not all(isinstance(item, str) for item in body.get(name, [])):
+            return f"{_snake(name)}_INVALID"
     signers = body.get("signProfile", [])
     levels = [body, *(s for s in signers if isinstance(s, dict))]
     for signer in signers:
@@ -158,6 +161,8 @@ def check_types(body: dict[str, Any]) -> str | None:
         error = _wrong_type(signer, SIGNER_TYPES, "SIGNER_")
         if error:
             return error
+        if not all(isinstance(f, dict) for f in signer.get("files", [])):
+            return "SIGNER_FILES_INVALID"
         kinds = signer.get("type")
         if isinstance(kinds, list) and not all(isinstance(k, str) for k in kinds):
             return "SIGNER_TYPE_INVALID"
