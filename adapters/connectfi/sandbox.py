@@ -18,7 +18,8 @@ Successes are ``{code: "0", data, requestId}``; errors are
 ``{requestId, code, context?, message?}`` with the HTTP status of the reference
 (``applicationNotFound`` 404, ``documentNotFound``/``fileNotFound``/
 ``greaterNumberOfRecords``/``requestValidateError`` 400, ``unauthorized`` 401).
-Request bodies are validated against the seeds' schemas (:mod:`.sandbox_schema`).
+Request bodies are validated against the seeds' schemas (:mod:`.sandbox_schema`);
+a body not sent as ``application/json`` is read as no body at all.
 
 Choices where the sources are silent or disagree (the seeds win):
 

@@ -33,8 +33,9 @@ Choices where the seed is silent (each one marked in the code):
   5 ``METHOD_NOT_IMPLEMENTED`` (405, with ``Allow``) for unknown paths and
   methods.
 - Wrongly typed input is a 400 with ``errorSource`` naming the field, never a crash:
-  ``document.description`` must be a string when given, ``offset``/``limit`` plain
-  digits.
+  ``document.description`` (and the typo key ``" documentContent"``) must be a
+  string when given, ``offset``/``limit`` plain digits, and an upload's body is
+  read only when sent as ``application/json``.
 - The size limit (15 MB = 15 MiB, configurable: current Mambu says 50 MB) applies to
   the *decoded* document; content over it is refused with **413** (4,
   ``errorSource`` ``documentContent``) before it is decoded. Empty content is refused

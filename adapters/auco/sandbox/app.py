@@ -31,6 +31,7 @@ Choices (the seed wins over the reference; the reference fills what the seed omi
 - Every field is checked for the type seed 003's table gives it before anything
   else (:func:`.rules.check_types`): a wrong type is a 400, never a crash. A
   signer's ``phone`` is required and its ``order`` is a string, as the table says.
+- A body not sent as ``application/json`` is 400 ``INVALID_JSON``.
 - ``GET /document`` answers ``camera`` and ``otpCode`` as booleans, never null.
 - An unknown path is 404 ``{"message": "NOT_FOUND"}``; a known path with another
   method 405 ``METHOD_NOT_ALLOWED`` with ``Allow`` listing the methods it takes.
