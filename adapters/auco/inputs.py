@@ -37,7 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from adapters.errors import Violation
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PHONE = re.compile(r"\+\d{7,15}")
+PHONE = re.compile(r"\+[0-9]{7,15}")  # ASCII digits: \d would match any script's
 MIN_EXPIRY = timedelta(days=3)
 ROLES = ("SIGNER", "APPROVER")
 

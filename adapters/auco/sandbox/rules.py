@@ -41,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PHONE = re.compile(r"\+\d{7,15}")
+PHONE = re.compile(r"\+[0-9]{7,15}")  # ASCII digits: \d would match any script's
 CAMERA_CHECKS = ("identification", "photo")
 OTP_CHANNELS = ("phone", "email")
 MIN_EXPIRY = timedelta(days=3)
