@@ -1,9 +1,9 @@
-"""Property: whatever the gateway lets through to Auco fits Auco's contract.
+"""Property: whatever the gateway lets through to a provider fits its contract.
 
-Signature requests cross a trust boundary (any caller's text becomes an upstream
-body). For every request the gateway's own rules accept (``adapters.auco.inputs``),
-the body it would send (``adapters.auco.mapping``) must validate against
-``contracts/auco.yaml``: the gateway must never rely on the provider to refuse.
+Callers' input crosses a trust boundary and becomes an upstream body. For every
+input the gateway's own rules accept (``adapters.auco.inputs``,
+``adapters.connectfi.checks``), the body it would send must validate against the
+provider's contract: the gateway must never rely on the provider to refuse.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from adapters.auco import mapping
 from adapters.auco.inputs import ReaderInput, SignatureRequest, SignerInput, validate
+from adapters.connectfi import checks
+from adapters.connectfi import mapping as connectfi_mapping
 from adapters.sandbox_kit import Exchange
 from tests.contracts.validator import load_contracts
 
@@ -53,19 +55,23 @@ requests = st.builds(
 )
 
 
-def _upload_exchange(body: dict[str, object]) -> Exchange:
+def _post(provider: str, path: str, headers: dict[str, str], body: object) -> Exchange:
     return Exchange(
-        provider="auco",
+        provider=provider,
         method="POST",
-        path="/v1.5/ext/document/upload",
+        path=path,
         query="",
-        headers={"authorization": "prk_x", "content-type": "application/json"},
+        headers={**headers, "content-type": "application/json"},
         body=json.dumps(body).encode(),
-        status=200,
+        status=400,  # the request alone is checked here
         response_headers={"content-type": "application/json"},
-        response_body=b'{"package": "P", "code": "ABCDEFGHIJ"}',
-        faulted=False,
+        response_body=b"{}",
+        faulted=True,
     )
+
+
+def _upload_exchange(body: dict[str, object]) -> Exchange:
+    return _post("auco", "/v1.5/ext/document/upload", {"authorization": "k"}, body)
 
 
 @settings(max_examples=300, derandomize=True, deadline=None, database=None)
@@ -93,3 +99,41 @@ def test_the_shipped_example_fits_the_contract_and_a_missing_phone_does_not() ->
     body["signProfile"][0].pop("phone")  # type: ignore[index, union-attr]
     errors = CONTRACTS.check(_upload_exchange(body)).request_errors  # type: ignore[union-attr]
     assert any("'phone' is a required property" in e for e in errors)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(
+    workflow=st.sampled_from(["BUSINESS", "PERSONAL", "personal", ""]),
+    name=st.text(max_size=60),
+    extension=st.sampled_from(["jpg", "png", "JPG", "gif"]),
+    kind=st.sampled_from(["license", "passport", "w2", "selfie"]),
+    note=st.one_of(st.none(), st.text(max_size=20)),
+    email=st.one_of(st.none(), st.emails(), st.text(max_size=12)),
+)
+def test_every_document_the_gateway_would_generate_fits_connectfis_contract(
+    workflow: str,
+    name: str,
+    extension: str,
+    kind: str,
+    note: str | None,
+    email: str | None,
+) -> None:
+    fields = {
+        "workflow": workflow,
+        "name": name,
+        "extension": extension,
+        "type": kind,
+        "note": note,
+        "note_author_agent_email": email,
+    }
+    if checks.generate_violations(**fields):
+        return  # refused before any call
+    body = connectfi_mapping.generate_request(**fields)
+    exchange = _post(
+        "connectfi", "/akepa/document/generate", {"x-connectfi-token": "t"}, body
+    )
+
+    outcome = CONTRACTS.check(exchange)
+
+    assert outcome is not None
+    assert outcome.request_errors == (), (body, outcome.request_errors)
