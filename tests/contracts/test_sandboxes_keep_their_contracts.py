@@ -191,19 +191,44 @@ def test_a_sandbox_answers_generated_requests_within_its_contract(
     print(f"{provider} {operation.label}: {sent.total()} cases, {dict(sent)}")
 
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# A value for each path parameter: an enum's first value, else a plausible id.
+SAMPLE = "x1"
+
+
 def _paths(provider: str) -> list[tuple[str, str, list[str]]]:
-    """(concrete path, method not declared, declared methods) per contract path."""
+    """(concrete path, a method not declared, declared methods) per contract path."""
     document = CONTRACTS.by_provider[provider].document
-    base = document.get("servers", [{"url": "/"}])[0]["url"].rstrip("/")
+    base = CONTRACTS.by_provider[provider].base
     found = []
     for template, item in document["paths"].items():
-        declared = [m.upper() for m in item if m in ("get", "post", "put", "delete")]
-        other = next(m for m in ("PATCH", "PUT", "DELETE", "POST") if m not in declared)
-        concrete = template.replace("{collection}", "clients")
-        for name in ("holder", "document", "documentId", "applicationId"):
-            concrete = concrete.replace("{" + name + "}", "x1")
+        declared = [m for m in METHODS if m.lower() in item]
+        other = next((m for m in reversed(METHODS) if m not in declared), None)
+        if not declared or other is None:
+            continue
+
+        def value(match: re.Match[str], item: dict[str, Any] = item) -> str:
+            return _sample(document, item, match.group(1))
+
+        concrete = re.sub(r"\{([^}]+)\}", value, template)
         found.append((base + concrete, other, declared))
     return found
+
+
+def _sample(document: dict[str, Any], item: dict[str, Any], name: str) -> str:
+    parameters = list(item.get("parameters", []))
+    for operation in item.values():
+        if isinstance(operation, dict):
+            parameters += operation.get("parameters", [])
+    for parameter in parameters:
+        if "$ref" in parameter:
+            parameter = document["components"]["parameters"][
+                parameter["$ref"].rsplit("/", 1)[-1]
+            ]
+        if parameter.get("name") == name and parameter.get("in") == "path":
+            enum = parameter.get("schema", {}).get("enum")
+            return str(enum[0]) if enum else SAMPLE
+    return SAMPLE
 
 
 PROVIDERS = sorted(CONTRACTS.by_provider)

@@ -23,7 +23,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from openapi_core import OpenAPI
@@ -100,6 +100,12 @@ class Contract:
     @classmethod
     def load(cls, path: Path) -> Contract:
         document = yaml.safe_load(path.read_text())
+        # Sandboxes answer on any host: servers keep only their paths
+        # ("https://{tenant}.mambu.com/api" → "/api"), variables and all.
+        document["servers"] = [
+            {"url": urlsplit(server["url"]).path.rstrip("/") or "/"}
+            for server in document.get("servers") or [{"url": "/"}]
+        ]
         passthrough = document.get("x-passthrough", {}).get("paths", [])
         return cls(
             provider=path.stem,
