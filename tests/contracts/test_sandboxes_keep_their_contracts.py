@@ -13,6 +13,7 @@ validation; the tests below also send none, and other methods.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from collections import Counter
@@ -39,8 +40,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
     unsupported_method,
 )
-from starlette.testclient import TestClient
 
+from adapters.apiture import sandbox as apiture_sandbox
 from adapters.auco.sandbox.demo import USERS
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
@@ -72,13 +73,16 @@ def _basic(user: str, password: str) -> str:
 
 
 def _connectfi_token(app: Controlled) -> str:
-    with TestClient(app, base_url=HOST) as http:
-        answer = http.post(
-            "/auth/get-token",
-            json={"user": {"login": "sandbox", "password": "sandbox"}},
-        )
-    token: str = answer.json()["data"]["token"]
-    return token
+    async def log_in() -> str:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url=HOST
+        ) as http:
+            credentials = {"user": {"login": "sandbox", "password": "sandbox"}}
+            answer = await http.post("/auth/get-token", json=credentials)
+        token: str = answer.json()["data"]["token"]
+        return token
+
+    return asyncio.run(log_in())
 
 
 def _token_header(token: str) -> Callable[[str], dict[str, str]]:
@@ -95,9 +99,14 @@ CREDENTIALS: dict[str, Credentials] = {
         }
     ),
     "mambu": lambda app: lambda method: {"Authorization": _basic("sandbox", "sandbox")},
-    # Apiture's contract arrives with its own helper's work; its sandbox takes the
-    # gateway's sandbox settings (no key) today.
-    "apiture": lambda app: lambda method: {},
+    # Apiture: API-Key and a bearer token, the sandbox's demo pair where it has one.
+    "apiture": lambda app: (
+        lambda method: {
+            "API-Key": getattr(apiture_sandbox, "DEMO_API_KEY", "sandbox"),
+            "Authorization": "Bearer "
+            + getattr(apiture_sandbox, "DEMO_ACCESS_TOKEN", "sandbox"),
+        }
+    ),
 }
 
 
