@@ -18,15 +18,17 @@ kinds of request are not API calls and are only counted:
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import yaml
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import (
     OperationNotFound,
@@ -88,6 +90,24 @@ def describe(error: BaseException) -> str:
     return text
 
 
+def _media_types(node: object) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "content" and isinstance(value, dict):
+                yield from value
+            yield from _media_types(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _media_types(item)
+
+
+def _config(document: dict[str, Any]) -> Config:
+    """JSON for every ``…+json`` media type a contract names (HAL's, say), which
+    openapi-core would otherwise hand over as bytes."""
+    structured = {m for m in _media_types(document) if m.endswith("+json")}
+    return Config(extra_media_type_deserializers=dict.fromkeys(structured, json.loads))
+
+
 @dataclass
 class Contract:
     provider: str
@@ -109,7 +129,7 @@ class Contract:
         passthrough = document.get("x-passthrough", {}).get("paths", [])
         return cls(
             provider=path.stem,
-            spec=OpenAPI.from_dict(document),
+            spec=OpenAPI.from_dict(document, config=_config(document)),
             passthrough=tuple(re.compile(p) for p in passthrough),
             document=document,
             base=document.get("servers", [{"url": "/"}])[0]["url"].rstrip("/"),
