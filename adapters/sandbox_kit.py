@@ -12,6 +12,15 @@ answers ``GET /_sandbox/calls`` (the counters), ``POST /_sandbox/reset`` and the
 provider's own ``POST /_sandbox/seed/{name}`` hooks (``{"count": n}``) before the
 provider's routes; the benchmark reads upstream calls per request there.
 
+Observers: every function in :data:`OBSERVERS` sees each finished call as an
+:class:`Exchange` (the request, the answer, the provider's name, whether a fault
+answered). The test suite checks every one against the provider's contract
+(``contracts/<provider>.yaml``); with no observer nothing is captured, so the
+gateway pays nothing for it.
+
+``allowed_methods`` lists the methods a path takes, for the ``Allow`` header a 405
+must carry (RFC 9110 §15.5.6); each sandbox answers its 405 in its own error shape.
+
 Faults: an error status (with an optional body and ``Retry-After``), a delay, a hang,
 a malformed body, or a dropped connection. In process (``httpx.ASGITransport``) a
 dropped connection surfaces as ``httpx.RemoteProtocolError``, which is what a client
@@ -47,6 +56,27 @@ class RecordedRequest:
     body: bytes
     started: float
     ended: float = 0.0
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One finished call to a sandbox, as an observer sees it."""
+
+    provider: str | None
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    response_headers: dict[str, str]
+    response_body: bytes
+    faulted: bool  # an injected fault answered, not the provider's code
+
+
+Observer = Callable[[Exchange], None]
+# Called with every finished sandbox call; the test suite installs its contract check.
+OBSERVERS: list[Observer] = []
 
 
 @dataclass
@@ -132,10 +162,15 @@ class SandboxControl:
 class Controlled:
     """ASGI middleware: record, delay, and misbehave on demand."""
 
-    def __init__(self, app: ASGIApp, store: Any = None) -> None:
+    def __init__(
+        self, app: ASGIApp, store: Any = None, provider: str | None = None
+    ) -> None:
         self.app = app
         self.store = store  # the sandbox's data, for tests that arrange a state
         self.control = SandboxControl()
+        # Which provider this simulates, for the observers: given, or the package
+        # its store comes from (``adapters.<provider>.…``).
+        self.provider = provider or _provider_of(store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -145,6 +180,11 @@ class Controlled:
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
         fault = self.control._fault_for(method, path)
+        if OBSERVERS:
+            faulted = fault is not None and (
+                fault.status is not None or fault.malformed
+            )
+            send = _Capture(self.provider, scope, body, send, faulted=faulted)
         delay = self.control.latency + (fault.delay if fault else 0.0)
         try:
             if delay:
@@ -235,6 +275,81 @@ class SandboxAdmin:
                 return 400, {"error": 'send {"count": n}, n >= 0'}
             return 200, seeder(count)
         return 404, {"error": "unknown sandbox admin route"}
+
+
+def _provider_of(store: Any) -> str | None:
+    module = type(store).__module__.split(".") if store is not None else []
+    return module[1] if len(module) > 2 and module[0] == "adapters" else None
+
+
+class _Capture:
+    """``send`` that keeps the answer and hands the exchange to the observers."""
+
+    def __init__(
+        self,
+        provider: str | None,
+        scope: Scope,
+        body: bytes,
+        send: Send,
+        *,
+        faulted: bool,
+    ) -> None:
+        self.provider, self.scope, self.body, self.send = provider, scope, body, send
+        self.faulted = faulted
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.answer = bytearray()
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in message.get("headers", [])
+            }
+        elif message["type"] == "http.response.body":
+            self.answer.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                self._observe()
+        await self.send(message)
+
+    def _observe(self) -> None:
+        scope = self.scope
+        exchange = Exchange(
+            provider=self.provider,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers={
+                k.decode("latin-1").lower(): v.decode("latin-1")
+                for k, v in scope["headers"]
+            },
+            body=self.body,
+            status=self.status,
+            response_headers=self.headers,
+            response_body=bytes(self.answer),
+            faulted=self.faulted,
+        )
+        for observer in list(OBSERVERS):
+            observer(exchange)
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` says JSON: a JSON API reads no other body."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json"
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route of the Starlette ``app`` takes at ``path``."""
+    methods: set[str] = set()
+    for route in getattr(app, "routes", ()):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and route.methods:
+            methods.update(route.methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _read_body(receive: Receive) -> bytes:

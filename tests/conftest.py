@@ -100,3 +100,7 @@ async def serve(
 async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
     async with serve(settings) as running:
         yield running
+
+
+# Every sandbox call in the suite is checked against contracts/<provider>.yaml.
+pytest_plugins = ["tests.contracts.plugin"]

@@ -9,10 +9,12 @@ Rules (the sandbox's :mod:`adapters.auco.sandbox.rules` enforces the same ones o
 wire; they are written twice on purpose, so neither vouches for the other):
 
 - ``name``, ``subject``, ``message`` and at least one signer are required.
-- Signer ``name`` and ``email`` are required, ``email`` a plausible address, a phone
-  (optional: the seed's own example omits it) carries its country code, ``+57…``.
-  Emails (case-insensitive) and phones must not repeat across signers.
-- ``role`` is ``SIGNER`` or ``APPROVER``; ``order`` ≥ 1; positions are
+- Signer ``name``, ``email`` and ``phone`` are required (seed 003's table:
+  ``signProfile[x].phone String Requerido``; its first example omits the phone, but
+  the table wins), ``email`` a plausible address, the phone with its country code,
+  ``+57…``. Emails (case-insensitive) and phones must not repeat across signers.
+- ``role`` is ``SIGNER`` or ``APPROVER``; ``order`` ≥ 1 (sent as a string, as the
+  table types it); positions are
   ``page ≥ 1``, ``x``/``y`` in 0..1 (fractions of the page), ``w``/``h`` > 0 points.
 - ``remember`` is a positive multiple of 3 (hours); ``expiredDate`` more than 3 days
   after now (a bare date means midnight UTC, as JSON would carry it).
@@ -35,7 +37,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from adapters.errors import Violation
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PHONE = re.compile(r"\+\d{7,15}")
+PHONE = re.compile(r"\+[0-9]{7,15}")  # ASCII digits: \d would match any script's
 MIN_EXPIRY = timedelta(days=3)
 ROLES = ("SIGNER", "APPROVER")
 
@@ -179,7 +181,9 @@ def _signer(index: int, signer: SignerInput) -> list[Violation]:
         found.append(Violation((*path, "email"), "is required"))
     elif not EMAIL.fullmatch(signer.email):
         found.append(Violation((*path, "email"), "is not an email address"))
-    if signer.phone is not None and not PHONE.fullmatch(signer.phone):
+    if _blank(signer.phone):
+        found.append(Violation((*path, "phone"), "is required"))
+    elif signer.phone is not None and not PHONE.fullmatch(signer.phone):
         found.append(
             Violation((*path, "phone"), "needs its country code, e.g. +573001234567")
         )

@@ -116,7 +116,8 @@ def _signer(signer: SignerInput) -> dict[str, Any]:
         out["phone"] = signer.phone
     out["role"] = signer.role
     optional: dict[str, Any] = {
-        "order": signer.order,
+        # Seed 003's table types it String ("signProfile[x].order String").
+        "order": None if signer.order is None else str(signer.order),
         "type": signer.type,
         "camera": signer.camera,
         "otpCode": signer.otp_code,

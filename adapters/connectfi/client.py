@@ -16,7 +16,7 @@ subCode?, context, message}``, translated to :mod:`adapters.errors`:
     requestValidateError, greaterNumberOfRecords  → ValidationFailed (field paths)
     fileNotFound                                  → ValidationFailed (``file``)
     applicationNotFound, documentNotFound,
-    customerNotFound                              → NotFound
+    customerNotFound, any other 404               → NotFound
     unauthorized (after one renewal)              → ProviderAuthFailed
     any other code                                → ProviderRejected
     anything that is not the envelope             → ProviderError

@@ -7,6 +7,7 @@ Refusals are ``{requestId, code, subCode?, context, message}`` (reference §1.3)
     fileNotFound                                  → ValidationFailed (``file``)
     applicationNotFound, documentNotFound,
     customerNotFound                              → NotFound
+    any other 404, whatever its body              → NotFound ("no such record")
     401, unauthorized                             → ProviderAuthFailed
     any other code                                → ProviderRejected
     anything that is not the envelope             → ProviderError
@@ -40,6 +41,7 @@ from adapters.model import Provider
 
 PROVIDER = Provider.CONNECTFI
 MALFORMED = "connectFi sent a malformed answer"
+NO_SUCH_RECORD = "connectFi has no such record"
 
 T = TypeVar("T")
 Paths = Mapping[str, tuple[str, ...]]
@@ -93,7 +95,12 @@ def unwrap(
             pass  # a refusal, or a misfit: read as JSON below
         else:
             return answer["data"], answer.get("requestId")
-    body = json_body(response, PROVIDER)
+    try:
+        body = json_body(response, PROVIDER)
+    except ProviderError:
+        if response.status_code == 404:  # a 404 says "no such record", body or not
+            raise NotFound(NO_SUCH_RECORD, provider=PROVIDER) from None
+        raise
     request_id = request_id_of(body)
     if response.is_success and is_success(body):
         assert isinstance(body, dict)
@@ -107,11 +114,19 @@ def unwrap(
             request_id=request_id,
             provider_code=code_of(body),
         )
-    raise _failure(body, request_id, paths)
+    raise _failure(body, request_id, paths, response.status_code)
 
 
-def _failure(body: object, request_id: str | None, paths: Paths) -> AdapterError:
+def _failure(
+    body: object, request_id: str | None, paths: Paths, status: int
+) -> AdapterError:
     code = code_of(body)
+    if status == 404 and code not in NOT_FOUND:
+        # A 404 means no such record whatever the body says (a proxy's page, an
+        # empty body, another code): not a malformed answer.
+        return NotFound(
+            NO_SUCH_RECORD, provider=PROVIDER, request_id=request_id, provider_code=code
+        )
     if not isinstance(body, dict) or not code or code == "0":
         return ProviderError(
             MALFORMED,

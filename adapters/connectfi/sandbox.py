@@ -18,7 +18,8 @@ Successes are ``{code: "0", data, requestId}``; errors are
 ``{requestId, code, context?, message?}`` with the HTTP status of the reference
 (``applicationNotFound`` 404, ``documentNotFound``/``fileNotFound``/
 ``greaterNumberOfRecords``/``requestValidateError`` 400, ``unauthorized`` 401).
-Request bodies are validated against the seeds' schemas (:mod:`.sandbox_schema`).
+Request bodies are validated against the seeds' schemas (:mod:`.sandbox_schema`);
+a body not sent as ``application/json`` is read as no body at all.
 
 Choices where the sources are silent or disagree (the seeds win):
 
@@ -32,6 +33,9 @@ Choices where the sources are silent or disagree (the seeds win):
   overwrites the file, as the deprecated upload endpoint documents.
 - The token lifetime is not published: ``token_ttl`` (one hour by default).
 - 401 bodies carry a ``requestId`` too, so that every answer has one.
+- An unknown path is 404 ``notFound``, another method on a known path 405
+  ``methodNotAllowed`` with ``Allow``, both in connectFi's refusal shape (the codes
+  are the sandbox's: connectFi documents none for them).
 
 Demo data is deterministic: the seed's customer and its two applications, a
 personal customer with one application per journey status, a business customer
@@ -51,6 +55,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -71,7 +76,7 @@ from adapters.connectfi.sandbox_store import (
     iso,
     seed_demo_data,
 )
-from adapters.sandbox_kit import Controlled
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 __all__ = [
     "BASE_PATH",
@@ -142,7 +147,10 @@ def create_app(
     async def body_of(request: Request, shape: schema.Schema) -> Any:
         """The validated JSON body, or the 400 that refuses it."""
         try:
-            body = json.loads(await request.body() or b"null")
+            # Like any JSON API, connectFi reads no body sent as another type.
+            raw = await request.body()
+            is_json_body = is_json(request.headers.get("content-type"))
+            body = json.loads(raw or b"null") if is_json_body else None
         except ValueError:
             body = None
         errors = schema.validate(shape, body)
@@ -268,7 +276,19 @@ def create_app(
         stored.record["uploadStatus"] = True
         return _ok(stored.record)
 
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:  # with the methods the path takes (RFC 9110)
+            response = _error(405, "methodNotAllowed", "Method not allowed.")
+            allow = allowed_methods(request.app, request.url.path)
+            response.headers["Allow"] = ", ".join(allow)
+            return response
+        if exc.status_code == 404:
+            return _error(404, "notFound", "Not found.")
+        return _error(exc.status_code, "badRequest", "Bad request.")
+
     app = Starlette(
+        exception_handlers={HTTPException: http_error},
         routes=[
             Route("/auth/get-token", get_token, methods=["POST"]),
             Route("/akepa/list", list_applications, methods=["POST"]),
@@ -279,6 +299,6 @@ def create_app(
                 upload_document,
                 methods=["POST"],
             ),
-        ]
+        ],
     )
     return Controlled(app, store=store)

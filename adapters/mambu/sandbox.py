@@ -30,7 +30,12 @@ Choices where the seed is silent (each one marked in the code):
   701 ``INVALID_USER_ID``; products have none known, so 4 with ``errorSource`` ``id``)
   and for an unknown document (4, ``errorSource`` ``documentId``); an upload naming an
   unknown holder is a 400 with the entity code. 3 ``INVALID_API_OPERATION`` (404) and
-  5 ``METHOD_NOT_IMPLEMENTED`` (405) for unknown paths and methods.
+  5 ``METHOD_NOT_IMPLEMENTED`` (405, with ``Allow``) for unknown paths and
+  methods.
+- Wrongly typed input is a 400 with ``errorSource`` naming the field, never a crash:
+  ``document.description`` (and the typo key ``" documentContent"``) must be a
+  string when given, ``offset``/``limit`` plain digits, and an upload's body is
+  read only when sent as ``application/json``.
 - The size limit (15 MB = 15 MiB, configurable: current Mambu says 50 MB) applies to
   the *decoded* document; content over it is refused with **413** (4,
   ``errorSource`` ``documentContent``) before it is decoded. Empty content is refused
@@ -51,6 +56,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 from typing import Any
 
@@ -62,7 +68,7 @@ from starlette.routing import Route
 
 from adapters.mambu.sandbox_store import HOLDER_TYPES, MambuStore
 from adapters.mambu.sandbox_store import StoredDocument as StoredDocument
-from adapters.sandbox_kit import Controlled
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 BASE_PATH = ""
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
@@ -194,10 +200,10 @@ def create_app(
             raw = request.query_params.get(name)
             if raw is None:
                 return default
-            try:
-                return int(raw)
-            except ValueError:
-                raise _Refused(400, *invalid) from None
+            # Plain ASCII digits only: int() also takes " 5", "+5" or Arabic digits.
+            if re.fullmatch(r"-?[0-9]+", raw) is None:
+                raise _Refused(400, *invalid)
+            return int(raw)
 
         offset = number("offset", 0, (11, "INVALID_PAGINATION_OFFSET_VALUE"))
         limit = number("limit", DEFAULT_LIMIT, (13, "INVALID_PAGINATION_LIMIT_VALUE"))
@@ -241,6 +247,8 @@ def create_app(
 
     async def upload(request: Request) -> Response:
         authenticate(request)
+        if not is_json(request.headers.get("content-type")):
+            raise _invalid("document")  # a JSON API reads no other body
         try:
             payload = json.loads(await request.body())
         except ValueError:
@@ -261,11 +269,17 @@ def create_app(
         if holder is None:
             code, status = _NOT_FOUND_BY_TYPE[holder_type]
             raise _Refused(400, code, status, "documentHolderKey")
+        description = document.get("description")
+        if "description" in document and not isinstance(description, str):
+            raise _invalid("description")
         problem = name_problem(fields["name"], fields["type"])
         if problem is not None:
             raise _invalid(problem)
         # The seed's examples write " documentContent" (a typo): accept both.
-        content = payload.get("documentContent", payload.get(" documentContent"))
+        typo = payload.get(" documentContent")
+        if " documentContent" in payload and not isinstance(typo, str):
+            raise _invalid("documentContent")
+        content = payload.get("documentContent", typo)
         if not isinstance(content, str) or not content:
             raise _invalid("documentContent")
         if _decoded_size(content) > max_upload_bytes:
@@ -285,8 +299,11 @@ def create_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            return _Refused(405, 5, "METHOD_NOT_IMPLEMENTED").response()
+        if exc.status_code == 405:  # with the methods the path takes (RFC 9110)
+            response = _Refused(405, 5, "METHOD_NOT_IMPLEMENTED").response()
+            allow = allowed_methods(request.app, request.url.path)
+            response.headers["Allow"] = ", ".join(allow)
+            return response
         return _Refused(exc.status_code, 3, "INVALID_API_OPERATION").response()
 
     holder_documents = BASE_PATH + "/api/{collection}/{ref}/documents"

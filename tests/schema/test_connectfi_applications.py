@@ -14,7 +14,7 @@ from adapters.connectfi.sandbox import (
     BULK_CUSTOMER_ID,
     JOURNEY_CUSTOMER_ID,
 )
-from adapters.sandbox_kit import RecordedRequest
+from adapters.sandbox_kit import Fault, RecordedRequest
 from tests.conftest import Gateway
 
 PAGE = """
@@ -163,3 +163,29 @@ async def test_walking_a_customer_with_1203_applications_by_100(
     assert [b["skipRecords"] for b in lists] == list(range(0, 1300, 100))
     assert {b["numberOfRecords"] for b in lists} == {100}
     assert gateway.connectfi.control.calls("POST", "/auth/get-token") == 1
+
+
+async def test_a_404_from_connectfi_status_reads_as_no_such_application(
+    gateway: Gateway,
+) -> None:
+    # Issue 15: a 404 whose body is not connectFi's envelope is "no such record"
+    # (null), not "connectFi sent a malformed answer".
+    listed = await gateway.data(
+        PAGE,
+        {
+            "filter": {"customerId": JOURNEY_CUSTOMER_ID, "providers": ["CONNECTFI"]},
+            "first": 1,
+        },
+    )
+    application_id = listed["applications"]["edges"][0]["node"]["id"]
+    gateway.connectfi.control.inject(
+        "^/akepa/status$",
+        Fault(status=404, body=b"<html>Not Found</html>", content_type="text/html"),
+    )
+
+    body = await gateway.execute(
+        "query One($id: ID!) { application(id: $id) { id } }", {"id": application_id}
+    )
+
+    assert body == {"data": {"application": None}}
+    assert gateway.connectfi.control.calls("POST", "/akepa/status") == 1

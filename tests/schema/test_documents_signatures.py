@@ -58,7 +58,11 @@ def signature_input(**changes: Any) -> dict[str, Any]:
         "subject": "Firma tu contrato",
         "message": "Hola, por favor firma el contrato adjunto.",
         "signers": [
-            {"name": "Ana García", "email": "ana.garcia@example.com"},
+            {
+                "name": "Ana García",
+                "email": "ana.garcia@example.com",
+                "phone": "+573001110001",
+            },
             {
                 "name": "Luis Martínez",
                 "email": "luis.martinez@example.com",
@@ -194,8 +198,16 @@ async def test_a_reused_upload_link_is_a_clear_provider_refusal() -> None:
         (
             {
                 "signers": [
-                    {"name": "Ana", "email": "ana.garcia@example.com"},
-                    {"name": "Ana again", "email": "Ana.Garcia@example.com"},
+                    {
+                        "name": "Ana",
+                        "email": "ana.garcia@example.com",
+                        "phone": "+573001110001",
+                    },
+                    {
+                        "name": "Ana again",
+                        "email": "Ana.Garcia@example.com",
+                        "phone": "+573001110002",
+                    },
                 ]
             },
             [["input", "signers", "1", "email"]],
@@ -208,6 +220,11 @@ async def test_a_reused_upload_link_is_a_clear_provider_refusal() -> None:
                 ],
             },
             [["input", "signers", "0", "phone"], ["input", "remember"]],
+        ),
+        (
+            # Seed 003's table: signProfile[x].phone String Requerido.
+            {"signers": [{"name": "Ana", "email": "ana@example.com"}]},
+            [["input", "signers", "0", "phone"]],
         ),
     ],
 )

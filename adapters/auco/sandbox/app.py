@@ -28,6 +28,13 @@ Choices (the seed wins over the reference; the reference fills what the seed omi
   download link (``…/_download/<code>``) once the PDF is in. A cancelled document
   reads ``REJECTED`` (Auco's cancellation webhook status) with no participant in
   ``REJECT``.
+- Every field is checked for the type seed 003's table gives it before anything
+  else (:func:`.rules.check_types`): a wrong type is a 400, never a crash. A
+  signer's ``phone`` is required and its ``order`` is a string, as the table says.
+- A body not sent as ``application/json`` is 400 ``INVALID_JSON``.
+- ``GET /document`` answers ``camera`` and ``otpCode`` as booleans, never null.
+- An unknown path is 404 ``{"message": "NOT_FOUND"}``; a known path with another
+  method 405 ``METHOD_NOT_ALLOWED`` with ``Allow`` listing the methods it takes.
 - ``POST /document/cancel`` takes ``{codes, message, email}`` and answers
   ``{"success": <cancelled>, "errors": {"cant": <refused>[, "documents": [...]]}}``;
   finished or rejected documents, and unknown codes, are refused.
@@ -45,13 +52,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.auco.sandbox import demo, rules
 from adapters.auco.sandbox.store import Store, StoredDocument, StoredSigner
-from adapters.sandbox_kit import Controlled
+from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 BASE_PATH = "/v1.5/ext"
 ResponseShape = Literal["seed", "current"]
@@ -103,6 +111,8 @@ class _Routes:
         raw = await request.body()
         if len(raw) > self.max_body:
             return JSONResponse({"message": "Request Entity Too Large"}, 413)
+        if not is_json(request.headers.get("content-type")):
+            return _error("INVALID_JSON")  # a JSON API reads no other body
         try:
             body = json.loads(raw)
         except ValueError:
@@ -233,6 +243,8 @@ class _Routes:
             return refused
         code = request.query_params.get("code")
         package = request.query_params.get("package")
+        if request.query_params.get("image", "false") not in ("true", "false"):
+            return _error("PARAMS_INVALID")
         if code is not None and package is not None:
             return _error("PARAMS_INVALID")
         if code is not None:
@@ -261,15 +273,17 @@ class _Routes:
                 "status": s.status,
                 "role": s.role,
                 **({"phone": s.phone} if s.phone else {}),
-                **({"order": s.order} if s.order is not None else {}),
+                # Sent as a string (seed 003's table), answered as it came.
+                **({"order": str(s.order)} if s.order is not None else {}),
             }
             for s in document.signers
         ]
         data = {
             "code": document.code,
             "name": document.name,
-            "camera": document.request.get("camera", False),
-            "otpCode": document.request.get("otpCode", False),
+            # Booleans, never null: Auco's example (reference §3.5).
+            "camera": document.request.get("camera") is True,
+            "otpCode": document.request.get("otpCode") is True,
             "signFinish": document.status == "FINISH",
             "signProfile": stored,
             "createdAt": json_date(document.created_at),
@@ -333,11 +347,13 @@ class _Routes:
         if (
             not isinstance(codes, list)
             or not codes
-            or not all(isinstance(c, str) for c in codes)
+            or not all(isinstance(c, str) and c for c in codes)
         ):
             return _error("CODES_REQUIRED")
         if not rules.is_text(body.get("email")):
             return _error("EMAIL_REQUIRED")
+        if "message" in body and not isinstance(body["message"], str):
+            return _error("MESSAGE_INVALID")
         if body["email"] not in self.store.users:
             return _error("USER_NOTFOUND")
         message = body.get("message")
@@ -370,7 +386,20 @@ def create_app(
         response_shape=response_shape,
         max_body_bytes=max_body_bytes,
     )
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 405:  # with the methods the path takes (RFC 9110)
+            allow = ", ".join(allowed_methods(request.app, request.url.path))
+            response = _error("METHOD_NOT_ALLOWED", 405)
+            response.headers["Allow"] = allow
+            return response
+        return _error(
+            "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST", exc.status_code
+        )
+
     app = Starlette(
+        exception_handlers={HTTPException: http_error},
         routes=[
             Route(f"{BASE_PATH}/document/upload", routes.upload, methods=["POST"]),
             Route(f"{BASE_PATH}/package/upload", routes.upload, methods=["POST"]),
@@ -378,6 +407,6 @@ def create_app(
             Route(f"{BASE_PATH}/document/cancel", routes.cancel, methods=["POST"]),
             Route(f"{BASE_PATH}/_upload/{{token}}", routes.put_upload, methods=["PUT"]),
             Route(f"{BASE_PATH}/_download/{{code}}", routes.download, methods=["GET"]),
-        ]
+        ],
     )
     return Controlled(app, store=store)

@@ -13,13 +13,16 @@ Rules and where they come from (seed 003 unless marked):
 - ``remember``: hours between reminders, a positive multiple of 3.
 - ``expiredDate``: a JSON Date more than 3 days after the process is created.
 - ``readers[x]``: ``name`` and ``email`` required.
-- ``signProfile[x]``: ``name`` and ``email`` required. The seed's table says ``phone``
-  is required too, but its own first example has a signer without one and is the
-  request every integrator copies, so a missing phone is accepted; a present one must
-  carry its country code (``+57…``, reference §3.3).
+- Every field the seed's table (or the reference) types is checked for its type
+  first (:func:`check_types`): a string where the table says String, a boolean for
+  Boolean, an object for Object, a list for Array, a whole number for Number; a
+  wrong type is ``<FIELD>_INVALID``, never a crash.
+- ``signProfile[x]``: ``name``, ``email`` and ``phone`` required (the table says
+  ``phone String Requerido``; the seed's first example omits it, and the table
+  wins), the phone with its country code (``+57…``, reference §3.3).
 - Emails and phones must not repeat across signers (case-insensitive emails).
-- ``role`` is ``SIGNER`` or ``APPROVER``; ``order`` a positive integer (the seed types
-  it String, so numeric strings pass).
+- ``role`` is ``SIGNER`` or ``APPROVER``; ``order`` a string holding a positive
+  whole number (the table types it String: a JSON number is refused).
 - ``position[]`` entries are ``{page ≥ 1, x, y in 0..1, w, h > 0}`` (reference §3.6);
   ``label: true`` (PDF tags) works only with ``file`` (reference §3.6).
 - Validations, at the root and per signer (reference §3.7): ``options.camera`` only
@@ -38,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-PHONE = re.compile(r"\+\d{7,15}")
+PHONE = re.compile(r"\+[0-9]{7,15}")  # ASCII digits: \d would match any script's
 CAMERA_CHECKS = ("identification", "photo")
 OTP_CHANNELS = ("phone", "email")
 MIN_EXPIRY = timedelta(days=3)
@@ -52,15 +55,130 @@ def is_true(value: Any) -> bool:
     return value is True
 
 
+JSON_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
 def parse_json_date(value: Any) -> datetime | None:
-    """A JavaScript ``Date.toJSON()`` string (or any ISO 8601), as an aware UTC time."""
-    if not isinstance(value, str):
+    """A JavaScript ``Date.toJSON()`` string (an RFC 3339 date-time with its zone),
+    as an aware UTC time."""
+    if not isinstance(value, str) or not JSON_DATE.fullmatch(value):
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+# Field → the JSON types the table gives it (seed 003 lines 24-56, reference §3.3-§3.7).
+_STR, _BOOL, _OBJ, _LIST = (str,), (bool,), (dict,), (list,)
+ROOT_TYPES: dict[str, tuple[type, ...]] = {
+    "email": _STR,
+    "document": _STR,
+    "name": _STR,
+    "message": _STR,
+    "subject": _STR,
+    "file": _STR,
+    "compress": _BOOL,
+    "folder": _STR,
+    "remember": (int,),
+    "expiredDate": _STR,
+    "camera": _BOOL,
+    "otpCode": _BOOL,
+    "options": _OBJ,
+    "notification": _BOOL,
+    "readers": _LIST,
+    "signProfile": _LIST,
+    "packageName": _STR,
+    "code": _STR,
+    "targetWebhooks": _LIST,
+    "tags": _LIST,
+    "custom": _OBJ,
+}
+SIGNER_TYPES: dict[str, tuple[type, ...]] = {
+    "name": _STR,
+    "email": _STR,
+    "phone": _STR,
+    "role": _STR,
+    "order": _STR,
+    "label": _BOOL,
+    "position": _LIST,
+    "type": (str, list),
+    "options": _OBJ,
+    "camera": _BOOL,
+    "otpCode": _BOOL,
+    "both": _BOOL,
+    "notification": _BOOL,
+    "identification": _STR,
+    "identificationType": _STR,
+    "country": _STR,
+    "files": _LIST,
+}
+OPTION_TYPES: dict[str, tuple[type, ...]] = {
+    "camera": _STR,
+    "otpCode": _STR,
+    "whatsapp": _BOOL,
+    "both": _BOOL,
+    "video": _BOOL,
+    "identificationCardBack": _BOOL,
+}
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+def _typed(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def _wrong_type(
+    fields: dict[str, Any], table: dict[str, tuple[type, ...]], prefix: str
+) -> str | None:
+    for name, kinds in table.items():
+        if name in fields and not _typed(fields[name], kinds):
+            return f"{prefix}{_snake(name)}_INVALID"
+    return None
+
+
+def check_types(body: dict[str, Any]) -> str | None:
+    """The first field whose JSON type is not the table's, as ``<FIELD>_INVALID``."""
+    error = _wrong_type(body, ROOT_TYPES, "")
+    if error:
+        return error
+    for name in ("tags", "targetWebhooks"):
+        if not all(isinstance(item, str) for item in body.get(name, [])):
+            return f"{_snake(name)}_INVALID"
+    signers = body.get("signProfile", [])
+    levels = [body, *(s for s in signers if isinstance(s, dict))]
+    for signer in signers:
+        if not isinstance(signer, dict):
+            return "SIGN_PROFILE_INVALID"
+        error = _wrong_type(signer, SIGNER_TYPES, "SIGNER_")
+        if error:
+            return error
+        if not all(isinstance(f, dict) for f in signer.get("files", [])):
+            return "SIGNER_FILES_INVALID"
+        kinds = signer.get("type")
+        if isinstance(kinds, list) and not all(isinstance(k, str) for k in kinds):
+            return "SIGNER_TYPE_INVALID"
+    for level in levels:
+        options = level.get("options")
+        if isinstance(options, dict):
+            error = _wrong_type(options, OPTION_TYPES, "OPTIONS_")
+            if error:
+                return error
+    for reader in body.get("readers", []):
+        if not isinstance(reader, dict):
+            return "READERS_INVALID"
+        error = _wrong_type(reader, {"name": _STR, "email": _STR}, "READER_")
+        if error:
+            return error
+    return None
 
 
 def check_validations(level: dict[str, Any]) -> str | None:
@@ -89,11 +207,8 @@ def check_validations(level: dict[str, Any]) -> str | None:
 
 
 def _order_ok(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    return isinstance(value, int) and value >= 1
+    """A string of a positive whole number: ``"1"``, ``"12"``."""
+    return isinstance(value, str) and re.fullmatch(r"[1-9][0-9]*", value) is not None
 
 
 def _position_ok(position: Any) -> bool:
@@ -123,7 +238,9 @@ def check_signer(root: dict[str, Any], signer: Any) -> str | None:
     if not EMAIL.fullmatch(signer["email"]):
         return "SIGNER_EMAIL_INVALID"
     phone = signer.get("phone")
-    if phone is not None and not (isinstance(phone, str) and PHONE.fullmatch(phone)):
+    if phone is None:
+        return "SIGNER_PHONE_REQUIRED"
+    if not (isinstance(phone, str) and PHONE.fullmatch(phone)):
         return "SIGNER_PHONE_INVALID"
     if signer.get("role", "SIGNER") not in ("SIGNER", "APPROVER"):
         return "SIGNER_ROLE_INVALID"
@@ -144,6 +261,11 @@ def check_upload(body: dict[str, Any], now: datetime) -> str | None:
     for key in ("email", "name", "message", "subject"):
         if not is_text(body.get(key)):
             return f"{key.upper()}_REQUIRED"
+    error = check_types(body)
+    if error:
+        return error
+    if not EMAIL.fullmatch(body["email"]):
+        return "EMAIL_INVALID"
     has_file = "file" in body
     compress = is_true(body.get("compress"))
     if has_file and compress:
@@ -152,6 +274,10 @@ def check_upload(body: dict[str, Any], now: datetime) -> str | None:
         return "FILE_REQUIRED"
     if has_file and not is_text(body["file"]):
         return "FILE_INVALID"
+    if "document" in body and not is_text(body["document"]):
+        return "DOCUMENT_INVALID"
+    if "folder" in body and not is_text(body["folder"]):
+        return "FOLDER_INVALID"
     if "remember" in body:
         remember = body["remember"]
         if (

@@ -49,7 +49,7 @@ def test_every_field_at_once_can_be_valid() -> None:
                 camera=True,
                 options=ValidationOptions(camera=CameraCheck.PHOTO),
             ),
-            replace(LUIS, order=2, label=True, phone=None),
+            replace(LUIS, order=2, label=True),
         ),
         readers=(ReaderInput("Auditoría", "audit@bank.example"),),
         remember=6,
@@ -114,6 +114,9 @@ def test_signer_phones_must_not_repeat() -> None:
         (replace(LUIS, phone="3001110002"), ("signers", "1", "phone")),
         (replace(LUIS, role="READER"), ("signers", "1", "role")),
         (replace(LUIS, order=0), ("signers", "1", "order")),
+        # Seed 003's table: signProfile[x].phone String Requerido.
+        (replace(LUIS, phone=None), ("signers", "1", "phone")),
+        (replace(LUIS, phone=" "), ("signers", "1", "phone")),
         (
             replace(LUIS, positions=(SignaturePosition(1, 1.5, 0.5, 10, 10),)),
             ("signers", "1", "positions", "0"),

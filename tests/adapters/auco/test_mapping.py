@@ -254,7 +254,7 @@ def test_a_full_request_becomes_the_seed_fields() -> None:
                 "email": "ana@example.com",
                 "phone": "+573001110001",
                 "role": "SIGNER",
-                "order": 1,
+                "order": "1",
                 "camera": True,
                 "otpCode": True,
                 "identification": "1020304050",

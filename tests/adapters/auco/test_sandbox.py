@@ -15,21 +15,38 @@ from adapters.sandbox_kit import Controlled
 
 from .conftest import BASE_URL, NOW, PDF, PDF_B64, PRIVATE, PUBLIC, Clock
 
+# These tests send requests outside the provider's contract on purpose, to see
+# the sandbox refuse them (tests/contracts/plugin.py).
+pytestmark = pytest.mark.sends_invalid_requests
+
 WRITE = {"Authorization": PRIVATE}
 READ = {"Authorization": PUBLIC}
 
 # Seed 003, "Proceso de firma con recordatorios automáticos (PDF Base64)", verbatim
-# but for the placeholder ``Base64``.
+# but for the placeholder ``Base64`` and the signer's phone: the example omits it,
+# but the seed's table says ``signProfile[x].phone String Requerido``, and the table
+# wins (SEED_BASE64_AS_WRITTEN is the example untouched).
 SEED_BASE64: dict[str, Any] = {
     "name": "Documento de prueba",
     "subject": "prueba auco",
     "message": "prueba auco",
     "remember": 3,
     "email": "example@auco.ai",
-    "signProfile": [{"name": "Jhon Firma", "email": "example@auco.ai", "label": True}],
+    "signProfile": [
+        {
+            "name": "Jhon Firma",
+            "email": "example@auco.ai",
+            "phone": "+573000000000",
+            "label": True,
+        }
+    ],
     "readers": [{"email": "example2@auco.ai", "name": "Frimante 1"}],
     "file": PDF_B64,
 }
+SEED_BASE64_AS_WRITTEN: dict[str, Any] = dict(
+    SEED_BASE64,
+    signProfile=[{"name": "Jhon Firma", "email": "example@auco.ai", "label": True}],
+)
 
 # Seed 003, "Firma de documento con validaciones individuales (compress)", with its
 # trailing commas removed so that it is JSON; its typo and repeated phone are kept.
@@ -92,6 +109,17 @@ async def test_the_seed_base64_example_answers_package_and_code(
     assert [s.status for s in stored.signers] == ["NOTIFICATION"]
     assert stored.request["readers"] == SEED_BASE64["readers"]
     assert "file" not in stored.request
+
+
+async def test_the_seed_base64_example_as_written_is_refused_for_its_missing_phone(
+    http: httpx.AsyncClient,
+) -> None:
+    response = await upload(http, SEED_BASE64_AS_WRITTEN)
+
+    assert (response.status_code, response.json()) == (
+        400,
+        {"message": "SIGNER_PHONE_REQUIRED"},
+    )
 
 
 async def test_the_seed_compress_example_as_written_is_refused_for_its_own_rules(
@@ -199,6 +227,26 @@ _TWO_SIGNERS = [
         (_set("signProfile.0.phone", "3001110001"), "SIGNER_PHONE_INVALID"),
         (_set("signProfile.0.role", "READER"), "SIGNER_ROLE_INVALID"),
         (_set("signProfile.0.order", 0), "SIGNER_ORDER_INVALID"),
+        # The table types order String: a JSON number is refused, "0" too.
+        (_set("signProfile.0.order", 1), "SIGNER_ORDER_INVALID"),
+        (_set("signProfile.0.order", "0"), "SIGNER_ORDER_INVALID"),
+        (_set("signProfile.0.phone", _DELETE), "SIGNER_PHONE_REQUIRED"),
+        # Wrongly typed fields are refused, never a crash (issue 15's inputs).
+        (_set("document", {}), "DOCUMENT_INVALID"),
+        (_set("document", ""), "DOCUMENT_INVALID"),
+        (_set("notification", "no"), "NOTIFICATION_INVALID"),
+        (_set("camera", None), "CAMERA_INVALID"),
+        (_set("otpCode", 1), "OTP_CODE_INVALID"),
+        (_set("compress", "true"), "COMPRESS_INVALID"),
+        (_set("folder", ["a"]), "FOLDER_INVALID"),
+        (_set("options", []), "OPTIONS_INVALID"),
+        (_set("options", {"whatsapp": "yes"}), "OPTIONS_WHATSAPP_INVALID"),
+        (_set("signProfile.0.camera", "true"), "SIGNER_CAMERA_INVALID"),
+        (_set("signProfile.0.options", "x"), "SIGNER_OPTIONS_INVALID"),
+        (_set("readers", {}), "READERS_INVALID"),
+        (_set("readers", ["x"]), "READERS_INVALID"),
+        (_set("signProfile", {}), "SIGN_PROFILE_INVALID"),
+        (_set("email", "not-an-address"), "EMAIL_INVALID"),
         (
             _set("signProfile.0.position", [{"page": 1, "x": 2, "y": 0.5}]),
             "SIGNER_POSITION_INVALID",
@@ -270,7 +318,7 @@ async def test_a_valid_upload_with_every_field_is_accepted(
                 "email": "firmas@bank.example",
                 "phone": "+573001110009",
                 "role": "APPROVER",
-                "order": 2,
+                "order": "2",
                 "label": True,
                 "otpCode": True,
                 "options": {"otpCode": "email"},
@@ -294,7 +342,12 @@ async def test_a_template_upload_needs_no_file(
     body = copy.deepcopy(SEED_BASE64)
     del body["file"]
     body["document"] = "TPLACCOUNT1"
-    body["signProfile"][0] = {"name": "Ana", "email": "a@x.co", "type": "titular"}
+    body["signProfile"][0] = {
+        "name": "Ana",
+        "email": "a@x.co",
+        "phone": "+573001110001",
+        "type": "titular",
+    }
 
     response = await upload(http, body)
 
@@ -465,9 +518,10 @@ async def test_a_document_reads_as_the_reference_documents_it(
         "status": "FINISH",
         "role": "SIGNER",
         "phone": "+573001110002",
-        "order": 1,
+        "order": "1",
     }
     assert body["data"]["signFinish"] is False
+    assert (body["data"]["camera"], body["data"]["otpCode"]) == (False, False)
 
 
 async def test_an_unknown_code_is_document_not_found(http: httpx.AsyncClient) -> None:
@@ -492,8 +546,8 @@ async def test_signers_in_order_are_notified_one_round_at_a_time(
 ) -> None:
     body = copy.deepcopy(SEED_BASE64)
     body["signProfile"] = [
-        dict(_TWO_SIGNERS[0], order=1),
-        dict(_TWO_SIGNERS[1], order=2),
+        dict(_TWO_SIGNERS[0], order="1"),
+        dict(_TWO_SIGNERS[1], order="2"),
     ]
     code = (await upload(http, body)).json()["code"]
 

@@ -18,6 +18,10 @@ from adapters.connectfi.sandbox_schema import DOCUMENT_TYPES
 
 from .support import login
 
+# These tests send requests outside the provider's contract on purpose, to see
+# the sandbox refuse them (tests/contracts/plugin.py).
+pytestmark = pytest.mark.sends_invalid_requests
+
 SEED = {
     "workflow": "PERSONAL",
     "name": "license",

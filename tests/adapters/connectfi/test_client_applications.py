@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.connectfi.client import ConnectFiClient
+from adapters.connectfi.envelope import MALFORMED
 from adapters.connectfi.mapping import APPLICATION_FIELDS
 from adapters.connectfi.sandbox import (
     BULK_APPLICATIONS,
@@ -17,12 +20,13 @@ from adapters.connectfi.sandbox import (
     BUSINESS_CUSTOMER_ID,
     JOURNEY_CUSTOMER_ID,
     SEED_CUSTOMER_ID,
+    create_app,
 )
 from adapters.errors import NotFound, ValidationFailed
 from adapters.model import Application, ApplicationEntity, Provider, State
-from adapters.sandbox_kit import Controlled
+from adapters.sandbox_kit import Controlled, Fault
 
-from .support import FakeClock, logins, paths
+from .support import BASE_URL, FakeClock, logins, paths
 
 EXPECTED_STATES = {
     "running": State.RUNNING,
@@ -247,3 +251,55 @@ async def test_get_applications_is_bounded(app: Controlled, clock: FakeClock) ->
         running += step
         most = max(most, running)
     assert most == 3
+
+
+async def _status_answering_404(body: bytes, content_type: str) -> object:
+    app = create_app()
+    app.control.inject(
+        "^/akepa/status$", Fault(status=404, body=body, content_type=content_type)
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE_URL
+    ) as http:
+        client = ConnectFiClient(http, login="sandbox", password="sandbox")
+        key = f"{SEED_CUSTOMER_ID}:iapp_1BGgJeDQJFo5MCup15zq9A"
+        found = await client.get_applications([key])
+    assert app.control.calls("POST", "/akepa/status") == 1
+    return found[key]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"Not Found", "text/plain"),
+        (b"", "application/json"),
+        (b"{}", "application/json"),
+        (b'{"message": "Not Found"}', "application/json"),
+        (b'{"code": "notFound", "requestId": "r1"}', "application/json"),
+        (b"<html><body>404</body></html>", "text/html"),
+    ],
+)
+async def test_a_404_from_status_is_no_such_record_not_a_malformed_answer(
+    body: bytes, content_type: str
+) -> None:
+    error = await _status_answering_404(body, content_type)
+
+    assert isinstance(error, NotFound)
+    assert str(error) != MALFORMED
+
+
+@settings(max_examples=15, derandomize=True, deadline=None)
+@given(
+    body=st.one_of(
+        st.binary(max_size=64),
+        st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3).map(
+            lambda d: json.dumps(d).encode()
+        ),
+    )
+)
+def test_any_404_body_from_status_reads_as_not_found(body: bytes) -> None:
+    # A provider answer crosses a trust boundary: whatever a 404 carries, the read
+    # is "no such record", never a malformed answer or a crash.
+    error = asyncio.run(_status_answering_404(body, "application/json"))
+
+    assert isinstance(error, NotFound)

@@ -22,6 +22,10 @@ from adapters.sandbox_kit import Controlled
 
 from .support import BASE_URL, START, FakeClock, login
 
+# These tests send requests outside the provider's contract on purpose, to see
+# the sandbox refuse them (tests/contracts/plugin.py).
+pytestmark = pytest.mark.sends_invalid_requests
+
 REQUEST_ID = re.compile(r"[0-9a-f]{32}")
 
 # Seed 002, "200 AKEPA/LIST SUCCESSFUL RESPONSE": request and response body.

@@ -13,6 +13,10 @@ from adapters.mambu.sandbox import MAX_UPLOAD_BYTES, create_app
 from adapters.mambu.sandbox_store import DEMO_CLIENT_IDS
 from adapters.sandbox_kit import Controlled
 
+# These tests send requests outside the provider's contract on purpose, to see
+# the sandbox refuse them (tests/contracts/plugin.py).
+pytestmark = pytest.mark.sends_invalid_requests
+
 # The seed's sample list response (its stray `"` after lastModifiedDate removed).
 SEED_LIST = json.loads("""[
     {
@@ -430,6 +434,24 @@ async def test_names_and_types_against_the_seeds_rules_are_refused(
         (upload_body(holder_type="ACCOUNT"), "documentHolderType"),
         ({"documentContent": "aGk="}, "document"),
         (upload_body(name=""), "name"),
+        # Wrongly typed fields are refused, never a crash (issue 15's inputs).
+        (
+            {
+                **upload_body(),
+                "document": {**upload_body()["document"], "description": {}},
+            },
+            "description",
+        ),
+        (
+            {
+                **upload_body(),
+                "document": {**upload_body()["document"], "description": None},
+            },
+            "description",
+        ),
+        ({**upload_body(), " documentContent": {}}, "documentContent"),
+        ({**upload_body(), "document": []}, "document"),
+        ([upload_body()], "document"),
     ],
 )
 async def test_malformed_uploads_are_refused(
@@ -506,3 +528,27 @@ async def test_every_request_is_recorded(
         "offset=0&limit=5",
     )
     assert request.headers["authorization"] == "Basic " + b64(b"sandbox:sandbox")
+
+
+async def test_a_json_body_sent_as_another_type_is_refused(
+    mambu: httpx.AsyncClient, app: Controlled
+) -> None:
+    before = len(app.store.documents)
+    response = await mambu.post(
+        "/api/documents",
+        content=json.dumps(upload_body()),
+        headers={"Content-Type": "text/plain"},
+    )
+
+    assert (response.status_code, response.json()["errorSource"]) == (400, "document")
+    assert len(app.store.documents) == before
+
+
+async def test_a_method_a_path_does_not_take_lists_the_ones_it_does(
+    mambu: httpx.AsyncClient,
+) -> None:
+    response = await mambu.put("/api/documents/10")
+
+    assert response.status_code == 405
+    assert response.json()["returnStatus"] == "METHOD_NOT_IMPLEMENTED"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD", "DELETE"}
