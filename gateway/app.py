@@ -31,6 +31,7 @@ from gateway.upstreams import Upstreams, create_upstreams
 from schema.api import build_schema
 from schema.context import Caller, Context
 from schema.limits import QueryLimits
+from schema.live.bus import InProcessBus
 from schema.loaders import create_loaders
 
 log = logging.getLogger("gateway")
@@ -84,6 +85,9 @@ def create_app(
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
+    # Changes to records (schema.live): webhooks and mutations publish, subscriptions
+    # listen. In-process: one replica's events reach its own subscribers.
+    app.state.events = InProcessBus()
     # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
     app.add_middleware(GraphQLDispatch, graphql=graphql)
     # Room for the multipart envelope (operations, map) around the file itself.
