@@ -12,7 +12,9 @@ from __future__ import annotations
 import pytest
 
 from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
+from adapters.model import Provider
 from gateway.operations import load_operations
+from schema import ids
 from tests.conftest import serve
 from tests.contracts.plugin import contract_check
 from tests.schema.multipart import File, upload
@@ -23,6 +25,11 @@ LIST = """query($f: ApplicationFilter) { applications(filter: $f, first: 3) {
 ONE = "query($id: ID!) { application(id: $id) { id state } node(id: $id) { id } }"
 DOCUMENTS = """query($o: DocumentOwnerInput!) { documents(owner: $o, first: 3) {
   edges { node { id name } } } }"""
+DOCUMENT = "query($id: ID!) { document(id: $id) { id } nodes(ids: [$id]) { id } }"
+GENERATE = """mutation($input: GenerateDocumentInput!) {
+  generateDocument(input: $input) { __typename } }"""
+CANCEL = "mutation($id: ID!) { cancelSignature(id: $id) { __typename } }"
+DELETE = "mutation($id: ID!) { deleteDocument(id: $id) { __typename } }"
 PDF = File("agreement.pdf", "application/pdf", b"%PDF-1.4\n% example\n%%EOF\n")
 
 
@@ -57,6 +64,32 @@ async def test_every_operation_keeps_every_contract(
             owner = {"kind": kind, "id": key}
             found = await gateway.data(DOCUMENTS, {"o": owner})
             answered[kind] = found["documents"]
+        mambu_document = answered["MAMBU_CLIENT"]["edges"][0]["node"]["id"]  # type: ignore[index]
+        auco_document = ids.encode("Document", Provider.AUCO, "DEMOWAIT01")
+        for document_id in (mambu_document, auco_document):
+            answered[document_id] = (await gateway.data(DOCUMENT, {"id": document_id}))[
+                "document"
+            ]
+        generated = await gateway.data(
+            GENERATE,
+            {
+                "input": {
+                    "workflow": "PERSONAL",
+                    "name": "license",
+                    "extension": "jpg",
+                    "type": "license",
+                }
+            },
+        )
+        answered["generateDocument"] = generated["generateDocument"]
+        for mutation, document_id in (
+            (CANCEL, auco_document),
+            (DELETE, mambu_document),
+        ):
+            (result,) = (await gateway.data(mutation, {"id": document_id})).values()
+            assert "Result" not in result["__typename"] or result, result
+            answered[mutation] = result
+            print(result)
 
     assert all(answered.values()), answered
     validated = {
