@@ -3,10 +3,10 @@
 One gateway over fresh sandboxes runs each operation with its example variables (the
 uploads as multipart requests), then the root fields the operations leave out that
 reach connectFi, Auco or Mambu (applications, application, node, nodes, documents,
-document, generateDocument, cancelSignature, deleteDocument). The suite's contract check (``plugin.py``) validates
-every upstream request and sandbox answer as it happens and fails this test on any
-violation; here we also count what it validated per provider, and require that each
-provider with a contract was reached.
+document, generateDocument, cancelSignature, deleteDocument). The suite's contract
+check (``plugin.py``) validates every upstream request and sandbox answer as it
+happens and fails this test on any violation; here we also count what it validated
+per provider, and require that each provider with a contract was reached.
 """
 
 from __future__ import annotations
