@@ -130,7 +130,28 @@ MAMBU_HOLDERS = {
 }
 
 
+MAMBU_COLLECTIONS = {
+    "clients": "1",
+    "groups": "2",
+    "loans": "3",
+    "savings": "2344",
+    "loanProducts": "LDP",
+    "savingsProducts": "SDP",
+    "branches": "b123",
+    "centres": "c123",
+    "users": "demo",
+}
+
+
 def _arrange(provider: str, case: Any) -> None:
+    path = case.path_parameters or {}
+    collection, holder_id = path.get("collection"), path.get("holder")
+    if provider == "mambu" and isinstance(holder_id, str) and holder_id:
+        known = (
+            MAMBU_COLLECTIONS.get(collection) if isinstance(collection, str) else None
+        )
+        if known is not None:
+            path["holder"] = known
     body = case.body
     if not isinstance(body, dict):
         return
