@@ -44,6 +44,9 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ValidationFailed before any call. ``create_application`` without a product
   (L13: the only required input) and ``create_enrollment`` without an applicant
   fail the same way.
+- A funding amount outside the contract's ``money`` (a non-negative decimal
+  string, an upper-case ISO 4217 code) is ValidationFailed before any call: the
+  gateway never relies on Apiture to refuse what the contract already rules out.
 - Ids: one outside Apiture's id grammar (:mod:`adapters.keys`) is NotFound with no
   call. An id is one encoded path segment (:mod:`adapters.paths`) or one query
   value (``params=``), so an item's GET and its action name the same record.
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
@@ -202,6 +206,7 @@ class ApitureClient:
         return found
 
     async def create_application(self, data: ApplicationInput) -> Application:
+        _check_funding(data)
         if not data.product_uri:
             raise ValidationFailed(
                 "An Apiture application needs a product",
@@ -214,6 +219,7 @@ class ApitureClient:
     async def update_application(
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
+        _check_funding(changes)
         if if_match is None:
             if_match = (await self._current(_at("applications", id), "application"))[1]
         return await self._application_call(
@@ -226,6 +232,7 @@ class ApitureClient:
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
+        _check_funding(data)
         current, etag = await self._current(_at("applications", id), "application")
         return await self._application_call(
             "PUT",
@@ -519,3 +526,33 @@ def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
 
 def _if_match(value: str | None) -> dict[str, str] | None:
     return {"If-Match": value} if value else None
+
+
+# contracts/apiture.yaml, components.schemas.money
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _check_funding(data: ApplicationInput) -> None:
+    money = data.funding_amount
+    if money is None:
+        return
+    found = []
+    if not _AMOUNT.fullmatch(money.value):
+        found.append(
+            Violation(
+                ("input", "fundingAmount", "value"),
+                "a non-negative decimal, e.g. 1500.00",
+            )
+        )
+    if not _CURRENCY.fullmatch(money.currency):
+        found.append(
+            Violation(
+                ("input", "fundingAmount", "currency"),
+                "an ISO 4217 code in capitals, e.g. USD",
+            )
+        )
+    if found:
+        raise ValidationFailed(
+            "Apiture would refuse this funding amount", found, provider=APITURE
+        )
