@@ -170,7 +170,13 @@ SIGNATURE_INPUT = {
     "name": "Contrato",
     "subject": "Firma",
     "message": "Por favor firma.",
-    "signers": [{"name": "Ana García", "email": "ana.garcia@example.com"}],
+    "signers": [
+        {
+            "name": "Ana García",
+            "email": "ana.garcia@example.com",
+            "phone": "+573001110001",
+        }
+    ],
 }
 
 
