@@ -22,10 +22,12 @@ Choices where the seed is silent or contradicts itself (query parameters are in
 field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
-- If-Match: sent whenever the caller gives one, as given. PUT, PATCH and DELETE
-  of an application or enrollment and the seven state actions need one (§4.3;
-  on the actions the parameter tables say required while the prose says "if
-  passed", §9.7: the table wins, ``contracts/apiture.yaml``), so without it the
+- If-Match: sent whenever the caller gives one, as given; one that cannot be a
+  header value (empty, control characters) is ValidationFailed before any call.
+  PUT, PATCH and DELETE of an application or enrollment and the seven state
+  actions need one (§4.3; on the actions the parameter tables say required while
+  the prose says "if passed", §9.7: the table wins, ``contracts/apiture.yaml``),
+  so without it the
   client GETs the current ETag first (a lost-update check is then the caller's
   choice): an action without ``ifMatch`` is one GET and the POST. Enrollment
   DELETE has no If-Match in the seed (L12202-12215) and sends none.
@@ -524,8 +526,22 @@ def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
     return url_path(collection, _key(kind, id_))
 
 
+# A version as an If-Match value: visible ASCII (RFC 9110 field value), not empty.
+_VERSION = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+
+
 def _if_match(value: str | None) -> dict[str, str] | None:
-    return {"If-Match": value} if value else None
+    """The If-Match header; a caller's version that cannot be one (empty, control
+    characters) is ValidationFailed, never a request without the required header."""
+    if value is None:
+        return None
+    if not _VERSION.fullmatch(value):
+        raise ValidationFailed(
+            "Not a version Apiture gave",
+            [Violation(("ifMatch",), "not a version read from Apiture")],
+            provider=APITURE,
+        )
+    return {"If-Match": value}
 
 
 # contracts/apiture.yaml, components.schemas.money

@@ -529,6 +529,33 @@ async def test_a_funding_amount_outside_the_contract_fails_before_any_call(
     assert app.control.requests == []
 
 
+@given(version=st.one_of(st.just(""), st.text(max_size=6)))
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+async def test_a_version_that_cannot_be_an_if_match_fails_before_any_call(
+    app: Controlled, client: ApitureClient, version: str
+) -> None:
+    id_ = first_in(app, "running")
+    app.control.reset()
+    changes = ApplicationInput(account_name="Renamed")
+    try:
+        await client.update_application(id_, changes, version)
+    except ValidationFailed as refused:
+        assert refused.violations[0].path == ("ifMatch",)
+        assert app.control.requests == []
+    except VersionConflict:
+        # A well-formed but stale version: sent as given, refused by Apiture.
+        (patch,) = app.control.requests
+        assert patch.headers["if-match"] == version
+    else:
+        assert version == "*", f"{version!r} changed the application"  # any version
+
+
 async def test_invalid_input_maps_to_a_violation_path(
     app: Controlled, client: ApitureClient
 ) -> None:
