@@ -34,7 +34,9 @@ async def test_counting_mode_counts_calls_but_keeps_no_request_log() -> None:
     sandbox = create_app()
     sandbox.control.record = False
     transport = httpx.ASGITransport(app=sandbox)
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with httpx.AsyncClient(
+        transport=transport, headers=APITURE_CREDENTIALS
+    ) as client:
         await client.get(f"{BASE}/applications")
         await client.get(f"{BASE}/applications?limit=2")
         await client.get(f"{BASE}/enrollments")
@@ -55,7 +57,9 @@ async def test_counting_mode_counts_calls_but_keeps_no_request_log() -> None:
 async def test_recording_mode_still_logs_every_request_and_counts_too() -> None:
     sandbox = create_app()
     transport = httpx.ASGITransport(app=sandbox)
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with httpx.AsyncClient(
+        transport=transport, headers=APITURE_CREDENTIALS
+    ) as client:
         await client.get(f"{BASE}/applications")
 
     assert [r.path for r in sandbox.control.requests] == [
