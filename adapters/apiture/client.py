@@ -22,10 +22,12 @@ Choices where the seed is silent or contradicts itself (query parameters are in
 field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
-- If-Match: sent whenever the caller gives one, as given. PUT, PATCH and DELETE
-  of an application or enrollment and the seven state actions need one (§4.3;
-  on the actions the parameter tables say required while the prose says "if
-  passed", §9.7: the table wins, ``contracts/apiture.yaml``), so without it the
+- If-Match: sent whenever the caller gives one, as given; one that cannot be a
+  header value (empty, control characters) is ValidationFailed before any call.
+  PUT, PATCH and DELETE of an application or enrollment and the seven state
+  actions need one (§4.3; on the actions the parameter tables say required while
+  the prose says "if passed", §9.7: the table wins, ``contracts/apiture.yaml``),
+  so without it the
   client GETs the current ETag first (a lost-update check is then the caller's
   choice): an action without ``ifMatch`` is one GET and the POST. Enrollment
   DELETE has no If-Match in the seed (L12202-12215) and sends none.
@@ -44,6 +46,9 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ValidationFailed before any call. ``create_application`` without a product
   (L13: the only required input) and ``create_enrollment`` without an applicant
   fail the same way.
+- A funding amount outside the contract's ``money`` (a non-negative decimal
+  string, an upper-case ISO 4217 code) is ValidationFailed before any call: the
+  gateway never relies on Apiture to refuse what the contract already rules out.
 - Ids: one outside Apiture's id grammar (:mod:`adapters.keys`) is NotFound with no
   call. An id is one encoded path segment (:mod:`adapters.paths`) or one query
   value (``params=``), so an item's GET and its action name the same record.
@@ -53,6 +58,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
@@ -202,6 +208,7 @@ class ApitureClient:
         return found
 
     async def create_application(self, data: ApplicationInput) -> Application:
+        _check_funding(data)
         if not data.product_uri:
             raise ValidationFailed(
                 "An Apiture application needs a product",
@@ -214,6 +221,7 @@ class ApitureClient:
     async def update_application(
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
+        _check_funding(changes)
         if if_match is None:
             if_match = (await self._current(_at("applications", id), "application"))[1]
         return await self._application_call(
@@ -226,6 +234,7 @@ class ApitureClient:
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
+        _check_funding(data)
         current, etag = await self._current(_at("applications", id), "application")
         return await self._application_call(
             "PUT",
@@ -517,5 +526,49 @@ def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
     return url_path(collection, _key(kind, id_))
 
 
+# A version as an If-Match value: visible ASCII (RFC 9110 field value), not empty.
+_VERSION = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+
+
 def _if_match(value: str | None) -> dict[str, str] | None:
-    return {"If-Match": value} if value else None
+    """The If-Match header; a caller's version that cannot be one (empty, control
+    characters) is ValidationFailed, never a request without the required header."""
+    if value is None:
+        return None
+    if not _VERSION.fullmatch(value):
+        raise ValidationFailed(
+            "Not a version Apiture gave",
+            [Violation(("ifMatch",), "not a version read from Apiture")],
+            provider=APITURE,
+        )
+    return {"If-Match": value}
+
+
+# contracts/apiture.yaml, components.schemas.money
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def _check_funding(data: ApplicationInput) -> None:
+    money = data.funding_amount
+    if money is None:
+        return
+    found = []
+    if not _AMOUNT.fullmatch(money.value):
+        found.append(
+            Violation(
+                ("input", "fundingAmount", "value"),
+                "a non-negative decimal, e.g. 1500.00",
+            )
+        )
+    if not _CURRENCY.fullmatch(money.currency):
+        found.append(
+            Violation(
+                ("input", "fundingAmount", "currency"),
+                "an ISO 4217 code in capitals, e.g. USD",
+            )
+        )
+    if found:
+        raise ValidationFailed(
+            "Apiture would refuse this funding amount", found, provider=APITURE
+        )

@@ -11,8 +11,13 @@
 - ``customer_id`` has no Apiture counterpart: ValidationFailed, before any call.
 - Sort names: domain (``created_at``) or Apiture (``createdAt``) names of the
   sortable fields (L558-564), ``-`` for descending; others are ValidationFailed.
+  Enrollments sort only by the fields an enrollment has (``contracts/apiture.yaml``
+  ``enrollmentSortBy``: applicantName, state, createdAt, completedAt).
 - ``ApplicationQuery.extra`` passes provider parameters through (its ``filter``
   is ANDed with ours).
+- No parameter goes out empty (``applicant=``, ``filter=``): the contract allows
+  no empty value, so an empty applicant or extra value is ValidationFailed before
+  any call, never a request Apiture would refuse.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from adapters.model import ApplicationQuery, Provider, State
 
 APITURE = Provider.APITURE
 View = Literal["all", "running", "blocked"]
+ENROLLMENT_SORTABLE = frozenset({"applicantName", "state", "createdAt", "completedAt"})
 _VIEWS: dict[View, str] = {
     "all": "applications",
     "running": "runningApplications",
@@ -43,6 +49,12 @@ def application_params(
         raise ValidationFailed(
             "Apiture applications cannot be filtered by customer id",
             [Violation(("filter", "customerId"), "not supported by Apiture")],
+            provider=APITURE,
+        )
+    if applicant is not None and not applicant:
+        raise ValidationFailed(
+            "An Apiture applicant filter needs a contact URI",
+            [Violation(("filter", "applicantContact"), "must not be empty")],
             provider=APITURE,
         )
     params: dict[str, str] = {}
@@ -80,17 +92,24 @@ def enrollment_params(
     if query.states:
         terms.append(f"in(state,{'|'.join(sorted(s.value for s in query.states))})")
     terms += _date_terms(query)
-    _common_params(params, query, terms)
+    _common_params(params, query, terms, sortable=ENROLLMENT_SORTABLE)
     return params
 
 
 def _common_params(
-    params: dict[str, str], query: ApplicationQuery, terms: list[str]
+    params: dict[str, str],
+    query: ApplicationQuery,
+    terms: list[str],
+    *,
+    sortable: frozenset[str] | None = None,
 ) -> None:
     if query.search:
         params["q"] = query.search
     try:
         sort_by = mapping.sort_param(query.sort)
+        for field in (sort_by or "").split(","):
+            if field and sortable is not None and field.lstrip("-") not in sortable:
+                raise KeyError(field.lstrip("-"))
     except KeyError as exc:
         raise ValidationFailed(
             "Apiture cannot sort by this field",
@@ -99,6 +118,13 @@ def _common_params(
         ) from None
     if sort_by:
         params["sortBy"] = sort_by
+    empty = [key for key, value in query.extra.items() if not value]
+    if empty:
+        raise ValidationFailed(
+            "Apiture query parameters need a value",
+            [Violation(("filter", key), "must not be empty") for key in empty],
+            provider=APITURE,
+        )
     extra = dict(query.extra)
     if "filter" in extra:
         terms.append(extra.pop("filter"))

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Literal
 
+import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.apiture import queries
 from adapters.auco import mapping
 from adapters.auco.inputs import ReaderInput, SignatureRequest, SignerInput, validate
 from adapters.connectfi import checks
 from adapters.connectfi import mapping as connectfi_mapping
+from adapters.errors import ValidationFailed
+from adapters.model import ApplicationQuery, State
 from adapters.sandbox_kit import Exchange
 from tests.contracts.validator import load_contracts
 
@@ -137,3 +143,74 @@ def test_every_document_the_gateway_would_generate_fits_connectfis_contract(
 
     assert outcome is not None
     assert outcome.request_errors == (), (body, outcome.request_errors)
+
+
+# Apiture: a caller's filter becomes a collection query (adapters.apiture.queries).
+apiture_sorts = st.lists(
+    st.sampled_from(
+        ["created_at", "-createdAt", "name", "-product_name", "state", "+completedAt",
+         "applicantName", "balance", "-organization_name"]
+    ),
+    max_size=3,
+).map(tuple)  # fmt: skip
+moments = st.one_of(
+    st.none(),
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)),
+    st.datetimes(timezones=st.just(UTC)),
+)
+apiture_queries = st.builds(
+    ApplicationQuery,
+    states=st.frozensets(st.sampled_from(list(State))),
+    created_from=moments,
+    created_to=moments,
+    search=st.one_of(st.none(), st.text(max_size=10)),
+    sort=apiture_sorts,
+    extra=st.dictionaries(
+        st.sampled_from(["filter", "q", "name"]), st.text(max_size=8), max_size=2
+    ),
+)
+
+
+def _apiture_get(path: str, params: dict[str, str]) -> Exchange:
+    url = httpx.Request("GET", f"http://a/accountApplications/{path}", params=params)
+    return Exchange(
+        provider="apiture",
+        method="GET",
+        path=url.url.path,
+        query=url.url.query.decode(),
+        headers={"api-key": "k", "authorization": "Bearer t"},
+        body=b"",
+        status=400,  # the request alone is checked here
+        response_headers={},
+        response_body=b"",
+        faulted=True,
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Unsupported scheme type")
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(
+    query=apiture_queries,
+    view=st.sampled_from(["all", "running", "blocked"]),
+    applicant=st.one_of(st.none(), st.just(""), st.text(max_size=12)),
+    enrollments=st.booleans(),
+)
+def test_every_apiture_query_the_gateway_sends_fits_the_contract(
+    query: ApplicationQuery,
+    view: Literal["all", "running", "blocked"],
+    applicant: str | None,
+    enrollments: bool,
+) -> None:
+    try:
+        if enrollments:
+            path, params = "enrollments", queries.enrollment_params(query, 0, 10)
+        else:
+            path, params = queries.application_params(query, view, applicant)
+            params.update(start="0", limit="10")
+    except ValidationFailed:
+        return  # refused before any call: nothing reaches Apiture
+
+    outcome = CONTRACTS.check(_apiture_get(path, params))
+
+    assert outcome is not None
+    assert outcome.request_errors == (), (path, params, outcome.request_errors)

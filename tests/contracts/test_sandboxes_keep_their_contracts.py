@@ -26,6 +26,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.hypothesis.builder import (
     HypothesisTestConfig,
     HypothesisTestMode,
@@ -55,6 +56,11 @@ EXAMPLES = 20
 # At most this many cases per operation are sent: the coverage phase alone gives a
 # few hundred for most operations, thousands for large bodies (Apiture's).
 MAX_CASES = 400
+# Apiture's HAL bodies are large (a full enrollment is ~8 KB) and each case is
+# validated twice (Schemathesis, plugin.py): its 21 operations at the common cap
+# took over 2 minutes; at this one about 40 s of CPU, most of it the coverage
+# phase generating those bodies (done whatever the cap).
+MAX_CASES_BY_PROVIDER = {"apiture": 100}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -167,6 +173,17 @@ def _arrange(provider: str, case: Any) -> None:
             document["documentHolderKey"] = holder
 
 
+def _credentials(case: Any, demo: dict[str, str]) -> dict[str, str]:
+    """The demo credentials for ``case``, but none its generated headers leave out
+    when they are the negative part: a case made invalid by a missing ``API-Key``
+    must not be made valid again by adding it."""
+    meta = getattr(case, "meta", None)
+    if meta is None or not meta.is_negative_at(ParameterLocation.HEADER):
+        return demo
+    own = {name.lower() for name in case.headers or {}}
+    return {name: value for name, value in demo.items() if name.lower() in own}
+
+
 def _sandbox(provider: str) -> Controlled:
     return create_sandboxes(Settings())[Provider(provider)]
 
@@ -200,11 +217,13 @@ def test_a_sandbox_answers_generated_requests_within_its_contract(
     credentials = CREDENTIALS.get(provider, lambda app: lambda method: {})(app)
     sent: Counter[int] = Counter()
 
+    budget = MAX_CASES_BY_PROVIDER.get(provider, MAX_CASES)
+
     def run(case: Any) -> None:
-        if sent.total() >= MAX_CASES:
+        if sent.total() >= budget:
             return  # the budget of this operation is spent
         _arrange(provider, case)
-        headers = credentials(case.method.upper())
+        headers = _credentials(case, credentials(case.method.upper()))
         response = case.call(headers=headers, app=app)
         sent[response.status_code] += 1
         case.validate_response(response, checks=CHECKS, headers=headers)
@@ -283,7 +302,8 @@ async def test_a_method_a_path_does_not_take_is_405_with_allow(provider: str) ->
             allowed = {m.strip() for m in response.headers["allow"].split(",")}
             assert set(declared) <= allowed, (path, allowed)
             assert method not in allowed
-            assert response.headers["content-type"].startswith("application/json")
+            media = response.headers["content-type"].split(";")[0].strip()
+            assert media == "application/json" or media.endswith("+json"), media
 
 
 @pytest.mark.sends_invalid_requests

@@ -105,7 +105,13 @@ def _config(document: dict[str, Any]) -> Config:
     """JSON for every ``…+json`` media type a contract names (HAL's, say), which
     openapi-core would otherwise hand over as bytes."""
     structured = {m for m in _media_types(document) if m.endswith("+json")}
-    return Config(extra_media_type_deserializers=dict.fromkeys(structured, json.loads))
+    return Config(extra_media_type_deserializers=dict.fromkeys(structured, _json))
+
+
+def _json(value: bytes, **parameters: str) -> Any:
+    """JSON whatever the media type's parameters (``; charset=utf-8``): JSON text
+    is UTF-8 (RFC 8259 §8.1)."""
+    return json.loads(value)
 
 
 @dataclass

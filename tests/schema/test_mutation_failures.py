@@ -174,7 +174,7 @@ SIGNATURE_INPUT = {
         {
             "name": "Ana García",
             "email": "ana.garcia@example.com",
-            "phone": "+573001234567",
+            "phone": "+573001110001",
         }
     ],
 }

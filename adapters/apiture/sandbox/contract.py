@@ -11,14 +11,21 @@ takes ~150 lines to check and costs microseconds per request; openapi-core stays
 test dependency (the contract tests validate the sandbox's answers with it).
 
 Refusals, in this order, each an ``errorResponse`` (seed L2005-2026):
+- 405 ``methodNotAllowed`` with ``Allow``: a known path, a method it does not have
+  (before the credentials: the answer names only the path's documented methods);
 - 401 ``unauthorized``: ``API-Key`` and ``Authorization: Bearer`` are both required
   and must be the sandbox's (the contract's ``x-security-inference``);
-- 405 ``methodNotAllowed`` with ``Allow``: a known path, a method it does not have;
-- 400 ``missingQueryParameter`` / ``ifMatchRequired`` / ``malformedQueryParameter``
-  / ``malformedRequestBody`` / ``invalidField``: a parameter, header or body that
-  breaks the contract (``attributes.parameter`` or ``attributes.field`` names it);
-- 422 ``invalidQueryParameter``: a well-formed integer outside the contract's
-  bounds (a negative ``start``, a ``limit`` of 0); outside int32/int64 is 400.
+- each parameter in the contract's order: 400 ``missingQueryParameter`` /
+  ``ifMatchRequired`` / ``malformedQueryParameter`` / ``malformedHeader`` when it is
+  missing or not well formed (an empty query value, ``filter=``, included: the
+  contract allows none), 422 ``invalidQueryParameter`` for a well-formed integer
+  outside the contract's bounds (a negative ``start``, a ``limit`` of 0; outside
+  int32/int64 is 400); ``attributes.parameter`` or ``attributes.header`` names it;
+- 415 ``unsupportedMediaType``: a body whose ``Content-Type`` is not one the
+  operation names (``application/hal+json``; parameters such as ``charset``
+  ignored), application/json and none included;
+- 400 ``malformedRequestBody`` / ``invalidField``: a body that is not a JSON object
+  or breaks the contract's schema (``attributes.field`` names the place).
 Unknown paths go on to the app (its 404).
 """
 
@@ -117,12 +124,24 @@ class Contract:
                 _check_missing(parameter)
             # A repeated parameter: each value must fit (the endpoint reads one).
             for raw in values:
+                if where == "query" and not raw:
+                    _check_empty(parameter)
                 self._check_parameter(parameter, raw)
         request_body = operation.get("requestBody")
         if request_body is not None:
             content = self.resolve(request_body)["content"]
-            schema = next(iter(content.values()))["schema"]
-            self._check_body(schema, body)
+            media = _media_type(headers.get("content-type", ""))
+            if media not in content:
+                raise ApiError(
+                    415,
+                    "unsupportedMediaType",
+                    "The request body must be sent as "
+                    + " or ".join(content)
+                    + (f", not {media}." if media else "; no Content-Type was given."),
+                    attributes={"contentType": media} if media else None,
+                    remediation="Send Content-Type: " + next(iter(content)) + ".",
+                )
+            self._check_body(content[media]["schema"], body)
 
     def _check_parameter(self, parameter: JSON, raw: str) -> None:
         name, where = parameter["name"], parameter["in"]
@@ -236,6 +255,25 @@ def _check_missing(parameter: JSON) -> None:
         f"The {name} query parameter is required.",
         attributes={"parameter": name},
     )
+
+
+def _check_empty(parameter: JSON) -> None:
+    """An empty query value (``filter=``) is no value unless the contract says
+    ``allowEmptyValue`` (OpenAPI 3.0): 400, as a value not well formed."""
+    if parameter.get("allowEmptyValue"):
+        return
+    name = parameter["name"]
+    raise ApiError(
+        400,
+        "malformedQueryParameter",
+        f"{name} must not be empty; leave the parameter out instead.",
+        attributes={"parameter": name, "value": ""},
+    )
+
+
+def _media_type(content_type: str) -> str:
+    """``application/hal+json; charset=utf-8`` → ``application/hal+json``."""
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _join(path: str, name: str) -> str:

@@ -6,7 +6,9 @@ that fit the contract, so a wrongly typed field is a 400, never a crash.
 Credentials (contract ``x-security-inference``): ``API-Key`` and ``Authorization:
 Bearer`` together, each the sandbox's own (``DEMO_API_KEY``, ``DEMO_ACCESS_TOKEN``,
 which the gateway sends to its embedded sandbox). A missing or other value is 401;
-the message says which header, never echoes it.
+the message says which header, never echoes it. A method a documented path does not
+take is 405 with ``Allow`` before the credentials are looked at (the contract's
+``info.x-inference``).
 """
 
 from __future__ import annotations
@@ -71,10 +73,12 @@ class Guard:
         await self.app(scope, replay, send)
 
     def _check(self, scope: Scope, headers: dict[str, str], body: bytes) -> None:
-        self._check_credentials(headers)
         route = self.contract.route(scope["path"])
         if route is None:
+            self._check_credentials(headers)
             return  # the app answers 404
+        # A method the path does not take is 405 whoever asks: the answer names
+        # the methods of a documented path, nothing of any record.
         operation = route.operations.get(scope["method"])
         if operation is None:
             allow = ", ".join(route.operations)
@@ -84,6 +88,7 @@ class Guard:
                 f"{scope['method']} is not allowed here; allowed: {allow}.",
                 attributes={"allow": list(route.operations)},
             ).allowing(allow)
+        self._check_credentials(headers)
         query = scope.get("query_string", b"").decode("latin-1")
         self.contract.check_request(operation, query, headers, body)
 

@@ -16,6 +16,9 @@ from adapters.sandbox_kit import Controlled
 
 # What the sandbox accepts (both, as every seed sample sends them, L119-120).
 CREDENTIALS = {"API-Key": DEMO_API_KEY, "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}"}
+HAL = "application/hal+json"
+# Every seed sample sends these (L652-653); httpx's json= would say application/json.
+MEDIA = {"Accept": HAL, "Content-Type": HAL}
 SEED = Path(__file__).resolve().parents[4] / "shared/seeds/001_1434ba7a5e588ce0.txt"
 
 # The createApplication body parameter, verbatim from the seed (L791-832).
@@ -86,7 +89,7 @@ async def http(app: Controlled) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app),
         base_url="http://apiture.test",
-        headers=CREDENTIALS,
+        headers={**CREDENTIALS, **MEDIA},
     ) as client:
         yield client
 

@@ -139,6 +139,7 @@ async def test_the_seed_create_example_makes_a_running_application(
     assert again.headers["etag"] == response.headers["etag"]
 
 
+@pytest.mark.sends_invalid_requests
 async def test_create_without_a_product_is_a_400(
     http: httpx.AsyncClient, create_example: dict[str, Any]
 ) -> None:
@@ -159,6 +160,7 @@ async def test_a_user_can_have_only_one_running_application(
     assert assert_error(second, 409)["type"] == "onlyOneRunningApplication"
 
 
+@pytest.mark.sends_invalid_requests
 async def test_a_malformed_body_is_a_400(http: httpx.AsyncClient) -> None:
     response = await http.post(
         APPS, content=b"{not json", headers={"Content-Type": HAL}
@@ -224,6 +226,7 @@ async def test_following_next_links_visits_every_application_once(
     assert len(seen) == len(set(seen))
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("params", "status"),
     [
@@ -282,6 +285,7 @@ async def test_views_filter_by_state(http: httpx.AsyncClient, app: Controlled) -
     assert running["_links"]["collection"]["href"] == f"{BASE_PATH}/runningApplications"
 
 
+@pytest.mark.sends_invalid_requests
 async def test_running_view_state_and_name_filters_are_anded(
     http: httpx.AsyncClient,
 ) -> None:
@@ -393,6 +397,7 @@ async def test_an_action_takes_the_application_uri(
     assert response.json()["workflowState"] == "canceled"
 
 
+@pytest.mark.sends_invalid_requests
 async def test_an_action_on_an_unknown_application_is_a_400(
     http: httpx.AsyncClient,
 ) -> None:
@@ -408,6 +413,7 @@ async def test_an_action_on_an_unknown_application_is_a_400(
     assert assert_error(missing, 400)["attributes"] == {"parameter": "application"}
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize("set_name", [*ACTION_SETS.values(), "approvedEnrollments"])
 async def test_an_action_without_if_match_is_a_400_the_table_wins(
     app: Controlled, http: httpx.AsyncClient, set_name: str
@@ -436,6 +442,7 @@ async def test_an_action_with_a_stale_if_match_is_a_412(
     assert app.store.application(id_)["state"] == "running"
 
 
+@pytest.mark.sends_invalid_requests
 async def test_blocked_only_by_the_service_then_started(
     app: Controlled, http: httpx.AsyncClient
 ) -> None:
@@ -467,6 +474,7 @@ async def test_if_none_match_gives_304_until_the_resource_changes(
     assert changed.status_code == 200 and changed.headers["etag"] != etag
 
 
+@pytest.mark.sends_invalid_requests
 async def test_patch_merges_and_needs_a_current_if_match(
     app: Controlled, http: httpx.AsyncClient
 ) -> None:
@@ -487,6 +495,7 @@ async def test_patch_merges_and_needs_a_current_if_match(
     assert_error(await http.patch(url, json=change, headers={"If-Match": etag}), 412)
 
 
+@pytest.mark.sends_invalid_requests
 async def test_put_replaces_and_state_is_read_only(
     app: Controlled, http: httpx.AsyncClient
 ) -> None:
@@ -518,6 +527,7 @@ async def test_unknown_application_is_a_404(http: httpx.AsyncClient) -> None:
     )
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize("state", STATES)
 async def test_deleting_an_application(
     app: Controlled, http: httpx.AsyncClient, state: str
@@ -615,6 +625,7 @@ async def test_enrollment_actions_check_if_match_and_the_id(
     assert assert_error(unknown, 400)["type"] == "invalidEnrollment"
 
 
+@pytest.mark.sends_invalid_requests
 async def test_enrollment_update_keeps_verification_and_etags(
     app: Controlled, http: httpx.AsyncClient
 ) -> None:

@@ -40,6 +40,7 @@ def first_running(app: Controlled) -> str:
 # credentials -------------------------------------------------------------------------
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("headers", "kind"),
     [
@@ -74,6 +75,7 @@ async def test_both_credentials_are_required_and_checked(
     assert len(app.store.application_ids) == 64  # nothing was created
 
 
+@pytest.mark.sends_invalid_requests
 async def test_a_sandbox_accepts_the_credentials_it_is_given() -> None:
     app = create_app(api_key="k", access_token="t")
     async with httpx.AsyncClient(
@@ -87,6 +89,7 @@ async def test_a_sandbox_accepts_the_credentials_it_is_given() -> None:
 # methods -----------------------------------------------------------------------------
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
@@ -106,9 +109,23 @@ async def test_a_405_carries_allow(
     assert response.headers["allow"] == allow
 
 
+@pytest.mark.sends_invalid_requests
+async def test_a_405_comes_before_the_credentials(app: Controlled) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app), base_url="http://apiture.test"
+    ) as bare:
+        response = await bare.delete(APPS)
+        assert assert_error(response, 405)["type"] == "methodNotAllowed"
+        assert response.headers["allow"] == "GET, POST"
+        assert "www-authenticate" not in response.headers
+        # A method the path takes still needs the credentials.
+        assert_error(await bare.get(APPS), 401)
+
+
 # parameters --------------------------------------------------------------------------
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("params", "status"),
     [
@@ -128,6 +145,31 @@ async def test_paging_parameters_follow_their_formats(
     assert error["attributes"]["parameter"] == next(iter(params))
 
 
+@pytest.mark.sends_invalid_requests
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        (APPS, "filter"),
+        (APPS, "q"),
+        (APPS, "applicant"),
+        (APPS, "sortBy"),
+        (f"{BASE_PATH}/runningApplications", "name"),
+        (f"{BASE_PATH}/runningApplications", "state"),
+        (f"{BASE_PATH}/blockedApplications", "q"),
+        (ENROLLMENTS, "filter"),
+        (ENROLLMENTS, "q"),
+    ],
+)
+async def test_an_empty_query_value_is_a_400_naming_it(
+    http: httpx.AsyncClient, path: str, name: str
+) -> None:
+    # No parameter of the contract sets allowEmptyValue (OpenAPI 3.0: not allowed).
+    error = assert_error(await http.get(f"{path}?{name}="), 400)
+    assert error["type"] == "malformedQueryParameter"
+    assert error["attributes"]["parameter"] == name
+
+
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("query", "status"),
     [
@@ -151,6 +193,7 @@ async def test_the_largest_int64_start_is_an_empty_page(
     assert page.json()["_embedded"]["items"] == []
 
 
+@pytest.mark.sends_invalid_requests
 @given(value=st.text(max_size=30))
 @DETERMINISTIC
 async def test_any_paging_value_is_a_page_or_a_4xx(
@@ -175,6 +218,7 @@ def with_change(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -203,6 +247,7 @@ async def test_a_wrongly_typed_application_field_is_a_400_naming_it(
     assert len(app.store.application_ids) == 64
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -225,6 +270,7 @@ async def test_a_wrongly_typed_enrollment_field_is_a_400(
     assert len(app.store.enrollment_ids) == before
 
 
+@pytest.mark.sends_invalid_requests
 @pytest.mark.parametrize(
     "raw", [b"", b"[]", b"null", b"{", b'{"a": NaN}', b"\xff\xfe", b'"text"']
 )
@@ -235,6 +281,56 @@ async def test_a_body_that_is_not_a_json_object_is_a_400(
         APPS, content=raw, headers={"Content-Type": "application/hal+json"}
     )
     assert assert_error(response, 400)["type"] == "malformedRequestBody"
+
+
+@pytest.mark.sends_invalid_requests
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json", "text/plain", "application/hal+xml"]
+)
+async def test_a_body_not_sent_as_hal_json_is_a_415_and_changes_nothing(
+    app: Controlled, http: httpx.AsyncClient, content_type: str | None
+) -> None:
+    # Every body in the seed is sent as application/hal+json (L652-657, L1142).
+    id_ = first_running(app)
+    enrollment = app.store.enrollment_ids[0]
+    before = app.store.application(id_)["accountName"], app.store.application_etag(id_)
+    etag = {"If-Match": "*"}
+    body = json.dumps({"accountName": "Changed", "applicant": {}}).encode()
+    for method, url, headers in (
+        ("POST", APPS, {}),
+        ("POST", ENROLLMENTS, {}),
+        ("PUT", f"{APPS}/{id_}", etag),
+        ("PATCH", f"{APPS}/{id_}", etag),
+        ("PUT", f"{ENROLLMENTS}/{enrollment}", etag),
+        ("PATCH", f"{ENROLLMENTS}/{enrollment}", etag),
+    ):
+        request = http.build_request(method, url, content=body, headers=headers)
+        del request.headers["content-type"]
+        if content_type is not None:
+            request.headers["content-type"] = content_type
+        response = await http.send(request)
+        error = assert_error(response, 415)
+        assert error["type"] == "unsupportedMediaType", (method, url)
+    assert len(app.store.application_ids) == 64
+    assert len(app.store.enrollment_ids) == 18
+    after = app.store.application(id_)["accountName"], app.store.application_etag(id_)
+    assert after == before
+
+
+async def test_hal_json_with_a_charset_is_hal_json(
+    app: Controlled, http: httpx.AsyncClient
+) -> None:
+    id_ = first_running(app)
+    response = await http.patch(
+        f"{APPS}/{id_}",
+        content=json.dumps({"accountName": "Charset"}).encode(),
+        headers={
+            "If-Match": app.store.application_etag(id_),
+            "Content-Type": "application/hal+json; charset=utf-8",
+        },
+    )
+    assert response.status_code == 200
+    assert app.store.application(id_)["accountName"] == "Charset"
 
 
 JSON_VALUES = st.recursive(
@@ -251,6 +347,7 @@ FIELDS = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.sends_invalid_requests
 @given(body=st.dictionaries(FIELDS, JSON_VALUES, max_size=4))
 @DETERMINISTIC
 async def test_any_body_is_answered_by_the_contract_never_a_500(
