@@ -24,6 +24,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from adapters.apiture.sandbox import create_app as apiture_sandbox
 from adapters.model import Provider
 from gateway.settings import Settings
@@ -84,6 +85,8 @@ Data = dict[str, Any]
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SANDBOX_CREDENTIALS = {
+    "apiture_api_key": DEMO_API_KEY,
+    "apiture_access_token": DEMO_ACCESS_TOKEN,
     "connectfi_login": "sandbox",
     "connectfi_password": "sandbox",
     "auco_private_key": "prk_sandbox",
