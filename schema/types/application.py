@@ -10,10 +10,12 @@ from typing import Self
 import strawberry
 
 from adapters import model
+from engine.fields import at_hand
+from engine.plans import immutable
+from engine.presented import Presented
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_application
-from schema.execution import at_hand, immutable
 from schema.types.common import (
     Applicant,
     ApplicationAction,
@@ -21,7 +23,6 @@ from schema.types.common import (
     ApplicationState,
     FundingAccount,
     Money,
-    Presented,
     Provider,
     by_name,
 )

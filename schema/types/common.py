@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, Self, TypeVar
+from typing import Self, TypeVar
 
 import strawberry
 
@@ -90,45 +89,6 @@ E = TypeVar("E", bound=enum.Enum)
 
 
 _BY_NAME: dict[tuple[type[enum.Enum], enum.Enum], enum.Enum] = {}
-
-Rec = TypeVar("Rec")
-Made = TypeVar("Made")
-
-
-class Presented(Generic[Rec, Made]):
-    """What an immutable domain record became in the schema, for when the very
-    same record comes again.
-
-    The adapters hand out the same record object for an answer that has not
-    changed (an item answered 304 from the ETag cache, a list page whose bytes
-    are those of last time), and building a schema object from it is the same
-    work each time. The schema objects are never modified once built, so the
-    one made for a record serves every later request that gets that record.
-    Keyed by identity (a record equal but not identical is built anew); the
-    entry holds the record, so no id is reused while it is kept. Bounded: the
-    oldest entries go first.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: dict[int, tuple[Rec, Made]] = {}
-
-    def get(self, record: Rec) -> Made | None:
-        found = self._items.get(id(record))
-        if found is not None and found[0] is record:
-            return found[1]
-        return None
-
-    def made(self, record: Rec, make: Callable[[Rec], Made]) -> Made:
-        """What was made for ``record``, made now (by ``make``) if nothing was."""
-        found = self.get(record)
-        return found if found is not None else self.put(record, make(record))
-
-    def put(self, record: Rec, made: Made) -> Made:
-        if len(self._items) >= self.size:
-            del self._items[next(iter(self._items))]
-        self._items[id(record)] = (record, made)
-        return made
 
 
 def by_name(target: type[E], value: enum.Enum) -> E:

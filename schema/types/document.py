@@ -9,14 +9,14 @@ from typing import Self
 import strawberry
 
 from adapters import model
+from engine.plans import immutable
+from engine.presented import Presented
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_at_hand
-from schema.execution import immutable
 from schema.types.common import (
     DocumentOwner,
     DocumentStatus,
-    Presented,
     Provider,
     Signer,
     by_name,

@@ -9,10 +9,10 @@ from typing import Self
 import strawberry
 
 from adapters import model
+from engine.fields import at_hand
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_enrollment
-from schema.execution import at_hand
 from schema.types.common import (
     Applicant,
     EnrollmentAction,

@@ -11,8 +11,10 @@ import pytest
 import strawberry
 from graphql.execution.executor import Executor
 
+from engine.context import GatewayExecutionContext
+from engine.fields import at_hand
+from engine.plans import immutable
 from schema.api import build_schema
-from schema.execution import GatewayExecutionContext, at_hand, immutable
 from schema.limits import QueryLimits
 from schema.pipeline import Documents, Pipeline
 
@@ -408,7 +410,7 @@ class FixedQuery:
 async def test_what_is_read_from_an_unchanging_object_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from schema import execution
+    from engine import plans as execution
 
     runs: list[str] = []
     real = execution.run_plan
@@ -443,7 +445,7 @@ async def test_what_is_read_from_an_unchanging_object_is_kept(
 
 
 def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schema import execution
+    from engine import plans as execution
 
     monkeypatch.setattr(execution, "RENDERED_MAX", 2)
     monkeypatch.setattr(execution, "_RENDERED", {})

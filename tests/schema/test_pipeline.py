@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from graphql import ValidationRule
 
-import schema.pipeline as pipeline
+import engine.documents as pipeline
 from schema.api import build_schema
 from schema.limits import QueryLimits
 from schema.pipeline import Documents

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from adapters import model
+from engine.presented import Presented
 from schema.types.application import Application
-from schema.types.common import Presented
 from schema.types.document import Document
 
 
