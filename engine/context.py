@@ -173,7 +173,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             except Exception:
                 pass  # graphql-core executes the object and reports it
             if plan is not None and plain is not None:
-                executed, order = plan[1], plan[2]
+                executed, order = plan.executed, plan.order
                 if executed is None:
                     return plain
                 rest = super().execute_fields(
@@ -232,7 +232,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps.append(step)
         if not steps:
             return None  # nothing to gain: graphql-core executes the object
-        return tuple(steps), executed or None, tuple(fields), tuple(needed)
+        return Plan(tuple(steps), executed or None, tuple(fields), tuple(needed))
 
     def _step(
         self,
@@ -248,7 +248,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         name = details[0].node.name.value
         if name == "__typename":
-            return (response_name, None, None, True, parent_type.name)
+            return Step(response_name, None, None, True, parent_type.name)
         field = parent_type.fields.get(name)
         if field is None or field.args:
             return None
@@ -263,14 +263,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if complete is None:
                 return None
             needed.append(attribute)
-            return (response_name, attribute, complete, True, "")
+            return Step(response_name, attribute, complete, True, "")
         if not read_directly(definition, field.resolve):
             return None  # Strawberry runs something around it: so does graphql-core
         non_null = isinstance(field.type, GraphQLNonNull)
         complete = self._completion(_nullable(field.type), details, at_hand)
         if complete is None:
             return None
-        return (response_name, definition.python_name, complete, non_null, "")
+        return Step(response_name, definition.python_name, complete, non_null, "")
 
     def _completion(
         self, type_: GraphQLOutputType, details: FieldDetailsList, at_hand: bool
@@ -288,9 +288,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if subfields.new_defer_usages:
                 return None
             plan = self._plan(type_, subfields.grouped_field_set, at_hand)
-            if plan is None or plan[1] is not None:
+            if plan is None or plan.executed is not None:
                 return None  # only a wholly plain object is built inside another
-            return whole_object(plan[0], plan[3], type_.is_type_of)
+            return whole_object(plan.steps, plan.needed, type_.is_type_of)
         if isinstance(type_, GraphQLList):
             item = self._completion(_nullable(type_.of_type), details, at_hand)
             if item is None:

@@ -9,20 +9,39 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import GraphQLEnumType
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import Undefined, is_iterable
 
-# (response name, attribute or None for __typename, completion of a non-null
-# value, non-null, the typename): a plan is run as plain tuples and closures.
-Step = tuple[str, str | None, Callable[[Any], Any] | None, bool, str]
-# The plain fields' steps; the fields graphql-core executes (None: there are
-# none); every response name, in the order of the selection; the attributes
-# the object's fields answered at hand read (``at_hand``), each of which must
-# not be None for the steps to run.
-Plan = tuple[tuple[Step, ...], GroupedFieldSet | None, tuple[str, ...], tuple[str, ...]]
+
+class Step(NamedTuple):
+    """How one plain field of a plan is read (run as a plain tuple: see
+    ``run_plan``)."""
+
+    response_name: str
+    # The attribute read off the object; None for ``__typename``.
+    attribute: str | None
+    # Completes a non-null value as graphql-core would; None for __typename.
+    complete: Callable[[Any], Any] | None
+    non_null: bool
+    # The type's name, answered for ``__typename`` (otherwise empty).
+    typename: str
+
+
+class Plan(NamedTuple):
+    """A selection set's plan on one object type."""
+
+    # The plain fields, read in one loop.
+    steps: tuple[Step, ...]
+    # The fields graphql-core executes (None: there are none).
+    executed: GroupedFieldSet | None
+    # Every response name, in the order of the selection.
+    order: tuple[str, ...]
+    # The attributes the fields answered at hand read (``at_hand``), each of
+    # which must not be None for the steps to run.
+    needed: tuple[str, ...]
 
 
 class Bail(Exception):
@@ -167,7 +186,7 @@ def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]
 
 def run(plan: Plan | None, source: Any) -> dict[str, Any] | None:
     """The plain fields' results of ``plan`` on ``source`` (None: no plan)."""
-    return None if plan is None else _rendered_at_hand(plan[0], plan[3], source)
+    return None if plan is None else _rendered_at_hand(plan.steps, plan.needed, source)
 
 
 def _rendered_at_hand(

@@ -449,7 +449,7 @@ def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(execution, "RENDERED_MAX", 2)
     monkeypatch.setattr(execution, "_RENDERED", {})
-    steps: Any = (("name", "name", lambda v: v, True, ""),)
+    steps = (execution.Step("name", "name", lambda v: v, True, ""),)
     objects = [Fixed(name=str(i), colour=Colour.RED, tags=[]) for i in range(3)]
     results = [execution.rendered(steps, o) for o in objects]
     assert len(execution._RENDERED) == 2
