@@ -10,7 +10,8 @@
 - ``engine.selection``: what a query selects below a field.
 
 The engine knows nothing of the schema's types, the gateway or any provider: it
-imports only graphql-core and Strawberry.
+imports only graphql-core, Strawberry and the neutral ``caching`` package (the
+one cache type, below both ``engine`` and ``adapters``).
 ``schema`` builds on it; nothing here imports ``schema``, ``gateway`` or
 ``adapters``.
 """

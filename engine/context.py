@@ -65,6 +65,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
+from caching import Cache, bounds, per_entry
 from engine.fields import at_hand_attribute, read_directly
 from engine.plans import (
     NotAtHand,
@@ -85,9 +86,12 @@ from engine.plans import (
 # no id in a key is reused while its plan is kept. Only for operations without
 # directives: @skip and @include make what is selected below a field depend on
 # the variables, so those operations' plans live for their request alone.
-PLANS_MAX = 2048
-_PLANS: dict[tuple[int, ...], tuple[list[object], Plan | None]] = {}
-_STATIC: dict[int, tuple[OperationDefinitionNode, bool]] = {}
+_PLANS: Cache[tuple[int, ...], tuple[list[object], Plan | None]] = Cache(
+    bounds.PLANS_MAX_BYTES, per_entry(bounds.PLAN_BYTES)
+)
+_STATIC: Cache[int, tuple[OperationDefinitionNode, bool]] = Cache(
+    bounds.STATIC_MAX_BYTES, per_entry(bounds.STATIC_BYTES)
+)
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -207,9 +211,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = found[1]
         else:
             plan = self._make_plan(parent_type, fields, at_hand)
-            if len(_PLANS) >= PLANS_MAX:
-                del _PLANS[next(iter(_PLANS))]
-            _PLANS[key] = (held, plan)
+            _PLANS.put(key, (held, plan))
         self._plans[(id(fields), at_hand)] = (fields, plan)
         return plan
 
@@ -312,9 +314,7 @@ def _static(
         for root in (operation, *fragments.values())
         for node in _walk(root)
     )
-    if len(_STATIC) >= PLANS_MAX:
-        del _STATIC[next(iter(_STATIC))]
-    _STATIC[id(operation)] = (operation, static)
+    _STATIC.put(id(operation), (operation, static))
     return static
 
 

@@ -8,7 +8,6 @@ Cached answers are the same objects each time and never mutated.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +20,8 @@ from graphql import (
     validate,
 )
 
+from caching import Cache, bounds
+
 
 @dataclass
 class _Entry:
@@ -30,7 +31,8 @@ class _Entry:
 
 
 class Documents:
-    """Parsed and validated documents by query text, least recently used out."""
+    """Parsed and validated documents by query text, least recently used out,
+    weighed by the length of the text (``caching.bounds``)."""
 
     def __init__(
         self,
@@ -38,24 +40,22 @@ class Documents:
         max_tokens: int,
         extra_rules: Sequence[type[ASTValidationRule]] = (),
         hide_suggestions: bool = False,
-        maxsize: int = 512,
+        max_bytes: int = bounds.DOCUMENTS_MAX_BYTES,
     ) -> None:
         self.max_tokens = max_tokens
         self.extra_rules = tuple(extra_rules)
         self.hide_suggestions = hide_suggestions
-        self.maxsize = maxsize
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._entries: Cache[str, _Entry] = Cache(
+            max_bytes, _weigh, max_entry_bytes=bounds.DOCUMENT_MAX_ENTRY_BYTES
+        )
 
     def parse(self, query: str) -> DocumentNode:
         """The document of ``query``; syntax errors (never cached) propagate."""
         entry = self._entries.get(query)
         if entry is not None:
-            self._entries.move_to_end(query)
             return entry.document
         document = parse(query, max_tokens=self.max_tokens)
-        self._entries[query] = _Entry(document)
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
+        self._entries.put(query, _Entry(document))
         return document
 
     def validate(
@@ -102,3 +102,7 @@ def _unsuggested(error: GraphQLError) -> GraphQLError:
         error.original_error,
         error.extensions,
     )
+
+
+def _weigh(query: str, entry: _Entry) -> int:
+    return len(query) * bounds.DOCUMENT_CHAR_BYTES

@@ -15,6 +15,8 @@ from graphql import GraphQLEnumType
 from graphql.execution.collect_fields import GroupedFieldSet
 from graphql.pyutils import Undefined, is_iterable
 
+from caching import Cache, bounds
+
 
 class Step(NamedTuple):
     """How one plain field of a plan is read (run as a plain tuple: see
@@ -123,8 +125,14 @@ def _ordered(
 # it is kept, by the identities of the plan and the object (the entry holds
 # both: no id is reused while it is kept). The result is only ever read.
 _IMMUTABLE: set[type] = set()
-RENDERED_MAX = 8192
-_RENDERED: dict[tuple[int, int], tuple[tuple[Step, ...], object, dict[str, Any]]] = {}
+_Rendered = tuple[tuple[Step, ...], object, dict[str, Any]]
+
+
+def _weigh(key: object, entry: _Rendered) -> int:
+    return bounds.RENDERED_ENTRY_BYTES + bounds.RENDERED_FIELD_BYTES * len(entry[2])
+
+
+_RENDERED: Cache[tuple[int, int], _Rendered] = Cache(bounds.RENDERED_MAX_BYTES, _weigh)
 
 
 def immutable(cls: type) -> type:
@@ -142,9 +150,7 @@ def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     if found is not None and found[0] is steps and found[1] is source:
         return found[2]
     result = run_plan(steps, source)  # raised: nothing kept
-    if len(_RENDERED) >= RENDERED_MAX:
-        del _RENDERED[next(iter(_RENDERED))]
-    _RENDERED[key] = (steps, source, result)
+    _RENDERED.put(key, (steps, source, result))
     return result
 
 

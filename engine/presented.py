@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from caching import Cache, bounds, per_entry
+
 Rec = TypeVar("Rec")
 Made = TypeVar("Made")
 
@@ -20,13 +22,14 @@ class Presented(Generic[Rec, Made]):
     work each time. The schema objects are never modified once built, so the
     one made for a record serves every later request that gets that record.
     Keyed by identity (a record equal but not identical is built anew); the
-    entry holds the record, so no id is reused while it is kept. Bounded: the
-    oldest entries go first.
+    entry holds the record, so no id is reused while it is kept. Bounded in
+    bytes (``caching.bounds``): the least recently used entries go first.
     """
 
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: dict[int, tuple[Rec, Made]] = {}
+    def __init__(self, max_bytes: int = bounds.PRESENTED_MAX_BYTES) -> None:
+        self._items: Cache[int, tuple[Rec, Made]] = Cache(
+            max_bytes, per_entry(bounds.PRESENTED_BYTES)
+        )
 
     def get(self, record: Rec) -> Made | None:
         found = self._items.get(id(record))
@@ -40,7 +43,5 @@ class Presented(Generic[Rec, Made]):
         return found if found is not None else self.put(record, make(record))
 
     def put(self, record: Rec, made: Made) -> Made:
-        if len(self._items) >= self.size:
-            del self._items[next(iter(self._items))]
-        self._items[id(record)] = (record, made)
+        self._items.put(id(record), (record, made))
         return made

@@ -19,10 +19,13 @@ from graphql import (
     SelectionSetNode,
 )
 
+from caching import Cache, bounds, per_entry
+
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # (field nodes, path) -> the answer; keeps the nodes alive so ids stay theirs.
-_SELECTED: dict[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = {}
-_SELECTED_MAX = 1024
+_SELECTED: Cache[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = Cache(
+    bounds.SELECTED_MAX_BYTES, per_entry(bounds.SELECTED_BYTES)
+)
 
 
 def _snake(name: str) -> str:
@@ -75,7 +78,5 @@ def selected_fields(
     found = frozenset(
         _snake(f.name.value) for f in level if not f.name.value.startswith("__")
     )
-    if len(_SELECTED) >= _SELECTED_MAX:
-        del _SELECTED[next(iter(_SELECTED))]
-    _SELECTED[key] = ((*nodes, *raw.fragments.values()), found)
+    _SELECTED.put(key, ((*nodes, *raw.fragments.values()), found))
     return found

@@ -29,6 +29,7 @@ from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustom
 from strawberry.extensions import SchemaExtension
 
 from adapters.resilience import deadline_scope
+from caching import bounds
 from engine import documents
 from schema.context import Context
 from schema.deadline import DEFAULT_SECONDS
@@ -41,7 +42,11 @@ class Documents(documents.Documents):
     introspection is off, no introspection and no suggestions."""
 
     def __init__(
-        self, limits: QueryLimits, *, introspection: bool, maxsize: int = 512
+        self,
+        limits: QueryLimits,
+        *,
+        introspection: bool,
+        max_bytes: int = bounds.DOCUMENTS_MAX_BYTES,
     ) -> None:
         extra: list[type[ASTValidationRule]] = [limits_rule(limits)]
         if not introspection:
@@ -50,7 +55,7 @@ class Documents(documents.Documents):
             max_tokens=limits.max_tokens,
             extra_rules=extra,
             hide_suggestions=not introspection,
-            maxsize=maxsize,
+            max_bytes=max_bytes,
         )
 
 

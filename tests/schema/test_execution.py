@@ -11,6 +11,8 @@ import pytest
 import strawberry
 from graphql.execution.executor import Executor
 
+from caching import Cache
+from caching.bounds import RENDERED_ENTRY_BYTES, RENDERED_FIELD_BYTES
 from engine.context import GatewayExecutionContext
 from engine.fields import at_hand
 from engine.plans import immutable
@@ -447,8 +449,9 @@ async def test_what_is_read_from_an_unchanging_object_is_kept(
 def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from engine import plans as execution
 
-    monkeypatch.setattr(execution, "RENDERED_MAX", 2)
-    monkeypatch.setattr(execution, "_RENDERED", {})
+    # Room for two results of one field each, by their weight.
+    room = 2 * (RENDERED_ENTRY_BYTES + RENDERED_FIELD_BYTES)
+    monkeypatch.setattr(execution, "_RENDERED", Cache(room, execution._weigh))
     steps = (execution.Step("name", "name", lambda v: v, True, ""),)
     objects = [Fixed(name=str(i), colour=Colour.RED, tags=[]) for i in range(3)]
     results = [execution.rendered(steps, o) for o in objects]

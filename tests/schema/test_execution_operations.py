@@ -144,7 +144,7 @@ def plans_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(steps, source)
 
     monkeypatch.setattr(execution, "run_plan", counting)
-    monkeypatch.setattr(execution, "_RENDERED", {})  # nothing kept from before
+    execution._RENDERED.clear()  # nothing kept from before
     return seen
 
 
