@@ -6,7 +6,6 @@ often holds every field a page needs).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -14,22 +13,40 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
     InlineFragmentNode,
     SelectionSetNode,
+    get_named_type,
 )
 
 from caching import Cache, bounds, per_entry
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # (field nodes, path) -> the answer; keeps the nodes alive so ids stay theirs.
 _SELECTED: Cache[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = Cache(
     bounds.SELECTED_MAX_BYTES, per_entry(bounds.SELECTED_BYTES)
 )
 
 
-def _snake(name: str) -> str:
-    return _CAMEL.sub("_", name).lower()
+def _python_names(type_: GraphQLOutputType, path: Sequence[str]) -> dict[str, str]:
+    """GraphQL name -> Python name of the fields of the type under ``path``, as
+    their declarations say (Strawberry's ``python_name``)."""
+    named = get_named_type(type_)
+    for name in path:
+        field = named.fields.get(name) if isinstance(named, GraphQLObjectType) else None
+        if field is None:
+            return {}
+        named = get_named_type(field.type)
+    if not isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
+        return {}
+    return {
+        name: getattr(
+            field.extensions.get("strawberry-definition"), "python_name", name
+        )
+        for name, field in named.fields.items()
+    }
 
 
 def _fields(
@@ -54,7 +71,8 @@ def selected_fields(
     raw: GraphQLResolveInfo[Any], path: Sequence[str] = ()
 ) -> frozenset[str]:
     """Python names of the fields selected under ``path`` of the field ``raw``
-    resolves.
+    resolves, as the fields' declarations name them (not guessed from the
+    GraphQL names).
 
     Read from the query's syntax tree, once per parsed query (the document cache
     hands each request of one query text the same nodes).
@@ -75,8 +93,11 @@ def selected_fields(
             if node.name.value == name
             for f in _fields(node.selection_set, fragments)
         ]
+    python_names = _python_names(raw.return_type, path)
     found = frozenset(
-        _snake(f.name.value) for f in level if not f.name.value.startswith("__")
+        python_names.get(f.name.value, f.name.value)
+        for f in level
+        if not f.name.value.startswith("__")
     )
     _SELECTED.put(key, ((*nodes, *raw.fragments.values()), found))
     return found
