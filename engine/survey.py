@@ -110,11 +110,13 @@ def _selection(type_: GraphQLObjectType) -> str:
     return " ".join(parts)
 
 
-def shared_attributes() -> dict[str, tuple[str, ...]]:
-    """Every attribute of each type declared ``immutable``: what every request
-    that gets the same record reads."""
-    return {
-        cls.__name__: tuple(f.name for f in dataclasses.fields(cls))
-        for cls in sorted(plans._IMMUTABLE, key=lambda c: c.__name__)
-        if dataclasses.is_dataclass(cls)
-    }
+def shared_attributes(schema: GraphQLSchema) -> dict[str, tuple[str, ...]]:
+    """Every attribute of each of the schema's types declared ``immutable``:
+    what every request that gets the same record reads."""
+    found: dict[str, tuple[str, ...]] = {}
+    for name, type_ in sorted(schema.type_map.items()):
+        definition = type_.extensions.get("strawberry-definition")
+        cls = getattr(definition, "origin", None)
+        if cls in plans._IMMUTABLE and dataclasses.is_dataclass(cls):
+            found[name] = tuple(f.name for f in dataclasses.fields(cls))
+    return found

@@ -95,4 +95,4 @@ def test_every_field_is_read_as_declared() -> None:
 
 
 def test_shared_objects_hold_only_what_every_caller_may_read() -> None:
-    assert shared_attributes() == SHARED, GUIDE
+    assert shared_attributes(build_schema()._schema) == SHARED, GUIDE
