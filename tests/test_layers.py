@@ -8,6 +8,7 @@ of the engine, the schema and the cache stay under 400 lines.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,7 @@ def imports(name: str, path: Path) -> set[str]:
     return {m for m in found if m.split(".")[0] in PACKAGES}
 
 
+@functools.cache
 def graph() -> dict[str, set[str]]:
     known = dict(modules())
     edges: dict[str, set[str]] = {}
