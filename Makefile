@@ -27,9 +27,9 @@ test: $(STAMP) check frontend  ## lint, types, then the whole test suite
 	$(BIN)/pytest
 
 check: $(STAMP)  ## ruff and mypy --strict on the packages
-	$(BIN)/ruff check gateway schema adapters tests
-	$(BIN)/ruff format --check gateway schema adapters tests
-	$(BIN)/mypy gateway schema adapters
+	$(BIN)/ruff check gateway schema adapters engine caching tests
+	$(BIN)/ruff format --check gateway schema adapters engine caching tests
+	$(BIN)/mypy gateway schema adapters engine caching
 	$(BIN)/gateway check-schema
 
 bench: $(STAMP) $(MESH_STAMP)  ## our gateway vs Mesh on Hive Gateway (BENCH_ARGS=--help)
@@ -64,9 +64,9 @@ test-lowest: constraints-lowest.txt pyproject.toml frontend  ## the checks and s
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST)/bin/pip install --quiet --upgrade pip
 	$(LOWEST)/bin/pip install --quiet -c constraints-lowest.txt -e '.[test]'
-	$(LOWEST)/bin/ruff check gateway schema adapters tests
-	$(LOWEST)/bin/ruff format --check gateway schema adapters tests
-	$(LOWEST)/bin/mypy --cache-dir $(LOWEST)/.mypy_cache gateway schema adapters
+	$(LOWEST)/bin/ruff check gateway schema adapters engine caching tests
+	$(LOWEST)/bin/ruff format --check gateway schema adapters engine caching tests
+	$(LOWEST)/bin/mypy --cache-dir $(LOWEST)/.mypy_cache gateway schema adapters engine caching
 	$(LOWEST)/bin/pytest -p no:cacheprovider
 
 frontend:  ## the Node test tooling, when Node is there (CI always has it)

@@ -9,33 +9,35 @@ Anything else in the bytes (one field of one item) is another key.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
+
+from caching import Cache, bounds
+
+
+def _weigh(key: tuple[Hashable, bytes], mapped: object) -> int:
+    return len(key[1]) * bounds.ANSWER_BYTE_BYTES
 
 
 class MappedAnswers:
     """What answers were mapped to, by (what was asked, the answer's bytes).
 
-    Bounded by entries (the least recently used goes first) and by the size of
-    the answers kept: a larger answer is mapped every time.
+    One :class:`caching.Cache`: least recently used out, bounded in bytes (an
+    answer weighs ``ANSWER_BYTE_BYTES`` per byte); an answer heavier than
+    ``max_entry_bytes`` is mapped every time.
     """
 
-    def __init__(self, size: int = 32, max_body: int = 256 * 1024) -> None:
-        self.size = size
-        self.max_body = max_body
-        self._items: OrderedDict[tuple[Hashable, bytes], Any] = OrderedDict()
+    def __init__(
+        self,
+        max_bytes: int = bounds.ANSWERS_MAX_BYTES,
+        max_entry_bytes: int = bounds.ANSWER_MAX_ENTRY_BYTES,
+    ) -> None:
+        self._items: Cache[tuple[Hashable, bytes], Any] = Cache(
+            max_bytes, _weigh, max_entry_bytes=max_entry_bytes
+        )
 
     def get(self, asked: Hashable, body: bytes) -> Any:
-        key = (asked, body)
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
+        return self._items.get((asked, body))
 
     def put(self, asked: Hashable, body: bytes, mapped: object) -> None:
-        if len(body) > self.max_body or self.size <= 0:
-            return
-        self._items[(asked, body)] = mapped
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self._items.put((asked, body), mapped)

@@ -16,7 +16,7 @@ pauses, about a third of a one-record query's CPU under load.
 That holds only while a request leaves no cycle behind. graphql-core's executor
 is one (it holds methods bound to itself), and with it everything the request
 built; under load those survived into the oldest generation, whose rare
-collection then took 560 ms. ``schema.execution`` breaks that cycle when an
+collection then took 560 ms. ``engine.context`` breaks that cycle when an
 operation ends, and a test counts the cyclic garbage of an execution.
 """
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import strawberry
 
+from engine.context import GatewayExecutionContext
 from schema.authz import make_authorized
 from schema.errors import (
     Forbidden,
@@ -18,7 +19,6 @@ from schema.errors import (
     VersionConflict,
     make_provider_failures_typed,
 )
-from schema.execution import GatewayExecutionContext
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
 from schema.limits import QueryLimits
 from schema.mutations.applications import ApplicationMutations

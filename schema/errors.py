@@ -28,7 +28,8 @@ from strawberry.extensions import FieldExtension
 from adapters import errors as domain
 from adapters.errors import AdapterError
 from adapters.model import Provider as DomainProvider
-from schema.types.common import Provider, by_name
+from schema.types.common import Provider
+from schema.types.presenting import by_name
 
 if TYPE_CHECKING:
     from schema.context import Info

@@ -9,7 +9,8 @@ than executing a one-record query. One extension does all of it:
 - ``on_operation``: the request's deadline (:mod:`schema.deadline`) around the
   whole operation; afterwards every error coded, unexpected ones masked
   (:func:`schema.errors.code_errors`).
-- ``on_parse``: documents parsed once per query text (LRU), with the token limit.
+- ``on_parse``: documents parsed once per query text (``engine.documents``), with
+  the token limit.
 - ``on_validate``: validation once per document, with graphql-core's rules, the
   limits rule (:mod:`schema.limits`) and, when introspection is off,
   ``NoSchemaIntrospectionCustomRule`` and no suggestions ("Did you mean
@@ -21,107 +22,41 @@ coding builds new errors.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 
-from graphql import (
-    ASTValidationRule,
-    DocumentNode,
-    GraphQLError,
-    GraphQLSchema,
-    NoSchemaIntrospectionCustomRule,
-    parse,
-    validate,
-)
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from adapters.resilience import deadline_scope
+from caching import bounds
+from engine import documents
 from schema.context import Context
 from schema.deadline import DEFAULT_SECONDS
 from schema.errors import code_errors
 from schema.limits import QueryLimits, limits_rule
 
 
-@dataclass
-class _Entry:
-    document: DocumentNode
-    rules: tuple[type[ASTValidationRule], ...] | None = None
-    errors: list[GraphQLError] | None = None
-
-
-class Documents:
-    """Parsed and validated documents by query text, least recently used out."""
+class Documents(documents.Documents):
+    """The schema's documents: graphql-core's rules, the query limits and, when
+    introspection is off, no introspection and no suggestions."""
 
     def __init__(
-        self, limits: QueryLimits, *, introspection: bool, maxsize: int = 512
+        self,
+        limits: QueryLimits,
+        *,
+        introspection: bool,
+        max_bytes: int = bounds.DOCUMENTS_MAX_BYTES,
     ) -> None:
-        self.max_tokens = limits.max_tokens
         extra: list[type[ASTValidationRule]] = [limits_rule(limits)]
         if not introspection:
             extra.append(NoSchemaIntrospectionCustomRule)
-        self.extra_rules = tuple(extra)
-        self.hide_suggestions = not introspection
-        self.maxsize = maxsize
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-
-    def parse(self, query: str) -> DocumentNode:
-        """The document of ``query``; syntax errors (never cached) propagate."""
-        entry = self._entries.get(query)
-        if entry is not None:
-            self._entries.move_to_end(query)
-            return entry.document
-        document = parse(query, max_tokens=self.max_tokens)
-        self._entries[query] = _Entry(document)
-        if len(self._entries) > self.maxsize:
-            self._entries.popitem(last=False)
-        return document
-
-    def validate(
-        self,
-        schema: GraphQLSchema,
-        query: str | None,
-        document: DocumentNode,
-        base_rules: tuple[type[ASTValidationRule], ...],
-    ) -> list[GraphQLError]:
-        rules = (*base_rules, *self.extra_rules)
-        entry = self._entries.get(query) if query is not None else None
-        if entry is None or entry.document is not document:
-            return self._validate(schema, document, rules)
-        if entry.rules != rules:
-            entry.errors = self._validate(schema, document, rules)
-            entry.rules = rules
-        assert entry.errors is not None
-        return entry.errors
-
-    def _validate(
-        self,
-        schema: GraphQLSchema,
-        document: DocumentNode,
-        rules: tuple[type[ASTValidationRule], ...],
-    ) -> list[GraphQLError]:
-        if not self.hide_suggestions:
-            return validate(schema, document, rules)
-        errors = validate(schema, document, rules, hide_suggestions=True)
-        # graphql-core hides the schema's names; the leaf rule still says "Did
-        # you mean 'field { ... }'?": nothing is said that the client cannot see.
-        return [_unsuggested(e) for e in errors]
-
-
-def _unsuggested(error: GraphQLError) -> GraphQLError:
-    head, found, _ = error.message.partition(" Did you mean ")
-    if not found:
-        return error
-    return GraphQLError(
-        head,
-        error.nodes,
-        error.source,
-        error.positions,
-        error.path,
-        error.original_error,
-        error.extensions,
-    )
+        super().__init__(
+            max_tokens=limits.max_tokens,
+            extra_rules=extra,
+            hide_suggestions=not introspection,
+            max_bytes=max_bytes,
+        )
 
 
 class Pipeline(SchemaExtension):

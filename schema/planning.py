@@ -6,80 +6,19 @@ item is made only when the selection reaches beyond the summary's ``fields``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    SelectionSetNode,
-)
-
+from engine import selection
 from schema.context import Info
 
 # Fields every representation carries, summary or not.
 ALWAYS = frozenset({"id", "provider", "provider_id", "state", "provider_state"})
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
-# (field nodes, path) -> the answer; keeps the nodes alive so ids stay theirs.
-_SELECTED: dict[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = {}
-_SELECTED_MAX = 1024
-
-
-def _snake(name: str) -> str:
-    return _CAMEL.sub("_", name).lower()
-
-
-def _fields(
-    selection_set: SelectionSetNode | None,
-    fragments: dict[str, FragmentDefinitionNode],
-    seen: frozenset[str] = frozenset(),
-) -> Iterable[FieldNode]:
-    """The fields of a selection set, fragments expanded (directives ignored)."""
-    for selection in selection_set.selections if selection_set else ():
-        if isinstance(selection, FieldNode):
-            yield selection
-        elif isinstance(selection, InlineFragmentNode):
-            yield from _fields(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                yield from _fields(fragment.selection_set, fragments, seen | {name})
-
 
 def selected_fields(info: Info, path: Sequence[str] = ()) -> frozenset[str]:
-    """Domain names of the fields selected under ``path`` of the current field.
-
-    Read from the query's syntax tree, once per parsed query (the document cache
-    hands each request of one query text the same nodes).
-    """
-    raw = info._raw_info
-    nodes = tuple(raw.field_nodes)
-    key = (*map(id, nodes), *map(id, raw.fragments.values()), tuple(path))
-    known = _SELECTED.get(key)
-    if known is not None:
-        return known[1]
-    fragments = raw.fragments
-    level: list[FieldNode] = [
-        f for node in nodes for f in _fields(node.selection_set, fragments)
-    ]
-    for name in path:
-        level = [
-            f
-            for node in level
-            if node.name.value == name
-            for f in _fields(node.selection_set, fragments)
-        ]
-    found = frozenset(
-        _snake(f.name.value) for f in level if not f.name.value.startswith("__")
-    )
-    if len(_SELECTED) >= _SELECTED_MAX:
-        del _SELECTED[next(iter(_SELECTED))]
-    _SELECTED[key] = ((*nodes, *raw.fragments.values()), found)
-    return found
+    """Python names of the fields selected under ``path`` of the current field
+    (``engine.selection``)."""
+    return selection.selected_fields(info._raw_info, path)
 
 
 def needs_detail(selected: frozenset[str], carried: frozenset[str]) -> bool:

@@ -8,7 +8,8 @@ import strawberry
 
 from adapters import model
 from schema.context import Context
-from schema.types.common import Provider, by_name
+from schema.types.common import Provider
+from schema.types.presenting import by_name
 
 
 @strawberry.type(description="How one provider is served, and how it is doing.")

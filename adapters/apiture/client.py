@@ -59,7 +59,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
@@ -87,6 +86,7 @@ from adapters.model import (
     Provider,
 )
 from adapters.paths import path as url_path
+from caching import Cache, bounds, per_entry
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
@@ -107,28 +107,23 @@ ENROLLMENT_SETS = {
 
 
 class _LRU(Generic[T]):
-    """A small id -> (etag, item) cache for conditional GETs."""
+    """An id -> (etag, item) cache for conditional GETs (``caching.Cache``,
+    ``ETAG_ENTRY_BYTES`` per record)."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[str, T]] = OrderedDict()
+    def __init__(self, max_bytes: int) -> None:
+        self._items: Cache[str, tuple[str, T]] = Cache(
+            max_bytes, per_entry(bounds.ETAG_ENTRY_BYTES)
+        )
 
     def get(self, key: str) -> tuple[str, T] | None:
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-        return found
+        return self._items.get(key)
 
     def put(self, key: str, etag: str | None, item: T) -> None:
-        if not etag or self.size <= 0:
-            return
-        self._items[key] = (etag, item)
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        if etag:
+            self._items.put(key, (etag, item))
 
     def drop(self, key: str) -> None:
-        self._items.pop(key, None)
+        self._items.pop(key)
 
 
 class ApitureClient:
@@ -141,7 +136,7 @@ class ApitureClient:
         api_key: str | None = None,
         access_token: str | None = None,
         max_concurrency: int = 16,
-        etag_cache_size: int = 1024,
+        etag_cache_bytes: int = bounds.ETAG_MAX_BYTES,
     ) -> None:
         self._http = http
         self._build = RequestBuilder(http)
@@ -151,8 +146,8 @@ class ApitureClient:
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
         self._limit = asyncio.Semaphore(max_concurrency)
-        self._applications: _LRU[Application] = _LRU(etag_cache_size)
-        self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_size)
+        self._applications: _LRU[Application] = _LRU(etag_cache_bytes)
+        self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_bytes)
         self._pages = MappedAnswers()
 
     # applications: collections ------------------------------------------------------

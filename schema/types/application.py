@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Self
 
 import strawberry
 
 from adapters import model
+from engine.fields import at_hand
+from engine.plans import immutable
+from engine.presented import Presented
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_application
-from schema.execution import at_hand, immutable
 from schema.types.common import (
     Applicant,
     ApplicationAction,
@@ -21,12 +22,11 @@ from schema.types.common import (
     ApplicationState,
     FundingAccount,
     Money,
-    Presented,
     Provider,
-    by_name,
 )
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
+from schema.types.presenting import by_name, presenter
 
 
 @strawberry.type(
@@ -95,41 +95,19 @@ class Application(Node):
 
     @classmethod
     def from_domain(cls, a: model.Application) -> Application:
-        return _PRESENTED.made(a, cls._made)
-
-    @classmethod
-    def _made(cls, a: model.Application) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode("Application", a.provider, a.key)),
-            provider=by_name(Provider, a.provider),
-            provider_id=a.provider_id,
-            state=by_name(ApplicationState, a.state),
-            provider_state=a.provider_state,
-            name=a.name,
-            product_name=a.product_name,
-            applicant_name=a.applicant_name,
-            customer_id=a.customer_id,
-            reference=a.reference,
-            outcome=a.outcome,
-            created_at=a.created_at,
-            completed_at=a.completed_at,
-            funding_amount=Money.from_domain(a.funding_amount)
-            if a.funding_amount
-            else None,
-            funding_account=FundingAccount.from_domain(a.funding_account)
-            if a.funding_account
-            else None,
-            applicants=[Applicant.from_domain(x) for x in a.applicants],
-            entities=[ApplicationEntity.from_domain(e) for e in a.entities],
-            available_actions=[
-                by_name(ApplicationAction, x)
-                for x in sorted(a.available_actions, key=lambda x: x.name)
-            ],
-            version=a.version,
-            domain=a,
-            listed_documents=listed_documents(a),
-        )
+        return _PRESENTED.made(a, _make)
 
 
+# Every other field is the record's attribute of its name (schema.types.presenting).
+_make = presenter(
+    Application,
+    id=lambda a: strawberry.ID(ids.encode("Application", a.provider, a.key)),
+    available_actions=lambda a: [
+        by_name(ApplicationAction, x)
+        for x in sorted(a.available_actions, key=lambda x: x.name)
+    ],
+    domain=lambda a: a,
+    listed_documents=listed_documents,
+)
 _PRESENTED: Presented[model.Application, Application] = Presented()
 immutable(Application)  # made once per record by from_domain, never modified

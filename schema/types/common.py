@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
 from datetime import datetime
-from typing import Generic, Self, TypeVar
 
 import strawberry
 
 from adapters import model
+from schema.types.presenting import FromDomain
 
 
 @strawberry.enum(description="The provider that holds a record.")
@@ -86,71 +85,14 @@ class DocumentOwnerKind(enum.Enum):
     MAMBU_USER = "MAMBU_USER"
 
 
-E = TypeVar("E", bound=enum.Enum)
-
-
-_BY_NAME: dict[tuple[type[enum.Enum], enum.Enum], enum.Enum] = {}
-
-Rec = TypeVar("Rec")
-Made = TypeVar("Made")
-
-
-class Presented(Generic[Rec, Made]):
-    """What an immutable domain record became in the schema, for when the very
-    same record comes again.
-
-    The adapters hand out the same record object for an answer that has not
-    changed (an item answered 304 from the ETag cache, a list page whose bytes
-    are those of last time), and building a schema object from it is the same
-    work each time. The schema objects are never modified once built, so the
-    one made for a record serves every later request that gets that record.
-    Keyed by identity (a record equal but not identical is built anew); the
-    entry holds the record, so no id is reused while it is kept. Bounded: the
-    oldest entries go first.
-    """
-
-    def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: dict[int, tuple[Rec, Made]] = {}
-
-    def get(self, record: Rec) -> Made | None:
-        found = self._items.get(id(record))
-        if found is not None and found[0] is record:
-            return found[1]
-        return None
-
-    def made(self, record: Rec, make: Callable[[Rec], Made]) -> Made:
-        """What was made for ``record``, made now (by ``make``) if nothing was."""
-        found = self.get(record)
-        return found if found is not None else self.put(record, make(record))
-
-    def put(self, record: Rec, made: Made) -> Made:
-        if len(self._items) >= self.size:
-            del self._items[next(iter(self._items))]
-        self._items[id(record)] = (record, made)
-        return made
-
-
-def by_name(target: type[E], value: enum.Enum) -> E:
-    """The member of ``target`` named like ``value`` (domain ⇄ GraphQL enums)."""
-    found = _BY_NAME.get((target, value))
-    if found is None:
-        found = _BY_NAME[(target, value)] = target[value.name]
-    return found  # type: ignore[return-value]
-
-
 @strawberry.type(description="An amount of money.")
-class Money:
+class Money(FromDomain):
     value: str = strawberry.field(description="Decimal amount, as a string: '1500.00'.")
     currency: str = strawberry.field(description="ISO 4217 currency code.")
 
-    @classmethod
-    def from_domain(cls, m: model.Money) -> Self:
-        return cls(value=m.value, currency=m.currency)
-
 
 @strawberry.type(description="The external account that funds a new account.")
-class FundingAccount:
+class FundingAccount(FromDomain):
     title: str | None = strawberry.field(description="Account holder's title.")
     institution_name: str | None = strawberry.field(description="Bank name.")
     routing_number: str | None = strawberry.field(description="ABA routing number.")
@@ -158,18 +100,9 @@ class FundingAccount:
         description="Account number with all but the last digits masked."
     )
 
-    @classmethod
-    def from_domain(cls, f: model.FundingAccount) -> Self:
-        return cls(
-            title=f.title,
-            institution_name=f.institution_name,
-            routing_number=f.routing_number,
-            masked_account_number=f.masked_account_number,
-        )
-
 
 @strawberry.type(description="A person applying or enrolling.")
-class Applicant:
+class Applicant(FromDomain):
     name: str | None = strawberry.field(description="Full display name.")
     first_name: str | None = strawberry.field(description="Given name.")
     last_name: str | None = strawberry.field(description="Family name.")
@@ -185,46 +118,21 @@ class Applicant:
         description="The provider's contact id for this person."
     )
 
-    @classmethod
-    def from_domain(cls, a: model.Applicant) -> Self:
-        return cls(
-            name=a.name,
-            first_name=a.first_name,
-            last_name=a.last_name,
-            username=a.username,
-            role=a.role,
-            email=a.email,
-            phone=a.phone,
-            birthdate=a.birthdate,
-            verified=a.verified,
-            contact_id=a.contact_id,
-        )
-
 
 @strawberry.type(
     description="An entity of a connectFi application: the customer or a "
     "business representative, with its own status."
 )
-class ApplicationEntity:
+class ApplicationEntity(FromDomain):
     entity_id: str = strawberry.field(description="connectFi entity id.")
     is_customer: bool = strawberry.field(description="True for the customer itself.")
     state: ApplicationState = strawberry.field(description="Normalized state.")
     provider_state: str = strawberry.field(description="connectFi's own status.")
     outcome: str | None = strawberry.field(description="Approved or Denied when done.")
 
-    @classmethod
-    def from_domain(cls, e: model.ApplicationEntity) -> Self:
-        return cls(
-            entity_id=e.entity_id,
-            is_customer=e.is_customer,
-            state=by_name(ApplicationState, e.state),
-            provider_state=e.provider_state,
-            outcome=e.outcome,
-        )
-
 
 @strawberry.type(description="A document an enrollment requires.")
-class RequiredDocument:
+class RequiredDocument(FromDomain):
     label: str | None = strawberry.field(description="What to show the applicant.")
     type: str | None = strawberry.field(description="Document type, e.g. governmentId.")
     category: str | None = strawberry.field(description="e.g. driversLicense.")
@@ -234,20 +142,9 @@ class RequiredDocument:
         description="Required even when identity is already verified."
     )
 
-    @classmethod
-    def from_domain(cls, r: model.RequiredDocument) -> Self:
-        return cls(
-            label=r.label,
-            type=r.type,
-            category=r.category,
-            product_target=r.product_target,
-            document_uri=r.document_uri,
-            require_if_verified=r.require_if_verified,
-        )
-
 
 @strawberry.type(description="A participant in an e-signature process (Auco).")
-class Signer:
+class Signer(FromDomain):
     name: str | None = strawberry.field(description="Signer's name.")
     email: str | None = strawberry.field(description="Signer's email.")
     phone: str | None = strawberry.field(description="Signer's phone.")
@@ -256,27 +153,11 @@ class Signer:
     status: str | None = strawberry.field(description="The provider's own status.")
     signed_at: datetime | None = strawberry.field(description="When they signed.")
 
-    @classmethod
-    def from_domain(cls, s: model.Signer) -> Self:
-        return cls(
-            name=s.name,
-            email=s.email,
-            phone=s.phone,
-            role=s.role,
-            order=s.order,
-            status=s.status,
-            signed_at=s.signed_at,
-        )
-
 
 @strawberry.type(description="The record a document belongs to.")
-class DocumentOwner:
+class DocumentOwner(FromDomain):
     kind: DocumentOwnerKind = strawberry.field(description="What kind of record.")
     id: str = strawberry.field(description="The provider's id of that record.")
-
-    @classmethod
-    def from_domain(cls, o: model.Owner) -> Self:
-        return cls(kind=by_name(DocumentOwnerKind, o.kind), id=o.id)
 
 
 @strawberry.input(description="The record whose documents to list.")

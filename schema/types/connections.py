@@ -17,7 +17,8 @@ import strawberry
 
 from schema.errors import report_partial
 from schema.pagination import Cursor, Slice, read_or_failed
-from schema.types.common import Provider, by_name
+from schema.types.common import Provider
+from schema.types.presenting import by_name
 
 if TYPE_CHECKING:
     from schema.context import Info

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Self
 
 import strawberry
 
 from adapters import model
+from engine.plans import immutable
+from engine.presented import Presented
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_at_hand
-from schema.execution import immutable
 from schema.types.common import (
     DocumentOwner,
     DocumentStatus,
-    Presented,
     Provider,
     Signer,
-    by_name,
 )
 from schema.types.node import Node
+from schema.types.presenting import presenter
 
 
 @strawberry.type(
@@ -69,27 +68,16 @@ class Document(Node):
 
     @classmethod
     def from_domain(cls, d: model.Document) -> Document:
-        return _PRESENTED.made(d, cls._made)
+        return _PRESENTED.made(d, _make)
 
-    @classmethod
-    def _made(cls, d: model.Document) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode("Document", d.provider, d.key)),
-            provider=by_name(Provider, d.provider),
-            provider_id=d.provider_id or d.key,
-            name=d.name,
-            kind=d.kind,
-            file_extension=d.file_extension,
-            content_type=d.content_type,
-            size=d.size,
-            status=by_name(DocumentStatus, d.status),
-            provider_status=d.provider_status,
-            created_at=d.created_at,
-            owner=DocumentOwner.from_domain(d.owner) if d.owner else None,
-            download_url=d.download_url,
-            signers=[Signer.from_domain(s) for s in d.signers],
-            domain=d,
-        )
+
+# Every other field is the record's attribute of its name (schema.types.presenting).
+_make = presenter(
+    Document,
+    id=lambda d: strawberry.ID(ids.encode("Document", d.provider, d.key)),
+    provider_id=lambda d: d.provider_id or d.key,
+    domain=lambda d: d,
+)
 
 
 def listed_documents(

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Self
 
 import strawberry
 
 from adapters import model
+from engine.fields import at_hand
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_enrollment
-from schema.execution import at_hand
 from schema.types.common import (
     Applicant,
     EnrollmentAction,
     EnrollmentState,
     Provider,
     RequiredDocument,
-    by_name,
 )
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
+from schema.types.presenting import by_name, presenter
 
 
 @strawberry.type(description="An enrollment in digital banking (Apiture).")
@@ -69,28 +68,19 @@ class Enrollment(Node):
         )
 
     @classmethod
-    def from_domain(cls, e: model.Enrollment) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode("Enrollment", e.provider, e.key)),
-            provider=by_name(Provider, e.provider),
-            provider_id=e.provider_id,
-            state=by_name(EnrollmentState, e.state),
-            provider_state=e.provider_state,
-            applicant_name=e.applicant_name,
-            applicant=Applicant.from_domain(e.applicant) if e.applicant else None,
-            applicants=[Applicant.from_domain(x) for x in e.applicants],
-            required_documents=[
-                RequiredDocument.from_domain(r) for r in e.required_documents
-            ],
-            flagged_for_review=e.flagged_for_review,
-            created_at=e.created_at,
-            completed_at=e.completed_at,
-            available_actions=[
-                by_name(EnrollmentAction, x)
-                for x in sorted(e.available_actions, key=lambda x: x.name)
-                if x.name in EnrollmentAction.__members__
-            ],
-            version=e.version,
-            domain=e,
-            listed_documents=listed_documents(e),
-        )
+    def from_domain(cls, e: model.Enrollment) -> Enrollment:
+        return _make(e)
+
+
+# Every other field is the record's attribute of its name (schema.types.presenting).
+_make = presenter(
+    Enrollment,
+    id=lambda e: strawberry.ID(ids.encode("Enrollment", e.provider, e.key)),
+    available_actions=lambda e: [
+        by_name(EnrollmentAction, x)
+        for x in sorted(e.available_actions, key=lambda x: x.name)
+        if x.name in EnrollmentAction.__members__
+    ],
+    domain=lambda e: e,
+    listed_documents=listed_documents,
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adapters.memo import MappedAnswers
+from caching.bounds import ANSWER_BYTE_BYTES
 
 
 def test_kept_by_what_was_asked_and_the_bytes() -> None:
@@ -13,8 +14,8 @@ def test_kept_by_what_was_asked_and_the_bytes() -> None:
     assert memo.get("page 2", b'{"a": 1}') is None  # asked for something else
 
 
-def test_bounded_by_entries_least_recently_used_first() -> None:
-    memo = MappedAnswers(size=2)
+def test_bounded_in_bytes_least_recently_used_first() -> None:
+    memo = MappedAnswers(max_bytes=2 * ANSWER_BYTE_BYTES)  # two 1-byte answers
     memo.put(1, b"x", "one")
     memo.put(2, b"x", "two")
     assert memo.get(1, b"x") == "one"  # used: now the most recent
@@ -24,7 +25,7 @@ def test_bounded_by_entries_least_recently_used_first() -> None:
 
 
 def test_a_large_answer_is_not_kept() -> None:
-    memo = MappedAnswers(max_body=4)
+    memo = MappedAnswers(max_entry_bytes=4 * ANSWER_BYTE_BYTES)
     memo.put("big", b"12345", "mapped")
     memo.put("small", b"1234", "mapped")
     assert memo.get("big", b"12345") is None

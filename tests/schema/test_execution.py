@@ -11,8 +11,12 @@ import pytest
 import strawberry
 from graphql.execution.executor import Executor
 
+from caching import Cache
+from caching.bounds import RENDERED_ENTRY_BYTES, RENDERED_FIELD_BYTES
+from engine.context import GatewayExecutionContext
+from engine.fields import at_hand
+from engine.plans import immutable
 from schema.api import build_schema
-from schema.execution import GatewayExecutionContext, at_hand, immutable
 from schema.limits import QueryLimits
 from schema.pipeline import Documents, Pipeline
 
@@ -408,7 +412,7 @@ class FixedQuery:
 async def test_what_is_read_from_an_unchanging_object_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from schema import execution
+    from engine import plans as execution
 
     runs: list[str] = []
     real = execution.run_plan
@@ -443,11 +447,12 @@ async def test_what_is_read_from_an_unchanging_object_is_kept(
 
 
 def test_what_is_kept_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    from schema import execution
+    from engine import plans as execution
 
-    monkeypatch.setattr(execution, "RENDERED_MAX", 2)
-    monkeypatch.setattr(execution, "_RENDERED", {})
-    steps: Any = (("name", "name", lambda v: v, True, ""),)
+    # Room for two results of one field each, by their weight.
+    room = 2 * (RENDERED_ENTRY_BYTES + RENDERED_FIELD_BYTES)
+    monkeypatch.setattr(execution, "_RENDERED", Cache(room, execution._weigh))
+    steps = (execution.Step("name", "name", lambda v: v, True, ""),)
     objects = [Fixed(name=str(i), colour=Colour.RED, tags=[]) for i in range(3)]
     results = [execution.rendered(steps, o) for o in objects]
     assert len(execution._RENDERED) == 2

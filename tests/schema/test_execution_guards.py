@@ -1,7 +1,7 @@
 """A guarded field is never read past its guard: permissions and extensions run.
 
 The fast path reads a field straight off its object only where Strawberry itself
-would (``schema.execution._read_directly``); a field with permission classes, a
+would (``engine.fields.read_directly``); a field with permission classes, a
 field extension, or a resolver Strawberry wraps goes through Strawberry's own
 resolution, and answers exactly as stock execution does.
 """
@@ -20,7 +20,8 @@ from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission
 from strawberry.types.field import StrawberryField
 
-from schema.execution import GatewayExecutionContext, at_hand
+from engine.context import GatewayExecutionContext
+from engine.fields import at_hand
 
 SECRET = "the protected value"
 guarded: list[str] = []  # every guard that ran: "permission", "extension"

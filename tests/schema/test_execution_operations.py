@@ -26,9 +26,9 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schema.api
+from engine import plans as execution
+from engine.context import GatewayExecutionContext
 from gateway import upstreams
-from schema import execution
-from schema.execution import GatewayExecutionContext
 from tests.conftest import Gateway, serve
 from tests.schema.multipart import File, pdf, post
 from tests.security.tokens import applicant, secured_settings, staff
@@ -144,7 +144,7 @@ def plans_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return real(steps, source)
 
     monkeypatch.setattr(execution, "run_plan", counting)
-    monkeypatch.setattr(execution, "_RENDERED", {})  # nothing kept from before
+    execution._RENDERED.clear()  # nothing kept from before
     return seen
 
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from graphql import ValidationRule
 
-import schema.pipeline as pipeline
+import engine.documents as pipeline
+from caching.bounds import DOCUMENT_CHAR_BYTES
 from schema.api import build_schema
 from schema.limits import QueryLimits
 from schema.pipeline import Documents
@@ -97,7 +98,10 @@ async def test_introspection_is_refused_when_off_and_answered_when_on() -> None:
 
 
 def test_the_cache_keeps_the_most_recently_used_texts(parses: list[str]) -> None:
-    documents = Documents(QueryLimits(), introspection=True, maxsize=2)
+    # Room for two of these texts (5 characters each), by their weight.
+    documents = Documents(
+        QueryLimits(), introspection=True, max_bytes=2 * 5 * DOCUMENT_CHAR_BYTES
+    )
     for query in ["{ a }", "{ b }", "{ a }", "{ c }", "{ a }", "{ b }"]:
         documents.parse(query)
     # b was the least recently used when c came in, so it is parsed again.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from adapters import model
+from caching.bounds import PRESENTED_BYTES
+from engine.presented import Presented
 from schema.types.application import Application
-from schema.types.common import Presented
 from schema.types.document import Document
 
 
@@ -41,15 +42,15 @@ def test_an_equal_copy_or_a_changed_record_is_made_anew() -> None:
     assert made.state.name == "RUNNING"  # what was made is never changed
 
 
-def test_bounded_oldest_first_and_keyed_by_identity() -> None:
-    presented: Presented[object, str] = Presented(size=2)
+def test_bounded_least_recently_used_first_and_keyed_by_identity() -> None:
+    presented: Presented[object, str] = Presented(max_bytes=2 * PRESENTED_BYTES)
     a, b, c = object(), object(), object()
     presented.put(a, "a")
     presented.put(b, "b")
-    assert presented.get(a) == "a"
-    presented.put(c, "c")  # a, the oldest, goes
-    assert presented.get(a) is None
-    assert (presented.get(b), presented.get(c)) == ("b", "c")
+    assert presented.get(a) == "a"  # used: now the most recent
+    presented.put(c, "c")  # b, the least recently used, goes
+    assert presented.get(b) is None
+    assert (presented.get(a), presented.get(c)) == ("a", "c")
     assert presented.get(object()) is None
 
 

@@ -156,7 +156,7 @@ def _upload(content: bytes, name: str, content_type: str) -> Upload:
 def test_apiture_keys_stay_in_their_segment(key: str) -> None:
     recorder = Recorder("http://apiture.test/accountApplications")
     http = recorder.client()
-    client = ApitureClient(http, etag_cache_size=0)
+    client = ApitureClient(http, etag_cache_bytes=0)
     changes = ApplicationInput(account_name="n")
     run(
         [

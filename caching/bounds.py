@@ -1,0 +1,54 @@
+"""Every cache's bound, in bytes, and how its entries are weighed.
+
+Weights are estimates (see :mod:`caching`): measured once with ``tracemalloc``
+and a deep ``sys.getsizeof`` on the benchmark operations, then rounded up. Each
+bound keeps about as many entries as the count-bounded cache it replaced.
+"""
+
+from __future__ import annotations
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# engine.context: plans kept across requests, by the AST nodes of a selection.
+# A plan (named tuples, closures, the nodes' ids): ~2 KiB. 2,048 plans.
+PLAN_BYTES = 2 * KiB
+PLANS_MAX_BYTES = 2048 * PLAN_BYTES
+# engine.context: whether an operation uses directives, by operation: ~256 B.
+STATIC_BYTES = 256
+STATIC_MAX_BYTES = 2048 * STATIC_BYTES
+
+# engine.plans: what a plan read from an immutable object. A result dict is
+# ~200 B per field (the dict, its keys and completed values), measured 1.6 KiB
+# for the 8 fields of a typical object; about 8,192 such results.
+RENDERED_ENTRY_BYTES = 128
+RENDERED_FIELD_BYTES = 200
+RENDERED_MAX_BYTES = 16 * MiB
+
+# engine.presented: one schema object (and its nested objects) per record,
+# measured 4.8 KiB on average for an Application, 3.3 KiB for a Document.
+PRESENTED_BYTES = 4 * KiB
+PRESENTED_MAX_BYTES = 4096 * PRESENTED_BYTES  # per type
+
+# engine.selection: the fields selected below a field, by its nodes: ~512 B.
+SELECTED_BYTES = 512
+SELECTED_MAX_BYTES = 1024 * SELECTED_BYTES
+
+# engine.documents: a parsed document is 40-56 bytes per character of its query
+# text (the benchmark operations); counted 64. A query over 64 K characters is
+# parsed every time.
+DOCUMENT_CHAR_BYTES = 64
+DOCUMENTS_MAX_BYTES = 32 * MiB
+DOCUMENT_MAX_ENTRY_BYTES = 4 * MiB
+
+# adapters.memo: records mapped from a provider answer, by its bytes: counted 4
+# bytes per byte of the answer (Python objects are larger than their JSON). An
+# answer over 256 KiB is mapped every time. Per client.
+ANSWER_BYTE_BYTES = 4
+ANSWERS_MAX_BYTES = 16 * MiB
+ANSWER_MAX_ENTRY_BYTES = 1 * MiB
+
+# adapters.apiture.client: (ETag, record) per application or enrollment id for
+# conditional reads: a record ~4 KiB. 1,024 records per kind.
+ETAG_ENTRY_BYTES = 4 * KiB
+ETAG_MAX_BYTES = 1024 * ETAG_ENTRY_BYTES

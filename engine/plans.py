@@ -1,0 +1,238 @@
+"""Plans, and running them: a selection's plain fields read in one loop.
+
+A plan is made once per selection (``engine.context``) and run on every object
+of that selection: ``getattr``, then what graphql-core's completion would have
+done. Anything unusual raises ``Bail`` and graphql-core executes the object.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from graphql import GraphQLEnumType
+from graphql.execution.collect_fields import GroupedFieldSet
+from graphql.pyutils import Undefined, is_iterable
+
+from caching import Cache, bounds
+
+
+class Step(NamedTuple):
+    """How one plain field of a plan is read (run as a plain tuple: see
+    ``run_plan``)."""
+
+    response_name: str
+    # The attribute read off the object; None for ``__typename``.
+    attribute: str | None
+    # Completes a non-null value as graphql-core would; None for __typename.
+    complete: Callable[[Any], Any] | None
+    non_null: bool
+    # The type's name, answered for ``__typename`` (otherwise empty).
+    typename: str
+
+
+class Plan(NamedTuple):
+    """A selection set's plan on one object type."""
+
+    # The plain fields, read in one loop.
+    steps: tuple[Step, ...]
+    # The fields graphql-core executes (None: there are none).
+    executed: GroupedFieldSet | None
+    # Every response name, in the order of the selection.
+    order: tuple[str, ...]
+    # The attributes the fields answered at hand read (``at_hand``), each of
+    # which must not be None for the steps to run.
+    needed: tuple[str, ...]
+
+
+class Bail(Exception):
+    """Leave this object to graphql-core."""
+
+
+class NotAtHand(Bail):
+    """A field answered at hand is not, on this object: plan it without."""
+
+
+_ENUMS: dict[int, tuple[GraphQLEnumType, Callable[[Any], Any]]] = {}
+
+
+def enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
+    """The enum's coercion, with its Python members' names looked up in a table.
+
+    Strawberry's enum type finds a member's name by comparing it with every
+    value; the table holds what that comparison finds, for every member.
+    """
+    known = _ENUMS.get(id(enum_type))
+    if known is not None:
+        return known[1]
+    coerce = enum_type.coerce_output_value
+    wrapped = getattr(enum_type, "wrapped_cls", None)
+    if not isinstance(wrapped, type) or not issubclass(wrapped, enum.Enum):
+        return coerce
+    table = {member: coerce(member) for member in wrapped}
+
+    def coerced(value: Any) -> Any:
+        name = table.get(value) if isinstance(value, enum.Enum) else None
+        return coerce(value) if name is None else name
+
+    _ENUMS[id(enum_type)] = (enum_type, coerced)
+    return coerced
+
+
+def attempt(complete: Callable[[Any], Any] | None, value: Any) -> Any:
+    """``complete(value)``, or None when there is none or it gave up."""
+    if complete is None:
+        return None
+    try:
+        return complete(value)
+    except Exception:
+        return None
+
+
+def merged(
+    order: tuple[str, ...],
+    plain: dict[str, Any],
+    rest: Any,
+    is_awaitable: Callable[[Any], bool],
+) -> Any:
+    """The object's result: its plain fields and those graphql-core executed,
+    in the order of the selection."""
+    if is_awaitable(rest):
+
+        async def later() -> dict[str, Any]:
+            return _ordered(order, plain, await rest)
+
+        return later()
+    return _ordered(order, plain, rest)
+
+
+def _ordered(
+    order: tuple[str, ...], plain: dict[str, Any], rest: dict[str, Any]
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name in order:
+        if name in plain:
+            result[name] = plain[name]
+        elif name in rest:  # graphql-core leaves out a field it does not know
+            result[name] = rest[name]
+    return result
+
+
+# Types whose objects are never modified once made (the schema objects made for
+# immutable records and shared between requests, ``engine.presented.
+# Presented``): what a plan reads from one of them is the same every time, so
+# it is kept, by the identities of the plan and the object (the entry holds
+# both: no id is reused while it is kept). The result is only ever read.
+_IMMUTABLE: set[type] = set()
+_Rendered = tuple[tuple[Step, ...], object, dict[str, Any]]
+
+
+def _weigh(key: object, entry: _Rendered) -> int:
+    return bounds.RENDERED_ENTRY_BYTES + bounds.RENDERED_FIELD_BYTES * len(entry[2])
+
+
+_RENDERED: Cache[tuple[int, int], _Rendered] = Cache(bounds.RENDERED_MAX_BYTES, _weigh)
+
+
+def immutable(cls: type) -> type:
+    """Declare that objects of ``cls`` are never modified once made."""
+    _IMMUTABLE.add(cls)
+    return cls
+
+
+def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
+    """``run_plan``, kept for objects that never change."""
+    if type(source) not in _IMMUTABLE:
+        return run_plan(steps, source)
+    key = (id(steps), id(source))
+    found = _RENDERED.get(key)
+    if found is not None and found[0] is steps and found[1] is source:
+        return found[2]
+    result = run_plan(steps, source)  # raised: nothing kept
+    _RENDERED.put(key, (steps, source, result))
+    return result
+
+
+def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
+    """The plain fields' results; raises to let graphql-core execute the object
+    instead."""
+    result: dict[str, Any] = {}
+    for response_name, attribute, complete, non_null, typename in steps:
+        if attribute is None:
+            result[response_name] = typename
+            continue
+        value = getattr(source, attribute)
+        if value is None:
+            if non_null:
+                raise Bail
+            result[response_name] = None
+        else:
+            result[response_name] = complete(value)  # type: ignore[misc]
+    return result
+
+
+def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]:
+    def leaf(value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise Bail  # graphql-core raises a returned exception
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise Bail
+        return coerced
+
+    if not textual:
+        return leaf
+
+    def text(value: Any) -> Any:  # String or ID: a str is its own coercion
+        return value if type(value) is str else leaf(value)
+
+    return text
+
+
+def run(plan: Plan | None, source: Any) -> dict[str, Any] | None:
+    """The plain fields' results of ``plan`` on ``source`` (None: no plan)."""
+    return None if plan is None else _rendered_at_hand(plan.steps, plan.needed, source)
+
+
+def _rendered_at_hand(
+    steps: tuple[Step, ...], needed: tuple[str, ...], source: Any
+) -> dict[str, Any]:
+    """``rendered``, once every attribute the steps read at hand is there;
+    raises ``NotAtHand`` when one is None."""
+    for attribute in needed:
+        if getattr(source, attribute) is None:
+            raise NotAtHand
+    return rendered(steps, source)
+
+
+def whole_object(
+    plan: tuple[Step, ...],
+    needed: tuple[str, ...],
+    is_type_of: Callable[[Any, Any], Any] | None,
+) -> Callable[[Any], Any]:
+    def obj(value: Any) -> Any:
+        if isinstance(value, Exception):
+            raise Bail
+        if is_type_of is not None and is_type_of(value, None) is not True:
+            raise Bail
+        return _rendered_at_hand(plan, needed, value)
+
+    return obj
+
+
+def many(item: Callable[[Any], Any], *, item_non_null: bool) -> Callable[[Any], Any]:
+    def many(value: Any) -> Any:
+        if not is_iterable(value):
+            raise Bail  # graphql-core's own error for a non-list
+        items: list[Any] = []
+        for one in value:
+            if one is None:
+                if item_non_null:
+                    raise Bail
+                items.append(None)
+            else:
+                items.append(item(one))
+        return items
+
+    return many
