@@ -11,6 +11,7 @@ import pytest
 import websockets
 
 from adapters.model import Provider
+from gateway.operations import load_operations
 from schema import ids
 from schema.live.events import Change
 from tests.live.support import connect, serving, settle
@@ -138,7 +139,7 @@ async def test_token_expiry_closes_the_connection() -> None:
 
 
 async def test_a_slow_consumer_delays_no_one_and_its_queue_is_bounded() -> None:
-    settings = secured_settings(subscription_queue=4)
+    settings = secured_settings(subscription_queue=3)
     async with serving(settings) as served:
         async with (
             connect(served, applicant(LUIS)) as slow,
@@ -148,15 +149,15 @@ async def test_a_slow_consumer_delays_no_one_and_its_queue_is_bounded() -> None:
             await fast.subscribe(DOCUMENT)
             await settle(served, 2)
             received = []
-            for n in range(30):
+            for n in range(10):
                 await served.publish(auco("DEMOSEQ002", n))
                 message = await fast.receive()
                 received.append(
                     message["payload"]["data"]["documentUpdated"]["eventId"]
                 )
             queues = [lst._queue.qsize() for lst in served.app.state.events._listeners]
-        assert received == [f"DEMOSEQ002:{n}" for n in range(30)]
-        assert all(size <= 4 for size in queues)
+        assert received == [f"DEMOSEQ002:{n}" for n in range(10)]
+        assert all(size <= 3 for size in queues)
 
 
 async def test_server_sent_events_deliver_the_same() -> None:
@@ -227,3 +228,27 @@ async def test_a_mutation_publishes_its_change_at_once() -> None:
         assert update["cause"] == "mutation:approveApplication"
         assert update["state"] == "APPROVED"
         assert update["application"] == {"id": app_id, "state": "APPROVED"}
+
+
+async def test_the_example_operation_runs_over_the_websocket() -> None:
+    (operation,) = [o for o in load_operations() if o.kind == "subscription"]
+    async with serving(secured_settings()) as served:
+        async with connect(served, applicant(LUIS)) as sub:
+            await sub.subscribe(operation.text, dict(operation.variables))
+            await settle(served, 1)
+            await served.publish(auco("DEMOSEQ002", 1))
+            message = await sub.receive()
+        update = message["payload"]["data"]["documentUpdated"]
+        assert update["document"]["id"] == operation.variables["id"]
+        assert update["cause"] == "AUCO:NOTIFICATION"
+
+
+async def test_server_sent_events_keep_the_allowlist() -> None:
+    settings = secured_settings(persisted_queries="allowlist")
+    async with serving(settings) as served, httpx.AsyncClient() as client:
+        headers = {**applicant(LUIS), "Accept": "text/event-stream"}
+        unlisted = await client.post(
+            served.http_url, json={"query": DOCUMENT}, headers=headers
+        )
+        assert unlisted.status_code == 400
+        assert served.app.state.events.listeners == 0
