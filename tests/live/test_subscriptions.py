@@ -252,3 +252,29 @@ async def test_server_sent_events_keep_the_allowlist() -> None:
         )
         assert unlisted.status_code == 400
         assert served.app.state.events.listeners == 0
+
+
+async def test_limits_per_connection_and_per_caller() -> None:
+    settings = secured_settings(
+        max_subscriptions_per_connection=2, max_subscriptions_per_caller=3
+    )
+    async with (
+        serving(settings) as served,
+        connect(served, applicant(LUIS)) as one,
+        connect(served, applicant(LUIS)) as two,
+    ):
+        await one.subscribe(DOCUMENT)
+        await one.subscribe(DOCUMENT)
+        third = await one.subscribe(DOCUMENT)  # a third on one connection
+        refused = await one.receive()
+        assert refused["id"] == third and refused["type"] == "error"
+        await settle(served, 2)
+        await two.subscribe(DOCUMENT)
+        fourth = await two.subscribe(DOCUMENT)  # the caller's fourth
+        message = await two.receive()
+        assert message["id"] == fourth, message
+        errors = message["payload"]
+        if message["type"] == "next":
+            errors = errors["errors"]
+        assert errors[0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
+        assert served.app.state.events.listeners == 3
