@@ -278,3 +278,26 @@ async def test_limits_per_connection_and_per_caller() -> None:
             errors = errors["errors"]
         assert errors[0]["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS"
         assert served.app.state.events.listeners == 3
+
+
+async def test_server_sent_events_end_when_the_token_expires() -> None:
+    async with serving(secured_settings(auth_clock_skew=0)) as served:
+        short = token(LUIS, roles=["applicant"], email=LUIS, expires_in=1.5)
+        headers = {**bearer(short), "Accept": "text/event-stream"}
+        lines = []
+        async with (
+            httpx.AsyncClient(timeout=10) as client,
+            client.stream(
+                "POST", served.http_url, json={"query": DOCUMENT}, headers=headers
+            ) as answer,
+        ):
+            async for line in answer.aiter_lines():  # to the stream's end
+                lines.append(line)
+        errors = [
+            json.loads(line[6:])["errors"]
+            for line in lines
+            if line.startswith("data: {")
+        ]
+        assert errors and errors[-1][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert "event: complete" in lines
+        assert served.app.state.events.listeners == 0
