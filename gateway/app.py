@@ -87,8 +87,9 @@ def create_app(
             # (a WebSocket's caller comes from its connection_init: connect)
             caller = NOBODY if authenticator.enabled else ANONYMOUS
         expires_at = None
-        accept = request.headers.get("accept") or ""
-        if authenticator.enabled and "text/event-stream" in accept:
+        if authenticator.enabled and "text/event-stream" in (
+            request.headers.get("accept") or ""
+        ):
             # A stream outlives the token: it ends when the token expires.
             _, expires_at = await authenticator.caller_until(
                 request.headers.get("authorization")
