@@ -7,18 +7,23 @@ GraphQL context.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
 from starlette.middleware.cors import CORSMiddleware
+from strawberry.exceptions import ConnectionRejectionError
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway import graphiql
-from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured
-from gateway.cors import HEADERS, MAX_AGE, METHODS, cors_policy
+from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured, Unauthenticated
+from gateway.cors import HEADERS, MAX_AGE, METHODS, CORSPolicy, cors_policy
 from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
@@ -29,13 +34,16 @@ from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
 from gateway.upstreams import Upstreams, create_upstreams
 from schema.api import build_schema
-from schema.context import Caller, Context
+from schema.context import Caller
 from schema.limits import QueryLimits
 from schema.live.bus import InProcessBus
+from schema.live.hub import Live, LiveContext
+from schema.live.polling import Budget, Pollers
 from schema.loaders import create_loaders
 
 log = logging.getLogger("gateway")
 NOBODY = Caller(subject="nobody", roles=frozenset())
+TOKEN_EXPIRED = 4403  # graphql-transport-ws: Forbidden
 
 
 def create_app(
@@ -46,25 +54,77 @@ def create_app(
     """The gateway. ``sandboxes`` lets tests hand in sandboxes they control."""
     settings = settings or Settings()
     authenticator = authenticator_for(settings)
+    # Changes to records (schema.live): webhooks and mutations publish, subscriptions
+    # listen. In-process: one replica's events reach its own subscribers.
+    events = InProcessBus()
+    live = Live(
+        events,
+        max_per_caller=settings.max_subscriptions_per_caller,
+        max_queued=settings.subscription_queue,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(settings, sandboxes)
         app.state.upstreams = upstreams
+        live.pollers = app.state.pollers = Pollers(
+            upstreams.apiture,
+            live.publish,
+            interval=settings.poll_interval,
+            budget=Budget(settings.poll_budget_per_minute),
+            deadline=settings.request_deadline,
+        )
         settle_heap()
         try:
             yield
         finally:
             await upstreams.aclose()
 
-    async def context(request: Request | WebSocket) -> Context:
+    async def context(request: Request | WebSocket) -> LiveContext:
         upstreams: Upstreams = request.app.state.upstreams
         caller = getattr(request.state, "caller", None)
         if caller is None:  # the guard did not see this request: trust nothing
+            # (a WebSocket's caller comes from its connection_init: connect)
             caller = NOBODY if authenticator.enabled else ANONYMOUS
-        return Context(
-            upstreams=upstreams, loaders=create_loaders(upstreams), caller=caller
+        expires_at = None
+        if authenticator.enabled and "text/event-stream" in (
+            request.headers.get("accept") or ""
+        ):
+            # A stream outlives the token: it ends when the token expires.
+            _, expires_at = await authenticator.caller_until(
+                request.headers.get("authorization")
+            )
+        context = LiveContext(
+            upstreams=upstreams,
+            loaders=create_loaders(upstreams),
+            caller=caller,
+            live=live,
+            expires_at=expires_at,
         )
+        context.request = request
+        return context
+
+    async def connect(context: LiveContext) -> None:
+        """A WebSocket's caller, from ``Authorization`` in its connection_init
+        payload, verified like a request's; the connection closed (4403) when
+        the token expires."""
+        params = context.connection_params
+        authorization = None
+        if isinstance(params, dict):
+            found = params.get("Authorization", params.get("authorization"))
+            authorization = found if isinstance(found, str) else None
+        try:
+            context.caller, context.expires_at = await authenticator.caller_until(
+                authorization
+            )
+        except Unauthenticated:
+            raise ConnectionRejectionError() from None
+        websocket = context.request
+        if context.expires_at is not None and isinstance(websocket, WebSocket):
+            delay = max(0.0, context.expires_at - time.time())
+            websocket.state.expiry = asyncio.get_running_loop().call_later(
+                delay, _close_expired, websocket
+            )
 
     schema = build_schema(
         introspection=settings.introspection_enabled,
@@ -76,18 +136,21 @@ def create_app(
             max_cost=settings.max_query_cost,
         ),
     )
+    cors = cors_policy(settings)
     graphql = GraphQLHTTP(
         schema,
         max_upload_files=settings.max_upload_files,
         context=context,
         persisted=persisted_queries(settings),
         graphiql_html=graphiql_page(settings),
+        connect=connect,
+        websocket_origin=lambda origin: _cors_allows(cors, origin),
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
-    # Changes to records (schema.live): webhooks and mutations publish, subscriptions
-    # listen. In-process: one replica's events reach its own subscribers.
-    app.state.events = InProcessBus()
+    app.state.events = events
+    app.state.live = live
     # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
     app.add_middleware(GraphQLDispatch, graphql=graphql)
     # Room for the multipart envelope (operations, map) around the file itself.
@@ -101,7 +164,6 @@ def create_app(
     )
     # Outside the guard: the body's deadline bounds every read of it (slow_clients).
     app.add_middleware(BodyReadTimeout, timeout=settings.body_read_timeout)
-    cors = cors_policy(settings)
     if cors.enabled:
         # Outside the guard: a preflight OPTIONS is answered here, and refusals
         # carry CORS headers so a page on another origin can read them.
@@ -125,6 +187,29 @@ def create_app(
         }
 
     return app
+
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _close_expired(websocket: WebSocket) -> None:
+    async def close() -> None:
+        with contextlib.suppress(RuntimeError):  # closed meanwhile
+            await websocket.close(TOKEN_EXPIRED, "Forbidden: the token has expired")
+
+    task = asyncio.ensure_future(close())
+    _CLOSING.add(task)
+    task.add_done_callback(_CLOSING.discard)
+
+
+def _cors_allows(cors: CORSPolicy, origin: str) -> bool:
+    """Whether a page on ``origin`` may open a WebSocket: as for CORS."""
+    origin = origin.rstrip("/")
+    if "*" in cors.origins or origin in cors.origins:
+        return True
+    return cors.origin_regex is not None and bool(
+        re.fullmatch(cors.origin_regex, origin)
+    )
 
 
 def authenticator_for(settings: Settings) -> Authenticator:

@@ -90,6 +90,17 @@ class Authenticator:
             self._verified.popitem(last=False)
         return caller
 
+    async def caller_until(
+        self, authorization: str | None
+    ) -> tuple[Caller, float | None]:
+        """The caller and when their token expires (epoch seconds, the clock
+        skew included); None when authentication is off."""
+        caller = await self.caller(authorization)
+        if not self.enabled or authorization is None:
+            return caller, None
+        known = self._verified.get(authorization[7:].strip())
+        return caller, (known[1] + self.leeway) if known else None
+
     async def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)

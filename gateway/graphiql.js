@@ -75,7 +75,16 @@
 
   ReactDOM.render(
     h(GraphiQL, {
-      fetcher: GraphiQL.createFetcher({ url: config.endpoint }),
+      // Subscriptions over graphql-transport-ws on the same endpoint, with the
+      // client GraphiQL bundles (nothing fetched from elsewhere); the tab's
+      // headers (Authorization) become the connection_init payload.
+      fetcher: GraphiQL.createFetcher({
+        url: config.endpoint,
+        subscriptionUrl:
+          (location.protocol === "https:" ? "wss://" : "ws://") +
+          location.host +
+          config.endpoint,
+      }),
       defaultTabs: tabs.length ? tabs : undefined,
       // GraphiQL 2 fills the first tab's query from defaultTabs but not its
       // variables and headers: hand those over as the initial values.

@@ -6,7 +6,10 @@ Banks develop behind firewalls, so the explorer's assets (GraphiQL 2 and React
 those files where pip put them and never import the package's Python code (it is
 written for Django, which we do not install). Our own script,
 ``gateway/graphiql.js``, mounts GraphiQL with the example operations of
-``operations/`` as tabs and an "Examples" panel.
+``operations/`` as tabs and an "Examples" panel. Subscriptions run over
+``graphql-transport-ws`` on the same endpoint with the graphql-ws client bundled
+inside ``graphiql.min.js`` (the tab's headers become the ``connection_init``
+payload); the page's ``connect-src 'self'`` covers the same-origin WebSocket.
 
 The page refers to same-origin URLs only, and its Content-Security-Policy says so
 to the browser: nothing is fetched from anywhere but the gateway.

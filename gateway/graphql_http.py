@@ -24,13 +24,20 @@ nothing for this one endpoint. What Strawberry's view leaves to us:
 - Multipart: every file part and every path of ``map`` counts toward
   ``max_upload_files``; a map that points a path at a file twice, at a part that
   is not there, or anywhere but a ``null`` of the operations is a 400.
+- Subscriptions (``schema.live``): ``graphql-transport-ws`` on the WebSocket
+  (the only WebSocket protocol), authenticated by ``connect`` from the
+  ``connection_init`` payload (refused: closed with 4403), a page on another
+  origin allowed by ``websocket_origin`` (the CORS policy); and Server-Sent
+  Events (graphql-sse's distinct connections mode: ``Accept:
+  text/event-stream``), a POST like any other behind the HTTP guard. A streamed
+  operation resolves persisted queries like any other.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import orjson
@@ -50,8 +57,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
@@ -108,6 +117,10 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
+# Authenticates a WebSocket's context from its connection_init payload; raises
+# ConnectionRejectionError to refuse it.
+Connect = Callable[[Any], Awaitable[None]]
+SSE = "graphql-sse"
 
 
 class GraphQLHTTP(GraphQL[Any, None]):
@@ -119,13 +132,21 @@ class GraphQLHTTP(GraphQL[Any, None]):
         persisted: PersistedQueries,
         graphiql_html: str | None = None,
         max_upload_files: int = 5,
+        connect: Connect | None = None,
+        websocket_origin: Callable[[str], bool] | None = None,
+        max_subscriptions_per_connection: int = 20,
+        subscription_protocols: Sequence[str] = (GRAPHQL_TRANSPORT_WS_PROTOCOL, SSE),
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql_html else None,
             multipart_uploads_enabled=True,
+            subscription_protocols=subscription_protocols,
+            max_subscriptions_per_connection=max_subscriptions_per_connection,
         )
         self.context = context
+        self.connect = connect
+        self.websocket_origin = websocket_origin
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
@@ -140,6 +161,14 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Any:
         return await self.context(request)
+
+    async def on_ws_connect(self, context: Any) -> None:
+        if self.connect is None:
+            raise ConnectionRejectionError()
+        await self.connect(context)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        return self.websocket_origin is not None and self.websocket_origin(origin)
 
     def encode_json(self, data: object) -> str | bytes:
         try:
@@ -186,7 +215,14 @@ class GraphQLHTTP(GraphQL[Any, None]):
         root_value: Any = UNSET,
     ) -> Response | WebSocket:
         if isinstance(request, WebSocket):
-            return await super().run(request, context=context, root_value=root_value)
+            try:
+                return await super().run(
+                    request, context=context, root_value=root_value
+                )
+            finally:  # the token's expiry timer (gateway.app), if any
+                expiry = getattr(request.state, "expiry", None)
+                if expiry is not None:
+                    expiry.cancel()
         media_type = negotiate(request.headers.get("accept"))
         request.state.graphql_media_type = media_type
         try:
@@ -235,6 +271,36 @@ class GraphQLHTTP(GraphQL[Any, None]):
                     "or null, if provided.",
                 )
         return data
+
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Any,
+        root_value: Any,
+        sub_response: Response,
+    ) -> Any:
+        streamed = isinstance(request_data, GraphQLRequestData) and (
+            self._get_stream_transport(request_data.protocol) is not None
+        )
+        if streamed:  # not through execute_single: resolve the hash here
+            assert isinstance(request_data, GraphQLRequestData)
+            try:
+                query = self.persisted.resolve(
+                    request_data.query, request_data.extensions
+                )
+            except PersistedQueryError as exc:
+                raise HTTPException(400, exc.message) from None
+            request_data = dataclasses.replace(request_data, query=query)
+        return await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
+        )
 
     async def execute_single(
         self,

@@ -130,6 +130,13 @@ class Settings(BaseSettings):
     header_read_timeout: float = Field(default=10.0, ge=0)
     body_read_timeout: float = Field(default=60.0, ge=0)
 
+    # Subscriptions (schema/live): limits, each subscriber's queue, polling.
+    max_subscriptions_per_connection: int = Field(default=20, ge=1)
+    max_subscriptions_per_caller: int = Field(default=50, ge=1)
+    subscription_queue: int = Field(default=100, ge=1)
+    poll_interval: float = Field(default=5.0, gt=0)
+    poll_budget_per_minute: int = Field(default=1200, ge=1)
+
     @property
     def graphiql_enabled(self) -> bool:
         if self.graphiql is not None:

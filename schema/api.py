@@ -21,6 +21,8 @@ from schema.errors import (
 )
 from schema.idempotency import MemoryIdempotencyStore, make_idempotent
 from schema.limits import QueryLimits
+from schema.live.publishing import make_published
+from schema.live.subscriptions import Subscription
 from schema.mutations.applications import ApplicationMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
@@ -38,6 +40,8 @@ class Mutation(ApplicationMutations, EnrollmentMutations, DocumentMutations):
     pass
 
 
+# Innermost: a change made publishes its event; a replay below does not.
+make_published(Mutation)
 # Every mutation takes an idempotencyKey; the entries live in this process.
 idempotency = MemoryIdempotencyStore()
 make_idempotent(Mutation, idempotency)
@@ -65,6 +69,7 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Application,
             Enrollment,

@@ -9,7 +9,8 @@ application/hal+json`` on bodies. Every call goes through :func:`adapters.http.s
 Endpoints used (all 21):
     GET    applications | runningApplications | blockedApplications    list
     POST   applications                                                 create
-    GET    applications/{id}      (If-None-Match; per-client ETag cache)
+    GET    applications/{id}      (If-None-Match; per-client ETag cache; and
+                                   application_if_changed, the pollers' own)
     PUT    applications/{id}      (If-Match)     PATCH applications/{id} (If-Match)
     DELETE applications/{id}      (If-Match)
     POST   {approved|rejected|canceled|expired|running}Applications?application={id}
@@ -198,6 +199,20 @@ class ApitureClient:
         response = await self._send(request, "application")
         if response.status_code == 304 and cached is not None:
             return cached[1]
+        found = mapping.application(self._application(response), _etag(response))
+        self._applications.put(id_, found.version, found)
+        return found
+
+    async def application_if_changed(
+        self, id_: str, etag: str | None
+    ) -> Application | None:
+        """The application, or None when its ETag is still ``etag`` (a 304, no
+        body): a poller's conditional read, independent of the item cache."""
+        headers = {"If-None-Match": etag} if etag else None
+        request = self._request("GET", _at("applications", id_), headers=headers)
+        response = await self._send(request, "application")
+        if response.status_code == 304 and etag:
+            return None
         found = mapping.application(self._application(response), _etag(response))
         self._applications.put(id_, found.version, found)
         return found
