@@ -28,6 +28,7 @@ from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
 from gateway.upstreams import Upstreams, create_upstreams
+from gateway.webhooks.receivers import Webhooks
 from schema.api import build_schema
 from schema.context import Caller, Context
 from schema.limits import QueryLimits
@@ -51,10 +52,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(settings, sandboxes)
         app.state.upstreams = upstreams
+        # The embedded sandboxes' webhooks come back to this app, in process.
+        webhooks.connect_sandboxes(upstreams.sandboxes, app)
         settle_heap()
         try:
             yield
         finally:
+            await webhooks.disconnect_sandboxes(upstreams.sandboxes)
             await upstreams.aclose()
 
     async def context(request: Request | WebSocket) -> Context:
@@ -88,6 +92,10 @@ def create_app(
     # Changes to records (schema.live): webhooks and mutations publish, subscriptions
     # listen. In-process: one replica's events reach its own subscribers.
     app.state.events = InProcessBus()
+    # Provider webhooks publish there (gateway/webhooks): outside the guard below.
+    webhooks = Webhooks.from_settings(settings, app.state.events)
+    webhooks.install(app)
+    app.state.webhooks = webhooks
     # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
     app.add_middleware(GraphQLDispatch, graphql=graphql)
     # Room for the multipart envelope (operations, map) around the file itself.
