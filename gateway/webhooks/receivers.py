@@ -19,7 +19,8 @@ proves it with what it can send. In order, each delivery:
 
 With embedded sandboxes (:func:`Webhooks.connect_sandboxes`) the secret and the
 token are random per start (unless configured) and the sandboxes deliver to this
-app in process, so ``make run`` needs no configuration.
+app in process, so ``make run`` needs no configuration; their sandbox-only routes
+are reachable as ``POST /_sandbox/<provider>/…`` (:func:`embedded_sandbox_route`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ class Webhooks:
     def install(self, app: Starlette) -> None:
         app.add_route(AUCO_PATH, self.auco, methods=["POST"])
         app.add_route(f"{CONNECTFI_PATH}/{{token}}", self.connectfi, methods=["POST"])
+        app.add_route(
+            "/_sandbox/{provider}/{rest:path}", embedded_sandbox_route, methods=["POST"]
+        )
 
     async def auco(self, request: Request) -> Response:
         if self.auco_secret is None:
@@ -238,3 +242,32 @@ async def _read(request: Request, limit: int) -> bytes | None:
 
 def _answer(status: int, outcome: str) -> JSONResponse:
     return JSONResponse({"status": outcome}, status_code=status)
+
+
+async def embedded_sandbox_route(request: Request) -> Response:
+    """``POST /_sandbox/{provider}/{rest}``: an embedded sandbox's own sandbox-only
+    route (``/_sandbox/{rest}``), so that with ``make run`` a signer signs or a
+    review resolves over HTTP and the webhook comes back to this gateway. Only for
+    a provider served by its embedded sandbox; 404 otherwise."""
+    name = request.path_params["provider"].upper()
+    provider = Provider.__members__.get(name)
+    upstreams = getattr(request.app.state, "upstreams", None)
+    sandboxes = upstreams.sandboxes if upstreams is not None else {}
+    sandbox = sandboxes.get(provider) if provider is not None else None
+    if sandbox is None:
+        return _answer(404, "not found")
+    body = await _read(request, 64 * 1024)
+    if body is None:
+        return _answer(413, "too large")
+    transport = httpx.ASGITransport(app=sandbox)
+    async with httpx.AsyncClient(transport=transport, base_url="http://s") as client:
+        answer = await client.post(
+            f"/_sandbox/{request.path_params['rest']}",
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type"),
+    )
