@@ -134,7 +134,7 @@ class WebhookSender:
                 headers={"content-type": "application/json", **dict(delivery.headers)},
             )
             status = response.status_code
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # no answer, whatever the transport raised
             log.info("webhook to %s failed: %s", delivery.url, type(exc).__name__)
         self.attempts.append(Attempt(delivery.url, delivery.body, status, number))
         return status is not None and 200 <= status < 300

@@ -30,7 +30,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from starlette.applications import Starlette
@@ -62,8 +62,9 @@ class Webhooks:
     last_seen: LastSeen
     max_bytes: int
     auco_header: str
-    auco_secret: str | None  # None: the Auco receiver is off
-    connectfi_token: str | None  # None: the connectFi receiver is off
+    # None: that receiver is off. Never in a repr (or a log line).
+    auco_secret: str | None = field(repr=False)
+    connectfi_token: str | None = field(repr=False)
     public_url: str = IN_PROCESS_URL
     sandbox_time_factor: float = 1.0
 
@@ -178,7 +179,8 @@ class Webhooks:
         self, sandboxes: dict[Provider, Controlled], app: Starlette
     ) -> None:
         """Point the embedded sandboxes' webhooks at this app, in process."""
-        transport = httpx.ASGITransport(app=app)
+        # A failure inside the gateway is a 500 to the sandbox, as over a network.
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         auco = sandboxes.get(Provider.AUCO)
         if (
             auco is not None
