@@ -248,7 +248,12 @@ class SandboxAdmin:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(ADMIN_PREFIX):
+        if (
+            scope["type"] != "http"
+            or not path.startswith(ADMIN_PREFIX)
+            # The provider's own sandbox-only routes (webhooks) are its app's.
+            or allowed_methods(self.sandbox.app, path)
+        ):
             await self.sandbox(scope, receive, send)
             return
         body = await _read_body(receive)

@@ -33,6 +33,7 @@ from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
 from gateway.upstreams import Upstreams, create_upstreams
+from gateway.webhooks.receivers import Webhooks
 from schema.api import build_schema
 from schema.context import Caller
 from schema.limits import QueryLimits
@@ -74,10 +75,13 @@ def create_app(
             budget=Budget(settings.poll_budget_per_minute),
             deadline=settings.request_deadline,
         )
+        # The embedded sandboxes' webhooks come back to this app, in process.
+        webhooks.connect_sandboxes(upstreams.sandboxes, app)
         settle_heap()
         try:
             yield
         finally:
+            await webhooks.disconnect_sandboxes(upstreams.sandboxes)
             await upstreams.aclose()
 
     async def context(request: Request | WebSocket) -> LiveContext:
@@ -151,6 +155,10 @@ def create_app(
     app.state.settings = settings
     app.state.events = events
     app.state.live = live
+    # Provider webhooks publish there (gateway/webhooks): outside the guard below.
+    webhooks = Webhooks.from_settings(settings, events)
+    webhooks.install(app)
+    app.state.webhooks = webhooks
     # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
     app.add_middleware(GraphQLDispatch, graphql=graphql)
     # Room for the multipart envelope (operations, map) around the file itself.

@@ -136,6 +136,20 @@ class Settings(BaseSettings):
     subscription_queue: int = Field(default=100, ge=1)
     poll_interval: float = Field(default=5.0, gt=0)
     poll_budget_per_minute: int = Field(default=1200, ge=1)
+    # Provider webhooks (gateway/webhooks/): Auco's static header (name, secret
+    # value), connectFi's path token. Unset with the provider sandboxed: a random
+    # one per start, given to the embedded sandbox; unset with a real provider:
+    # that receiver is off (404).
+    public_url: str | None = None  # how providers reach the gateway
+    auco_webhook_header: str = "X-Auco-Webhook-Secret"
+    auco_webhook_secret: SecretStr | None = None
+    connectfi_webhook_token: SecretStr | None = None
+    webhook_max_bytes: int = Field(default=64 * 1024, ge=1)
+    # Deliveries remembered for de-duplication: how many, how long (seconds).
+    webhook_dedupe_size: int = Field(default=10_000, ge=1)
+    webhook_dedupe_ttl: float = Field(default=24 * 3600.0, gt=0)
+    # Embedded sandboxes' webhook retry delays (Auco: 2, 4, 6 minutes) times this.
+    sandbox_webhook_time_factor: float = Field(default=1.0, ge=0)
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -13,6 +13,16 @@ Endpoints (all ``POST``, JSON unless said otherwise):
 - ``/akepa/document/generate`` (seed ``000_…``): a document id to upload into.
 - ``/akepa/document/upload/{documentId}``: ``multipart/form-data``, field ``file``.
 
+Sandbox-only (outside connectFi's API, not in the contract):
+``/_sandbox/applications/{applicationId}/review`` with ``{"outcome": "Approved"}``
+or ``"Denied"`` plays the PayGears operator: an application in manual review
+(``waiting_review``, ``pending_journey_application_review``) becomes ``completed``
+with that outcome, and the envelope ``{code: "0", data: <application>, requestId}``
+is posted once (connectFi documents no retries and no signature) to the
+application's ``webhookURL`` (``store.webhook_url`` for the demo applications),
+through ``app.store.webhooks``. Answers the application; 404 for an unknown one,
+409 for one not in review, 400 for another outcome.
+
 Every endpoint but the login needs a valid, unexpired ``x-connectfi-token`` header.
 Successes are ``{code: "0", data, requestId}``; errors are
 ``{requestId, code, context?, message?}`` with the HTTP status of the reference
@@ -77,6 +87,7 @@ from adapters.connectfi.sandbox_store import (
     seed_demo_data,
 )
 from adapters.sandbox_kit import Controlled, allowed_methods, is_json
+from adapters.sandbox_webhooks import WebhookSender
 
 __all__ = [
     "BASE_PATH",
@@ -94,6 +105,7 @@ __all__ = [
 
 BASE_PATH = ""
 TOKEN_HEADER = "x-connectfi-token"
+REVIEW_STATUSES = ("waiting_review", "pending_journey_application_review")
 
 
 def _request_id() -> str:
@@ -143,6 +155,8 @@ def create_app(
     """A fresh sandbox with the demo data. ``clock`` drives token expiry."""
     store = ConnectFiStore()
     seed_demo_data(store)
+    # connectFi's webhook: one post, no retries documented.
+    webhooks: WebhookSender = store.webhooks
 
     async def body_of(request: Request, shape: schema.Schema) -> Any:
         """The validated JSON body, or the 400 that refuses it."""
@@ -276,6 +290,27 @@ def create_app(
         stored.record["uploadStatus"] = True
         return _ok(stored.record)
 
+    async def resolve_review(request: Request) -> Response:
+        application_id = request.path_params["applicationId"]
+        stored = store.applications.get(application_id)
+        if stored is None:
+            return _error(404, "applicationNotFound", "Application not found.")
+        try:
+            body = json.loads(await request.body() or b"null")
+        except ValueError:
+            body = None
+        outcome = body.get("outcome") if isinstance(body, dict) else None
+        if outcome not in ("Approved", "Denied"):
+            return _error(400, "badRequest", 'Send {"outcome": "Approved"|"Denied"}.')
+        if stored.record["status"] not in REVIEW_STATUSES:
+            return _error(409, "notInReview", "The application is not in review.")
+        store.set_status(application_id, "completed", outcome)
+        url = stored.webhook_url or store.webhook_url
+        if url:
+            envelope = {"code": "0", "data": stored.record, "requestId": _request_id()}
+            webhooks.send(url, envelope, {})
+        return _ok(stored.record)
+
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 405:  # with the methods the path takes (RFC 9110)
@@ -297,6 +332,11 @@ def create_app(
             Route(
                 "/akepa/document/upload/{documentId}",
                 upload_document,
+                methods=["POST"],
+            ),
+            Route(
+                "/_sandbox/applications/{applicationId}/review",
+                resolve_review,
                 methods=["POST"],
             ),
         ],

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from adapters.sandbox_webhooks import WebhookSender
+
 AGGREGATOR_ID = "CLIENTID"
 MAX_RECORDS = 1000
 
@@ -61,6 +63,8 @@ def iso(moment: datetime) -> str:
 class StoredApplication:
     record: dict[str, Any]  # exactly what the wire carries
     created_at: datetime  # not on the wire; the date filter needs it
+    # The ``webhookURL`` given to ``/akepa/identification``; None: the store's.
+    webhook_url: str | None = None
 
 
 @dataclass
@@ -82,6 +86,10 @@ class ConnectFiStore:
     applications: dict[str, StoredApplication] = field(default_factory=dict)
     documents: dict[str, StoredDocument] = field(default_factory=dict)
     tokens: dict[str, float] = field(default_factory=dict)  # token → expiry
+    # Where an application with no ``webhook_url`` of its own is posted when a
+    # manual review resolves (the demo applications were started with it).
+    webhook_url: str | None = None
+    webhooks: WebhookSender = field(default_factory=WebhookSender)
     _by_customer: dict[str, list[str]] = field(default_factory=dict)
 
     def customers(self) -> list[str]:

@@ -35,6 +35,10 @@ Choices (the seed wins over the reference; the reference fills what the seed omi
 - ``GET /document`` answers ``camera`` and ``otpCode`` as booleans, never null.
 - An unknown path is 404 ``{"message": "NOT_FOUND"}``; a known path with another
   method 405 ``METHOD_NOT_ALLOWED`` with ``Allow`` listing the methods it takes.
+- Webhooks (reference §3.8): ``store.webhooks`` (:mod:`.webhooks`) posts every
+  document event to the configured URL with the configured header, with Auco's
+  retries; ``/_sandbox/documents/{code}/{action}`` lets a test sign, reject, block
+  or expire as a participant would.
 - ``POST /document/cancel`` takes ``{codes, message, email}`` and answers
   ``{"success": <cancelled>, "errors": {"cant": <refused>[, "documents": [...]]}}``;
   finished or rejected documents, and unknown codes, are refused.
@@ -57,7 +61,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.auco.sandbox import demo, rules
+from adapters.auco.sandbox import demo, rules, webhooks
 from adapters.auco.sandbox.store import Store, StoredDocument, StoredSigner
 from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
@@ -375,9 +379,13 @@ def create_app(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     response_shape: ResponseShape = "seed",
     max_body_bytes: int = 6 * 1024 * 1024,
+    public_url: str = "http://auco.sandbox",
 ) -> Controlled:
-    """A fresh Auco sandbox with its demo data; ``app.store`` is the :class:`Store`."""
+    """A fresh Auco sandbox with its demo data; ``app.store`` is the :class:`Store`,
+    ``app.store.webhooks`` its webhook (:class:`.webhooks.AucoWebhooks`)."""
     store = Store(clock=clock, now=now)
+    store.download_base = f"{public_url}{BASE_PATH}/_download/"
+    store.webhooks = webhooks.AucoWebhooks(store)
     routes = _Routes(
         store,
         signed_url_ttl=signed_url_ttl,
@@ -407,6 +415,10 @@ def create_app(
             Route(f"{BASE_PATH}/document/cancel", routes.cancel, methods=["POST"]),
             Route(f"{BASE_PATH}/_upload/{{token}}", routes.put_upload, methods=["PUT"]),
             Route(f"{BASE_PATH}/_download/{{code}}", routes.download, methods=["GET"]),
+            Route(
+                "/_sandbox/documents/{code}/{action}", webhooks.act, methods=["POST"]
+            ),
         ],
     )
+    app.state.store = store
     return Controlled(app, store=store)

@@ -10,6 +10,12 @@ Tests arrange and inspect state through this store (``app.store``):
 - ``expire(code)``: the document reaches its ``expiredDate``.
 - ``advance(seconds)``: moves both sandbox clocks (the monotonic one that ages
   signed upload links and the wall clock that ages ``expiredDate``).
+- ``on_event``: called with each webhook body Auco would post (reference §3.8):
+  ``CREATE`` when the PDF is in, ``NOTIFICATION`` (with ``signer``) each time a
+  participant signs, then ``FINISH`` after the last, ``REJECT`` (with ``signer``),
+  ``REJECTED`` on cancellation, ``BLOCKED`` (with ``signer``), ``EXPIRED``. Every
+  body carries ``code``: the reference's examples that omit it are Auco's to send,
+  not the sandbox's (:mod:`.webhooks` delivers them).
 
 Statuses are Auco's own (reference §3.5): a document is ``CREATED``, ``FINISH``,
 ``REJECTED`` or ``EXPIRED``; a participant ``PENDING`` (not notified yet),
@@ -26,9 +32,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.auco.sandbox import demo
+
+if TYPE_CHECKING:
+    from adapters.auco.sandbox.webhooks import AucoWebhooks
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -93,7 +102,40 @@ class Store:
         self.templates: dict[str, dict[str, Any]] = {
             k: dict(v) for k, v in demo.TEMPLATES.items()
         }
+        # Where the finished PDF is linked from in webhook bodies (``url``).
+        self.download_base: str | None = None
+        self.on_event: Callable[[dict[str, Any]], None] | None = None
+        self.webhooks: AucoWebhooks | None = None  # the app's (create_app)
         demo.load(self)
+
+    # webhooks -------------------------------------------------------------------
+
+    def _event(
+        self,
+        document: StoredDocument,
+        status: str,
+        signer: StoredSigner | None = None,
+        message: str | None = None,
+    ) -> None:
+        if self.on_event is None:
+            return
+        body: dict[str, Any] = {
+            "code": document.code,
+            "name": document.name,
+            "status": status,
+        }
+        if status in ("CREATE", "FINISH") and self.download_base and document.sent:
+            body["url"] = f"{self.download_base}{document.code}"
+        if signer is not None:
+            body["signer"] = {
+                "id": signer.id,
+                "name": signer.name,
+                "email": signer.email,
+                "phone": signer.phone,
+            }
+        if message is not None:
+            body["message"] = message
+        self.on_event(body)
 
     # clocks ---------------------------------------------------------------------
 
@@ -124,6 +166,8 @@ class Store:
 
     def add(self, document: StoredDocument) -> None:
         self.documents[document.code] = document
+        if document.sent:
+            self._event(document, "CREATE")
         self.notify_next(document)
 
     def receive(self, code: str, content: bytes) -> None:
@@ -131,6 +175,7 @@ class Store:
         document = self.documents[code]
         document.content = content
         document.updated_at = self.utcnow()
+        self._event(document, "CREATE")
         self.notify_next(document)
 
     def notify_next(self, document: StoredDocument) -> None:
@@ -153,6 +198,7 @@ class Store:
             and self.utcnow() >= document.expired_date
         ):
             document.status = "EXPIRED"
+            self._event(document, "EXPIRED")
         return document
 
     def _signer(self, code: str, email: str) -> tuple[StoredDocument, StoredSigner]:
@@ -168,8 +214,10 @@ class Store:
             raise ValueError(f"{email} cannot sign {code} now")
         signer.status = "FINISH"
         document.updated_at = self.utcnow()
+        self._event(document, "NOTIFICATION", signer)
         if all(s.status == "FINISH" for s in document.signers):
             document.status = "FINISH"
+            self._event(document, "FINISH")
         else:
             self.notify_next(document)
 
@@ -180,16 +228,19 @@ class Store:
         signer.status = "REJECT"
         document.status = "REJECTED"
         document.updated_at = self.utcnow()
+        self._event(document, "REJECT", signer)
 
     def block(self, code: str, email: str) -> None:
         """Too many failed identity checks (Auco blocks after three)."""
-        _, signer = self._signer(code, email)
+        document, signer = self._signer(code, email)
         signer.status = "BLOCK"
+        self._event(document, "BLOCKED", signer, "OTP_CODE_INVALID")
 
     def expire(self, code: str) -> None:
         document = self.documents[code]
         document.status = "EXPIRED"
         document.updated_at = self.utcnow()
+        self._event(document, "EXPIRED")
 
     def cancel(self, code: str, message: str | None) -> bool:
         """Auco refuses to cancel a finished or rejected document."""
@@ -203,6 +254,7 @@ class Store:
         document.canceled = True
         document.cancel_message = message
         document.updated_at = self.utcnow()
+        self._event(document, "REJECTED", message=message)
         return True
 
     def open_upload(self, code: str, token: str, ttl: float) -> None:
