@@ -37,7 +37,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from adapters.resilience import deadline_scope
+from adapters.transport.resilience import deadline_scope
 from schema.context import Context
 from schema.deadline import DEFAULT_SECONDS
 from schema.errors import code_errors

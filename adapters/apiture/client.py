@@ -4,7 +4,8 @@ Seed: ``shared/seeds/001_1434ba7a5e588ce0.txt`` (digest ``shared/reference/apitu
 "§" below). The http client's ``base_url`` ends with ``/accountApplications``
 (L50-51); every request carries ``Accept: application/hal+json``, ``API-Key`` and
 ``Authorization: Bearer`` when configured (§11), and ``Content-Type:
-application/hal+json`` on bodies. Every call goes through :func:`adapters.http.send`.
+application/hal+json`` on bodies. Every call goes through
+:func:`adapters.transport.http.send`.
 
 Endpoints used (all 21):
     GET    applications | runningApplications | blockedApplications    list
@@ -37,16 +38,16 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ``If-None-Match``; a 304 answers from the cache. Mutations refresh it.
 - Collection pages are read every time (the seed defines no validator on
   collections) and kept, as mapped, by the exact bytes of the answer: the same
-  bytes again reuse the same immutable records (``adapters.memo``).
+  bytes again reuse the same immutable records (``adapters.transport.memo``).
 - ``get_*`` run concurrently under a semaphore (``max_concurrency``, shared by
   every call of this client); each id maps to its item or its AdapterError.
 - Enrollment actions are APPROVE and REJECT only (§2); others fail as
   ValidationFailed before any call. ``create_application`` without a product
   (L13: the only required input) and ``create_enrollment`` without an applicant
   fail the same way.
-- Ids: one outside Apiture's id grammar (:mod:`adapters.keys`) is NotFound with no
-  call. An id is one encoded path segment (:mod:`adapters.paths`) or one query
-  value (``params=``), so an item's GET and its action name the same record.
+- Ids: one outside Apiture's id grammar (:mod:`adapters.transport.keys`) is NotFound
+  with no call. An id is one encoded path segment (:mod:`adapters.transport.paths`) or
+  one query value (``params=``), so an item's GET and its action name the same record.
 """
 
 from __future__ import annotations
@@ -67,9 +68,6 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, send, validated
-from adapters.keys import apiture_id
-from adapters.memo import MappedAnswers
 from adapters.model import (
     Action,
     Application,
@@ -80,7 +78,10 @@ from adapters.model import (
     Page,
     Provider,
 )
-from adapters.paths import path as url_path
+from adapters.transport.http import RequestBuilder, send, validated
+from adapters.transport.keys import apiture_id
+from adapters.transport.memo import MappedAnswers
+from adapters.transport.paths import path as url_path
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
@@ -504,15 +505,16 @@ def _etag(response: httpx.Response) -> str | None:
 
 
 def _key(kind: Kind, id_: str) -> str:
-    """``id_`` when it fits Apiture's id grammar (:mod:`adapters.keys`); otherwise
-    NotFound, before any call."""
+    """``id_`` when it fits Apiture's id grammar (:mod:`adapters.transport.keys`);
+    otherwise NotFound, before any call."""
     if not apiture_id(id_):
         raise NotFound(f"Apiture has no such {kind}", provider=APITURE)
     return id_
 
 
 def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
-    """The item's path: the id checked, then one encoded segment (adapters.paths)."""
+    """The item's path: the id checked, then one encoded segment
+    (adapters.transport.paths)."""
     kind: Kind = "application" if collection == "applications" else "enrollment"
     return url_path(collection, _key(kind, id_))
 

@@ -5,9 +5,9 @@ errors of :mod:`adapters.errors`, so that no ``httpx`` exception escapes an adap
 Status codes that mean the same thing for every provider (429, 5xx) are translated
 here too; the provider-specific 4xx bodies are each client's business.
 
-Under the client, :class:`adapters.resilience.ResilientTransport` has already applied
-the provider's breaker, the request's deadline and the retries: what reaches ``send``
-is the call's final outcome.
+Under the client, :class:`adapters.transport.resilience.ResilientTransport` has already
+applied the provider's breaker, the request's deadline and the retries: what reaches
+``send`` is the call's final outcome.
 
     breaker open                      → ProviderUnavailable ("circuit open")
     deadline or attempt timeout       → ProviderTimeout
@@ -24,7 +24,7 @@ Answers are read through a size cap (``GATEWAY_MAX_UPSTREAM_BYTES``):
 stops reading the body as soon as it passes it, and caps the decoded size too,
 feeding a compressed body to its decoder a few KiB at a time so that a small gzip
 bomb stops inflating at the cap. :class:`CappedTransport` applies it to any httpx
-transport (the in-process sandboxes); :class:`adapters.pooled.PooledTransport`
+transport (the in-process sandboxes); :class:`adapters.transport.pooled.PooledTransport`
 applies it to what aiohttp reads.
 """
 
@@ -49,7 +49,11 @@ from adapters.errors import (
     RateLimited,
 )
 from adapters.model import Provider
-from adapters.resilience import CircuitOpen, DeadlineExceeded, retry_after_seconds
+from adapters.transport.resilience import (
+    CircuitOpen,
+    DeadlineExceeded,
+    retry_after_seconds,
+)
 
 log = logging.getLogger("gateway.upstream")
 

@@ -3,8 +3,8 @@
 A key that does not fit its grammar names nothing: the adapters answer it as
 ``NotFound`` without a call, and a global id holding one decodes to nothing
 (:func:`schema.ids.decode`), so it reads exactly like an id that does not exist.
-Together with :mod:`adapters.paths` this keeps a key inside its own URL segment or
-query value. The grammars, and where each comes from:
+Together with :mod:`adapters.transport.paths` this keeps a key inside its own URL
+segment or query value. The grammars, and where each comes from:
 
 - Apiture resource ids: "an opaque string" (seed 001 L1037, L5934), every example a
   UUID, the sandbox's too. Taken as 1-128 of ``A-Z a-z 0-9 _ -`` (URL-unreserved,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.http import RequestBuilder, exchange
+from adapters.transport.http import RequestBuilder, exchange
 
 
 def handler(request: httpx.Request) -> httpx.Response:

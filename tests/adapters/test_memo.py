@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.memo import MappedAnswers
+from adapters.transport.memo import MappedAnswers
 
 
 def test_kept_by_what_was_asked_and_the_bytes() -> None:
