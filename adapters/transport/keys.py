@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from adapters.connectfi import mapping as connectfi_mapping
 from adapters.connectfi.checks import is_id as connectfi_id
 from adapters.mambu import mapping as mambu_mapping
 from adapters.model import Provider
@@ -42,10 +43,11 @@ def apiture_id(value: str) -> bool:
 
 
 def connectfi_application_key(value: str) -> bool:
-    customer_id, separator, application_id = value.partition(":")
-    return (
-        bool(separator) and connectfi_id(customer_id) and connectfi_id(application_id)
-    )
+    try:
+        customer_id, application_id = connectfi_mapping.split_key(value)
+    except ValueError:
+        return False
+    return connectfi_id(customer_id) and connectfi_id(application_id)
 
 
 def auco_code(value: str) -> bool:
