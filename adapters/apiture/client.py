@@ -56,9 +56,11 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
+from pydantic import TypeAdapter
 
 from adapters.apiture import answers, mapping, queries
 from adapters.apiture.errors import Kind, domain_error
@@ -87,6 +89,18 @@ HAL = "application/hal+json"
 APITURE = Provider.APITURE
 JSON = dict[str, Any]
 T = TypeVar("T")
+
+
+class _Record(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+
+A = TypeVar("A", bound=Mapping[str, Any])  # an item's answer, as validated
+R = TypeVar("R", bound=_Record)  # the record it maps to
 
 APPLICATION_SETS = {
     Action.APPROVE: "approvedApplications",
@@ -126,6 +140,39 @@ class _LRU(Generic[T]):
         self._items.pop(key, None)
 
 
+@dataclass(frozen=True)
+class _Resource(Generic[A, R]):
+    """What tells applications and enrollments apart at Apiture."""
+
+    kind: Kind
+    collection: Literal["applications", "enrollments"]
+    sets: Mapping[Action, str]  # the action's collection: POST ?{kind}={id}
+    answer: TypeAdapter[A]
+    read: Callable[[A, str | None], R]
+    delete_if_match: bool  # a DELETE sends If-Match (read first when not given)
+    refused_action: str  # the ValidationFailed of an action it does not know
+
+
+APPLICATIONS = _Resource(
+    "application",
+    "applications",
+    APPLICATION_SETS,
+    answers.APPLICATION,
+    mapping.application,
+    delete_if_match=True,
+    refused_action="applications know approve, reject, cancel, expire and start",
+)
+ENROLLMENTS = _Resource(
+    "enrollment",
+    "enrollments",
+    ENROLLMENT_SETS,
+    answers.ENROLLMENT,
+    mapping.enrollment,
+    delete_if_match=False,
+    refused_action="enrollments know approve and reject only",
+)
+
+
 class ApitureClient:
     """Account applications and enrollments at Apiture (see the module docstring)."""
 
@@ -146,8 +193,8 @@ class ApitureClient:
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
         self._limit = asyncio.Semaphore(max_concurrency)
-        self._applications: _LRU[Application] = _LRU(etag_cache_size)
-        self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_size)
+        self._applications = _Items(self, APPLICATIONS, etag_cache_size)
+        self._enrollments = _Items(self, ENROLLMENTS, etag_cache_size)
         self._pages = MappedAnswers()
 
     # applications: collections ------------------------------------------------------
@@ -189,18 +236,7 @@ class ApitureClient:
     async def get_applications(
         self, ids: Sequence[str]
     ) -> Mapping[str, Application | AdapterError]:
-        return await self._gather(ids, self._get_application)
-
-    async def _get_application(self, id_: str) -> Application:
-        cached = self._applications.get(id_)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _at("applications", id_), headers=headers)
-        response = await self._send(request, "application")
-        if response.status_code == 304 and cached is not None:
-            return cached[1]
-        found = mapping.application(self._application(response), _etag(response))
-        self._applications.put(id_, found.version, found)
-        return found
+        return await self._gather(ids, self._applications.get)
 
     async def create_application(self, data: ApplicationInput) -> Application:
         if not data.product_uri:
@@ -209,71 +245,29 @@ class ApitureClient:
                 [Violation(("input", "productUri"), "required")],
                 provider=APITURE,
             )
-        body = mapping.create_body(data)
-        return await self._application_call("POST", "applications", body=body)
+        return await self._applications.create(mapping.create_body(data))
 
     async def update_application(
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        return await self._application_call(
-            "PATCH",
-            _at("applications", id),
-            body=mapping.patch_body(changes),
-            if_match=if_match,
+        return await self._applications.update(
+            id, mapping.patch_body(changes), if_match
         )
 
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
-        current, etag = await self._current(_at("applications", id), "application")
-        return await self._application_call(
-            "PUT",
-            _at("applications", id),
-            body=mapping.replacement_body(current, data),
-            if_match=if_match or etag,
+        return await self._applications.replace(
+            id, lambda current: mapping.replacement_body(current, data), if_match
         )
 
     async def delete_application(self, id: str, if_match: str | None) -> None:
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        request = self._request(
-            "DELETE", _at("applications", id), headers=_if_match(if_match)
-        )
-        await self._send(request, "application")
-        self._applications.drop(id)
+        await self._applications.delete(id, if_match)
 
     async def act_on_application(
         self, id: str, action: Action, if_match: str | None
     ) -> Application:
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        return await self._application_call(
-            "POST",
-            APPLICATION_SETS[action],
-            params={"application": _key("application", id)},
-            if_match=if_match,
-            action=True,
-        )
-
-    async def _application_call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: JSON | None = None,
-        params: dict[str, str] | None = None,
-        if_match: str | None = None,
-        action: bool = False,
-    ) -> Application:
-        request = self._request(
-            method, path, params=params, body=body, headers=_if_match(if_match)
-        )
-        response = await self._send(request, "application", action=action)
-        found = mapping.application(self._application(response), _etag(response))
-        self._applications.put(found.key, found.version, found)
-        return found
+        return await self._applications.act(id, action, if_match)
 
     # enrollments --------------------------------------------------------------------
 
@@ -288,18 +282,7 @@ class ApitureClient:
     async def get_enrollments(
         self, ids: Sequence[str]
     ) -> Mapping[str, Enrollment | AdapterError]:
-        return await self._gather(ids, self._get_enrollment)
-
-    async def _get_enrollment(self, id_: str) -> Enrollment:
-        cached = self._enrollments.get(id_)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _at("enrollments", id_), headers=headers)
-        response = await self._send(request, "enrollment")
-        if response.status_code == 304 and cached is not None:
-            return cached[1]
-        found = mapping.enrollment(self._enrollment(response), _etag(response))
-        self._enrollments.put(id_, found.version, found)
-        return found
+        return await self._gather(ids, self._enrollments.get)
 
     async def create_enrollment(self, data: EnrollmentInput) -> Enrollment:
         if data.applicant is None:
@@ -308,74 +291,29 @@ class ApitureClient:
                 [Violation(("input", "applicant"), "required")],
                 provider=APITURE,
             )
-        body = mapping.enrollment_body(data)
-        return await self._enrollment_call("POST", "enrollments", body=body)
+        return await self._enrollments.create(mapping.enrollment_body(data))
 
     async def update_enrollment(
         self, id: str, changes: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        if if_match is None:
-            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
-        return await self._enrollment_call(
-            "PATCH",
-            _at("enrollments", id),
-            body=mapping.enrollment_body(changes),
-            if_match=if_match,
+        return await self._enrollments.update(
+            id, mapping.enrollment_body(changes), if_match
         )
 
     async def replace_enrollment(
         self, id: str, data: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        current, etag = await self._current(_at("enrollments", id), "enrollment")
-        return await self._enrollment_call(
-            "PUT",
-            _at("enrollments", id),
-            body=mapping.enrollment_body(data, current),
-            if_match=if_match or etag,
+        return await self._enrollments.replace(
+            id, lambda current: mapping.enrollment_body(data, current), if_match
         )
 
     async def delete_enrollment(self, id: str) -> None:
-        request = self._request("DELETE", _at("enrollments", id))
-        await self._send(request, "enrollment")
-        self._enrollments.drop(id)
+        await self._enrollments.delete(id, None)
 
     async def act_on_enrollment(
         self, id: str, action: Action, if_match: str | None
     ) -> Enrollment:
-        set_name = ENROLLMENT_SETS.get(action)
-        if set_name is None:
-            raise ValidationFailed(
-                f"An enrollment cannot be asked to {action.value}",
-                [Violation(("action",), "enrollments know approve and reject only")],
-                provider=APITURE,
-            )
-        if if_match is None:
-            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
-        return await self._enrollment_call(
-            "POST",
-            set_name,
-            params={"enrollment": _key("enrollment", id)},
-            if_match=if_match,
-            action=True,
-        )
-
-    async def _enrollment_call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: JSON | None = None,
-        params: dict[str, str] | None = None,
-        if_match: str | None = None,
-        action: bool = False,
-    ) -> Enrollment:
-        request = self._request(
-            method, path, params=params, body=body, headers=_if_match(if_match)
-        )
-        response = await self._send(request, "enrollment", action=action)
-        found = mapping.enrollment(self._enrollment(response), _etag(response))
-        self._enrollments.put(found.key, found.version, found)
-        return found
+        return await self._enrollments.act(id, action, if_match)
 
     # plumbing -----------------------------------------------------------------------
 
@@ -421,14 +359,6 @@ class ApitureClient:
             raise domain_error(response, kind, action=action)
         return response
 
-    @staticmethod
-    def _application(response: httpx.Response) -> answers.Application:
-        return validated(answers.APPLICATION, response, APITURE)
-
-    @staticmethod
-    def _enrollment(response: httpx.Response) -> answers.Enrollment:
-        return validated(answers.ENROLLMENT, response, APITURE)
-
     async def _collection(
         self,
         path: str,
@@ -444,13 +374,6 @@ class ApitureClient:
             found = self._page(body, offset, read)
             self._pages.put((read, offset), response.content, found)
         return found
-
-    async def _current(self, path: str, kind: Kind) -> tuple[JSON, str | None]:
-        """The current representation and its ETag (no cache: we need a body)."""
-        response = await self._send(self._request("GET", path), kind)
-        if kind == "application":
-            return dict(self._application(response)), _etag(response)
-        return dict(self._enrollment(response)), _etag(response)
 
     def _page(
         self,
@@ -496,6 +419,115 @@ class ApitureClient:
         return dict(zip(unique, results, strict=True))
 
 
+class _Items(Generic[A, R]):
+    """One resource's items (an application or an enrollment): read with a
+    conditional GET, created, changed, deleted and acted on, each change sent with
+    ``If-Match`` (the current ETag read first when the caller gave none, except
+    where Apiture takes no precondition) and its answer validated and cached."""
+
+    def __init__(
+        self, client: ApitureClient, resource: _Resource[A, R], cache_size: int
+    ) -> None:
+        self._client = client
+        self._resource = resource
+        self._cache: _LRU[R] = _LRU(cache_size)
+
+    def _at(self, id_: str) -> str:
+        """The item's path: the id checked, then one encoded segment
+        (adapters.transport.paths)."""
+        return url_path(self._resource.collection, _key(self._resource.kind, id_))
+
+    async def get(self, id_: str) -> R:
+        cached = self._cache.get(id_)
+        headers = {"If-None-Match": cached[0]} if cached else None
+        client = self._client
+        request = client._request("GET", self._at(id_), headers=headers)
+        response = await client._send(request, self._resource.kind)
+        if response.status_code == 304 and cached is not None:
+            return cached[1]
+        found = self._answer(response)
+        self._cache.put(id_, found.version, found)
+        return found
+
+    async def create(self, body: JSON) -> R:
+        return await self._call("POST", self._resource.collection, body=body)
+
+    async def update(self, id_: str, body: JSON, if_match: str | None) -> R:
+        if if_match is None:
+            if_match = (await self._current(id_))[1]
+        return await self._call("PATCH", self._at(id_), body=body, if_match=if_match)
+
+    async def replace(
+        self, id_: str, body: Callable[[JSON], JSON], if_match: str | None
+    ) -> R:
+        current, etag = await self._current(id_)
+        return await self._call(
+            "PUT", self._at(id_), body=body(current), if_match=if_match or etag
+        )
+
+    async def delete(self, id_: str, if_match: str | None) -> None:
+        headers = None
+        if self._resource.delete_if_match:
+            if if_match is None:
+                if_match = (await self._current(id_))[1]
+            headers = _if_match(if_match)
+        client = self._client
+        request = client._request("DELETE", self._at(id_), headers=headers)
+        await client._send(request, self._resource.kind)
+        self._cache.drop(id_)
+
+    async def act(self, id_: str, action: Action, if_match: str | None) -> R:
+        resource = self._resource
+        set_name = resource.sets.get(action)
+        if set_name is None:
+            raise ValidationFailed(
+                f"An {resource.kind} cannot be asked to {action.value}",
+                [Violation(("action",), resource.refused_action)],
+                provider=APITURE,
+            )
+        if if_match is None:
+            if_match = (await self._current(id_))[1]
+        return await self._call(
+            "POST",
+            set_name,
+            params={resource.kind: _key(resource.kind, id_)},
+            if_match=if_match,
+            action=True,
+        )
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: JSON | None = None,
+        params: dict[str, str] | None = None,
+        if_match: str | None = None,
+        action: bool = False,
+    ) -> R:
+        client = self._client
+        request = client._request(
+            method, path, params=params, body=body, headers=_if_match(if_match)
+        )
+        response = await client._send(request, self._resource.kind, action=action)
+        found = self._answer(response)
+        self._cache.put(found.key, found.version, found)
+        return found
+
+    async def _current(self, id_: str) -> tuple[JSON, str | None]:
+        """The current representation and its ETag (no cache: we need a body)."""
+        client = self._client
+        request = client._request("GET", self._at(id_))
+        response = await client._send(request, self._resource.kind)
+        body: A = validated(self._resource.answer, response, APITURE)
+        return dict(body), _etag(response)
+
+    def _answer(self, response: httpx.Response) -> R:
+        resource = self._resource
+        body = validated(resource.answer, response, APITURE)
+        return resource.read(body, _etag(response))
+
+
 # helpers ----------------------------------------------------------------------------
 
 
@@ -510,13 +542,6 @@ def _key(kind: Kind, id_: str) -> str:
     if not apiture_id(id_):
         raise NotFound(f"Apiture has no such {kind}", provider=APITURE)
     return id_
-
-
-def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
-    """The item's path: the id checked, then one encoded segment
-    (adapters.transport.paths)."""
-    kind: Kind = "application" if collection == "applications" else "enrollment"
-    return url_path(collection, _key(kind, id_))
 
 
 def _if_match(value: str | None) -> dict[str, str] | None:
