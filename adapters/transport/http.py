@@ -91,6 +91,14 @@ def refuse_declared(
         raise UpstreamTooLarge(limit, request=request)
 
 
+def request_of(response: httpx.Response) -> httpx.Request | None:
+    """The request ``response`` answers; None for one made without a request."""
+    try:
+        return response.request
+    except RuntimeError:  # httpx: "The request instance has not been set"
+        return None
+
+
 async def read_within(response: httpx.Response, limit: int) -> None:
     """Read ``response`` (decoded, as ``aread`` would) without ever holding more
     than ``limit`` bytes of it, raw or decoded; ``UpstreamTooLarge`` past that.
@@ -98,7 +106,7 @@ async def read_within(response: httpx.Response, limit: int) -> None:
     Afterwards the response is read: ``content`` is the decoded body and the
     layers above take it as it is.
     """
-    request = response._request  # unset on a response made without a request
+    request = request_of(response)
     if response.is_stream_consumed:  # made with ``content=``: in memory, decoded
         if len(response.content) > limit:
             raise UpstreamTooLarge(limit, request=request)
@@ -466,5 +474,6 @@ def _log_misfit(
         ".".join(str(p) for p in e["loc"]) + ":" + e["type"]
         for e in exc.errors(include_url=False, include_input=False)[:5]
     ]
-    path = response.request.url.path if response._request is not None else "?"
+    request = request_of(response)
+    path = request.url.path if request is not None else "?"
     log.warning("%s: answer to %s does not fit: %s", provider.value, path, where)
