@@ -265,7 +265,37 @@ def _code(error: GraphQLError) -> GraphQLError:
     )
 
 
-class UserErrors(FieldExtension):
+def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) -> None:
+    """Record providers that failed inside a field that still answered."""
+    path = info.path.as_list()
+    for exc in failures.values():
+        info.context.partial_errors.append((path, exc))
+
+
+class _FailuresAsResults(FieldExtension):
+    """Adapter errors of what it wraps answered as the union member ``member``
+    gives; the others raised on."""
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: Info,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except domain.AdapterError as exc:
+            found = self.member(exc, info)
+            if found is None:
+                raise
+            return found
+
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        raise NotImplementedError
+
+
+class UserErrors(_FailuresAsResults):
     """An expected failure of a mutation's resolver (not found, stale version, a
     refused change or input…) becomes its union member; the violations of a
     ``ValidationFailed`` are paths under ``argument``. Innermost: the policy's
@@ -276,53 +306,24 @@ class UserErrors(FieldExtension):
         super().__init__()
         self.argument = argument
 
-    async def resolve_async(
-        self,
-        next_: Callable[..., Awaitable[Any]],
-        source: Any,
-        info: Info,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            return await next_(source, info, **kwargs)
-        except domain.AdapterError as exc:
-            found = user_error(exc, self.argument)
-            if found is None:
-                raise
-            return found
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        return user_error(exc, self.argument)
 
 
-def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) -> None:
-    """Record providers that failed inside a field that still answered."""
-    path = info.path.as_list()
-    for exc in failures.values():
-        info.context.partial_errors.append((path, exc))
-
-
-class ProviderFailures(FieldExtension):
+class ProviderFailures(_FailuresAsResults):
     """A provider's failure anywhere in a mutation becomes its ``ProviderFailed``
     result instead of an error that would null the whole response."""
 
-    async def resolve_async(
-        self,
-        next_: Callable[..., Awaitable[Any]],
-        source: Any,
-        info: Info,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            return await next_(source, info, **kwargs)
-        except domain.AdapterError as exc:
-            failed = ProviderFailed.of(exc)
-            if failed is None:
-                raise
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        failed = ProviderFailed.of(exc)
+        if failed is not None:
             log.warning(
                 "mutation %s: %s failed (%s)",
                 info.field_name,
                 failed.provider.name,
                 failed.code,
             )
-            return failed
+        return failed
 
 
 def make_provider_failures_typed(mutation_type: type) -> None:
