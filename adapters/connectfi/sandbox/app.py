@@ -60,7 +60,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.connectfi.sandbox import schema
+import adapters.connectfi.sandbox.schema as schema
 from adapters.connectfi.sandbox.store import (
     BULK_APPLICATIONS,
     BULK_CUSTOMER_ID,
