@@ -34,7 +34,7 @@ from adapters.mambu.client import MambuClient
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from adapters.transport.breaker import CircuitBreaker
-from adapters.transport.http import CappedTransport
+from adapters.transport.cap import CappedTransport
 from adapters.transport.pooled import PooledTransport
 from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.transport.singleflight import Coalescing

@@ -29,7 +29,7 @@ as it is. A body its ``Content-Encoding`` does not decode fails here, as
 ``httpx.DecodingError``. The body is read through the size cap
 (``max_answer_bytes``): a ``Content-Length`` above it is refused before any of the
 body is read, an undeclared body stops being read as soon as it passes it, and
-the decoded size is capped the same way (:func:`adapters.transport.http.read_within`);
+the decoded size is capped the same way (:func:`adapters.transport.cap.read_within`);
 the connection is then dropped, not drained. Idle connections are kept 5 s, as
 httpx's pool keeps them; cookies are not kept.
 """
@@ -41,7 +41,7 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
-from adapters.transport.http import (
+from adapters.transport.cap import (
     DEFAULT_MAX_ANSWER_BYTES,
     UpstreamTooLarge,
     read_within,

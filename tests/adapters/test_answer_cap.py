@@ -18,7 +18,8 @@ import pytest
 from adapters.errors import AnswerTooLarge, ProviderError
 from adapters.model import Provider
 from adapters.sandbox_kit import Fault
-from adapters.transport.http import CappedTransport, send
+from adapters.transport.cap import CappedTransport
+from adapters.transport.http import send
 from adapters.transport.pooled import PooledTransport
 from adapters.transport.resilience import ResilientTransport
 from gateway.settings import Settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.transport.http import RequestBuilder, exchange, request_of
+from adapters.transport.cap import request_of
+from adapters.transport.http import RequestBuilder, exchange
 
 
 def handler(request: httpx.Request) -> httpx.Response:
