@@ -29,7 +29,7 @@ test: $(STAMP) check frontend  ## lint, types, then the whole test suite
 check: $(STAMP)  ## ruff and mypy --strict on the packages
 	$(BIN)/ruff check gateway schema adapters engine caching tests
 	$(BIN)/ruff format --check gateway schema adapters engine caching tests
-	$(BIN)/mypy gateway schema adapters engine caching
+	$(BIN)/mypy gateway schema adapters engine caching tests/schema/fakes.py
 	$(BIN)/gateway check-schema
 
 bench: $(STAMP) $(MESH_STAMP)  ## our gateway vs Mesh on Hive Gateway (BENCH_ARGS=--help)
@@ -66,7 +66,7 @@ test-lowest: constraints-lowest.txt pyproject.toml frontend  ## the checks and s
 	$(LOWEST)/bin/pip install --quiet -c constraints-lowest.txt -e '.[test]'
 	$(LOWEST)/bin/ruff check gateway schema adapters engine caching tests
 	$(LOWEST)/bin/ruff format --check gateway schema adapters engine caching tests
-	$(LOWEST)/bin/mypy --cache-dir $(LOWEST)/.mypy_cache gateway schema adapters engine caching
+	$(LOWEST)/bin/mypy --cache-dir $(LOWEST)/.mypy_cache gateway schema adapters engine caching tests/schema/fakes.py
 	$(LOWEST)/bin/pytest -p no:cacheprovider
 
 frontend:  ## the Node test tooling, when Node is there (CI always has it)

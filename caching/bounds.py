@@ -41,7 +41,7 @@ DOCUMENT_CHAR_BYTES = 64
 DOCUMENTS_MAX_BYTES = 32 * MiB
 DOCUMENT_MAX_ENTRY_BYTES = 4 * MiB
 
-# adapters.memo: records mapped from a provider answer, by its bytes: counted 4
+# adapters.transport.memo: records mapped from a provider answer, by its bytes: counted 4
 # bytes per byte of the answer (Python objects are larger than their JSON). An
 # answer over 256 KiB is mapped every time. Per client.
 ANSWER_BYTE_BYTES = 4

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     # under load queued behind it (20 ms sandboxes, 32 connections: 23 -> 55 rps).
     max_concurrency_per_provider: int = Field(default=100, ge=1)
 
-    # Failure semantics (adapters/resilience.py), per provider: every GraphQL
+    # Failure semantics (adapters/transport/resilience.py), per provider: every GraphQL
     # request's upstream calls end by its deadline; safe reads are retried within a
     # budget; a breaker opens after consecutive failures and probes after a cool-down.
     request_deadline: float = Field(default=15.0, gt=0)
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=10.0, gt=0)
     # Identical safe reads in flight at once, across requests, share one upstream
-    # call (adapters/singleflight.py).
+    # call (adapters/transport/singleflight.py).
     coalesce_reads: bool = True
 
     # Embedded sandboxes: added latency per call (for demos and benchmarks).

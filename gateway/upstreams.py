@@ -7,11 +7,11 @@ set). A configured
 provider gets a real pooled transport and the configured credentials, never the
 sandbox.
 
-Either transport is wrapped in a :class:`~adapters.resilience.ResilientTransport`
-(the sandboxes too, so tests exercise the real thing): one circuit breaker and one
-retry budget per provider, the request's deadline, retries of safe reads; above
-it, identical safe reads in flight together share one call
-(:class:`~adapters.singleflight.Coalescing`). The
+Either transport is wrapped in a
+:class:`~adapters.transport.resilience.ResilientTransport` (the sandboxes too, so tests
+exercise the real thing): one circuit breaker and one retry budget per provider, the
+request's deadline, retries of safe reads; above it, identical safe reads in flight
+together share one call (:class:`~adapters.transport.singleflight.Coalescing`). The
 breakers are kept here, in ``Upstreams.breakers``, for the ``providers`` query.
 """
 
@@ -27,17 +27,17 @@ from adapters.apiture import sandbox as apiture_sandbox
 from adapters.apiture.client import ApitureClient
 from adapters.auco import sandbox as auco_sandbox
 from adapters.auco.client import AucoClient
-from adapters.breaker import CircuitBreaker
 from adapters.connectfi import sandbox as connectfi_sandbox
 from adapters.connectfi.client import ConnectFiClient
-from adapters.http import CappedTransport
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider
-from adapters.pooled import PooledTransport
-from adapters.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.sandbox_kit import Controlled
-from adapters.singleflight import Coalescing
+from adapters.transport.breaker import CircuitBreaker
+from adapters.transport.cap import CappedTransport
+from adapters.transport.pooled import PooledTransport
+from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
+from adapters.transport.singleflight import Coalescing
 from gateway.settings import Settings, secret
 from schema.authz import DocumentOwners
 
@@ -146,7 +146,7 @@ def _http_client(
         assert url is not None  # only sandboxed providers lack one
         base_url = url
         # aiohttp's pool: httpx's own costs milliseconds of CPU per call under
-        # concurrency (adapters/pooled.py). No proxy from the environment.
+        # concurrency (adapters/transport/pooled.py). No proxy from the environment.
         inner = PooledTransport(
             max_connections=settings.max_connections,
             max_answer_bytes=settings.max_upstream_bytes,

@@ -36,6 +36,7 @@ from typing import Any
 from strawberry.extensions import FieldExtension
 
 from adapters import model
+from adapters.connectfi import mapping as connectfi_mapping
 from schema import ids, records
 from schema.context import Caller, Context, Info
 from schema.errors import Forbidden, NotFound
@@ -87,7 +88,7 @@ def owns_owner(caller: Caller, owner: model.Owner | None) -> bool:
         model.OwnerKind.CONNECTFI_CUSTOMER,
         model.OwnerKind.CONNECTFI_APPLICATION,
     ):
-        customer = owner.id.split(":", 1)[0]
+        customer = connectfi_mapping.customer_of(owner.id)
         return bool(caller.connectfi_customer_id) and (
             customer == caller.connectfi_customer_id
         )

@@ -7,7 +7,9 @@ error: every mutation's result is non-null, so a raised error would null the
 whole response, and with it the results of the mutations already done in the
 same request. :class:`ProviderFailures` wraps every mutation, outermost (around
 the policy's reads, the idempotency store and the resolver), so this holds for
-any mutation without a check of its own.
+any mutation without a check of its own; :class:`UserErrors` wraps every
+mutation's resolver, innermost, turning its expected failures into their members,
+so a resolver only calls its provider and returns what it made.
 
 Codes are those of DESIGN.md. ``extensions`` carry ``code``, ``provider`` and the
 provider's request id; never a credential, an upstream URL or an upstream body.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 import strawberry
 from graphql import GraphQLError
@@ -264,20 +266,6 @@ def _code(error: GraphQLError) -> GraphQLError:
     )
 
 
-T = TypeVar("T")
-
-
-async def attempt(call: Awaitable[T], argument: str = "input") -> T | Failure:
-    """Await an adapter call; expected failures become union members."""
-    try:
-        return await call
-    except domain.AdapterError as exc:
-        found = user_error(exc, argument)
-        if found is None:
-            raise
-        return found
-
-
 def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) -> None:
     """Record providers that failed inside a field that still answered."""
     path = info.path.as_list()
@@ -285,9 +273,9 @@ def report_partial(info: Info, failures: Mapping[DomainProvider, AdapterError]) 
         info.context.partial_errors.append((path, exc))
 
 
-class ProviderFailures(FieldExtension):
-    """A provider's failure anywhere in a mutation becomes its ``ProviderFailed``
-    result instead of an error that would null the whole response."""
+class _FailuresAsResults(FieldExtension):
+    """Adapter errors of what it wraps answered as the union member ``member``
+    gives; the others raised on."""
 
     async def resolve_async(
         self,
@@ -299,21 +287,54 @@ class ProviderFailures(FieldExtension):
         try:
             return await next_(source, info, **kwargs)
         except domain.AdapterError as exc:
-            failed = ProviderFailed.of(exc)
-            if failed is None:
+            found = self.member(exc, info)
+            if found is None:
                 raise
+            return found
+
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        raise NotImplementedError
+
+
+class UserErrors(_FailuresAsResults):
+    """An expected failure of a mutation's resolver (not found, stale version, a
+    refused change or input…) becomes its union member; the violations of a
+    ``ValidationFailed`` are paths under ``argument``. Innermost: the policy's
+    reads and the idempotency store around it see the member, as they would a
+    result."""
+
+    def __init__(self, argument: str) -> None:
+        super().__init__()
+        self.argument = argument
+
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        return user_error(exc, self.argument)
+
+
+class ProviderFailures(_FailuresAsResults):
+    """A provider's failure anywhere in a mutation becomes its ``ProviderFailed``
+    result instead of an error that would null the whole response."""
+
+    def member(self, exc: domain.AdapterError, info: Info) -> Failure | None:
+        failed = ProviderFailed.of(exc)
+        if failed is not None:
             log.warning(
                 "mutation %s: %s failed (%s)",
                 info.field_name,
                 failed.provider.name,
                 failed.code,
             )
-            return failed
+        return failed
 
 
 def make_provider_failures_typed(mutation_type: type) -> None:
-    """Wrap every field of ``mutation_type``; call it after every other
-    extension is added: Strawberry makes the last one the outermost."""
+    """Wrap every field of ``mutation_type`` in :class:`UserErrors`, innermost,
+    and :class:`ProviderFailures`, outermost; call it after every other extension
+    is added: Strawberry makes the first one the innermost, the last the outermost.
+    A mutation's errors concern its ``input`` when it takes one, else its ``id``."""
     definition = mutation_type.__strawberry_definition__  # type: ignore[attr-defined]
     for mutation in definition.fields:
+        names = {argument.python_name for argument in mutation.arguments}
+        argument = "input" if "input" in names else "id"
+        mutation.extensions.insert(0, UserErrors(argument))
         mutation.extensions.append(ProviderFailures())

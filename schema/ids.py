@@ -2,8 +2,8 @@
 
 An id is the URL-safe base64 of ``Type:PROVIDER:key``, ``key`` being whatever the
 provider's adapter needs to fetch the record again. A key outside its provider's
-grammar (:mod:`adapters.keys`) makes the id decode to nothing: such an id reads
-exactly like one that does not exist, and no provider is asked.
+grammar (:mod:`adapters.transport.keys`) makes the id decode to nothing: such an id
+reads exactly like one that does not exist, and no provider is asked.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import binascii
 import functools
 from dataclasses import dataclass
 
-from adapters import keys
 from adapters.model import Provider
+from adapters.transport import keys
 
 TYPENAMES = frozenset({"Application", "Enrollment", "Document"})
 

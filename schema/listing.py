@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from adapters import model
+from adapters.connectfi import mapping as connectfi_mapping
 from adapters.errors import NotFound, ProviderFailure, ValidationFailed, Violation
 from schema import authz, pagination, planning
 from schema.context import Context
@@ -257,8 +258,8 @@ async def _document_source(
         model.OwnerKind.CONNECTFI_APPLICATION,
     ):
         # A connectFi customer's documents live on the Mambu client of that id;
-        # an application's owner id is "customerId:applicationId".
-        owner = customer_owner(owner.id.split(":", 1)[0])
+        # an application's owner id names its customer first.
+        owner = customer_owner(connectfi_mapping.customer_of(owner.id))
         kind = owner.kind
     if kind.name.startswith("MAMBU_"):
         mambu_owner = owner

@@ -17,7 +17,7 @@ from adapters import model
 from adapters.errors import AdapterError, NotFound
 
 if TYPE_CHECKING:
-    from gateway.upstreams import Upstreams
+    from schema.context import Upstreams
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -28,7 +28,7 @@ from contextlib import suppress
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from adapters.resilience import deadline_scope
+from adapters.transport.resilience import deadline_scope
 from caching import bounds
 from engine import documents
 from schema.context import Context

@@ -5,7 +5,7 @@ Each answer is validated in one pass straight from its bytes (pydantic-core's
 ``validate_json``) into plain dicts of these ``TypedDict`` shapes, which
 :mod:`adapters.apiture.mapping` then reads (mypy checks every key it reads against
 the declarations here). An answer that does not fit is "malformed"
-(:func:`adapters.http.validated`), never an empty page or an invented record.
+(:func:`adapters.transport.http.validated`), never an empty page or an invented record.
 
 Choices:
 

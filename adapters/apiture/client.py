@@ -4,13 +4,13 @@ Seed: ``shared/seeds/001_1434ba7a5e588ce0.txt`` (digest ``shared/reference/apitu
 "§" below). The http client's ``base_url`` ends with ``/accountApplications``
 (L50-51); every request carries ``Accept: application/hal+json``, ``API-Key`` and
 ``Authorization: Bearer`` when configured (§11), and ``Content-Type:
-application/hal+json`` on bodies. Every call goes through :func:`adapters.http.send`.
+application/hal+json`` on bodies. Every call goes through
+:func:`adapters.transport.http.send`.
 
 Endpoints used (all 21):
     GET    applications | runningApplications | blockedApplications    list
     POST   applications                                                 create
-    GET    applications/{id}      (If-None-Match; per-client ETag cache; and
-                                   application_if_changed, the pollers' own)
+    GET    applications/{id}      (If-None-Match; per-client ETag cache)
     PUT    applications/{id}      (If-Match)     PATCH applications/{id} (If-Match)
     DELETE applications/{id}      (If-Match)
     POST   {approved|rejected|canceled|expired|running}Applications?application={id}
@@ -23,12 +23,10 @@ Choices where the seed is silent or contradicts itself (query parameters are in
 field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
-- If-Match: sent whenever the caller gives one, as given; one that cannot be a
-  header value (empty, control characters) is ValidationFailed before any call.
-  PUT, PATCH and DELETE of an application or enrollment and the seven state
-  actions need one (§4.3; on the actions the parameter tables say required while
-  the prose says "if passed", §9.7: the table wins, ``contracts/apiture.yaml``),
-  so without it the
+- If-Match: sent whenever the caller gives one, as given. PUT, PATCH and DELETE
+  of an application or enrollment and the seven state actions need one (§4.3;
+  on the actions the parameter tables say required while the prose says "if
+  passed", §9.7: the table wins, ``contracts/apiture.yaml``), so without it the
   client GETs the current ETag first (a lost-update check is then the caller's
   choice): an action without ``ifMatch`` is one GET and the POST. Enrollment
   DELETE has no If-Match in the seed (L12202-12215) and sends none.
@@ -40,7 +38,7 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
   ``If-None-Match``; a 304 answers from the cache. Mutations refresh it.
 - Collection pages are read every time (the seed defines no validator on
   collections) and kept, as mapped, by the exact bytes of the answer: the same
-  bytes again reuse the same immutable records (``adapters.memo``).
+  bytes again reuse the same immutable records (``adapters.transport.memo``).
 - ``get_*`` run concurrently under a semaphore (``max_concurrency``, shared by
   every call of this client); each id maps to its item or its AdapterError.
 - Enrollment actions are APPROVE and REJECT only (§2); others fail as
@@ -50,9 +48,9 @@ field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
 - A funding amount outside the contract's ``money`` (a non-negative decimal
   string, an upper-case ISO 4217 code) is ValidationFailed before any call: the
   gateway never relies on Apiture to refuse what the contract already rules out.
-- Ids: one outside Apiture's id grammar (:mod:`adapters.keys`) is NotFound with no
-  call. An id is one encoded path segment (:mod:`adapters.paths`) or one query
-  value (``params=``), so an item's GET and its action name the same record.
+- Ids: one outside Apiture's id grammar (:mod:`adapters.transport.keys`) is NotFound
+  with no call. An id is one encoded path segment (:mod:`adapters.transport.paths`) or
+  one query value (``params=``), so an item's GET and its action name the same record.
 """
 
 from __future__ import annotations
@@ -61,21 +59,18 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
 from adapters.apiture import answers, mapping, queries
 from adapters.apiture.errors import Kind, domain_error
+from adapters.apiture.items import APPLICATIONS, ENROLLMENTS, Items
 from adapters.errors import (
     AdapterError,
-    NotFound,
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, send, validated
-from adapters.keys import apiture_id
-from adapters.memo import MappedAnswers
 from adapters.model import (
     Action,
     Application,
@@ -86,45 +81,14 @@ from adapters.model import (
     Page,
     Provider,
 )
-from adapters.paths import path as url_path
-from caching import Cache, bounds, per_entry
+from adapters.transport.http import RequestBuilder, send, validated
+from adapters.transport.memo import MappedAnswers
+from caching import bounds
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
 JSON = dict[str, Any]
 T = TypeVar("T")
-
-APPLICATION_SETS = {
-    Action.APPROVE: "approvedApplications",
-    Action.REJECT: "rejectedApplications",
-    Action.CANCEL: "canceledApplications",
-    Action.EXPIRE: "expiredApplications",
-    Action.START: "runningApplications",
-}
-ENROLLMENT_SETS = {
-    Action.APPROVE: "approvedEnrollments",
-    Action.REJECT: "rejectedEnrollments",
-}
-
-
-class _LRU(Generic[T]):
-    """An id -> (etag, item) cache for conditional GETs (``caching.Cache``,
-    ``ETAG_ENTRY_BYTES`` per record)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._items: Cache[str, tuple[str, T]] = Cache(
-            max_bytes, per_entry(bounds.ETAG_ENTRY_BYTES)
-        )
-
-    def get(self, key: str) -> tuple[str, T] | None:
-        return self._items.get(key)
-
-    def put(self, key: str, etag: str | None, item: T) -> None:
-        if etag:
-            self._items.put(key, (etag, item))
-
-    def drop(self, key: str) -> None:
-        self._items.pop(key)
 
 
 class ApitureClient:
@@ -147,8 +111,12 @@ class ApitureClient:
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
         self._limit = asyncio.Semaphore(max_concurrency)
-        self._applications: _LRU[Application] = _LRU(etag_cache_bytes)
-        self._enrollments: _LRU[Enrollment] = _LRU(etag_cache_bytes)
+        self._applications = Items(
+            APPLICATIONS, self._request, self._send, etag_cache_bytes
+        )
+        self._enrollments = Items(
+            ENROLLMENTS, self._request, self._send, etag_cache_bytes
+        )
         self._pages = MappedAnswers()
 
     # applications: collections ------------------------------------------------------
@@ -190,32 +158,14 @@ class ApitureClient:
     async def get_applications(
         self, ids: Sequence[str]
     ) -> Mapping[str, Application | AdapterError]:
-        return await self._gather(ids, self._get_application)
-
-    async def _get_application(self, id_: str) -> Application:
-        cached = self._applications.get(id_)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _at("applications", id_), headers=headers)
-        response = await self._send(request, "application")
-        if response.status_code == 304 and cached is not None:
-            return cached[1]
-        found = mapping.application(self._application(response), _etag(response))
-        self._applications.put(id_, found.version, found)
-        return found
+        return await self._gather(ids, self._applications.get)
 
     async def application_if_changed(
         self, id_: str, etag: str | None
     ) -> Application | None:
         """The application, or None when its ETag is still ``etag`` (a 304, no
         body): a poller's conditional read, independent of the item cache."""
-        headers = {"If-None-Match": etag} if etag else None
-        request = self._request("GET", _at("applications", id_), headers=headers)
-        response = await self._send(request, "application")
-        if response.status_code == 304 and etag:
-            return None
-        found = mapping.application(self._application(response), _etag(response))
-        self._applications.put(id_, found.version, found)
-        return found
+        return await self._applications.if_changed(id_, etag)
 
     async def create_application(self, data: ApplicationInput) -> Application:
         _check_funding(data)
@@ -225,73 +175,31 @@ class ApitureClient:
                 [Violation(("input", "productUri"), "required")],
                 provider=APITURE,
             )
-        body = mapping.create_body(data)
-        return await self._application_call("POST", "applications", body=body)
+        return await self._applications.create(mapping.create_body(data))
 
     async def update_application(
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
         _check_funding(changes)
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        return await self._application_call(
-            "PATCH",
-            _at("applications", id),
-            body=mapping.patch_body(changes),
-            if_match=if_match,
+        return await self._applications.update(
+            id, mapping.patch_body(changes), if_match
         )
 
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
         _check_funding(data)
-        current, etag = await self._current(_at("applications", id), "application")
-        return await self._application_call(
-            "PUT",
-            _at("applications", id),
-            body=mapping.replacement_body(current, data),
-            if_match=if_match or etag,
+        return await self._applications.replace(
+            id, lambda current: mapping.replacement_body(current, data), if_match
         )
 
     async def delete_application(self, id: str, if_match: str | None) -> None:
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        request = self._request(
-            "DELETE", _at("applications", id), headers=_if_match(if_match)
-        )
-        await self._send(request, "application")
-        self._applications.drop(id)
+        await self._applications.delete(id, if_match)
 
     async def act_on_application(
         self, id: str, action: Action, if_match: str | None
     ) -> Application:
-        if if_match is None:
-            if_match = (await self._current(_at("applications", id), "application"))[1]
-        return await self._application_call(
-            "POST",
-            APPLICATION_SETS[action],
-            params={"application": _key("application", id)},
-            if_match=if_match,
-            action=True,
-        )
-
-    async def _application_call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: JSON | None = None,
-        params: dict[str, str] | None = None,
-        if_match: str | None = None,
-        action: bool = False,
-    ) -> Application:
-        request = self._request(
-            method, path, params=params, body=body, headers=_if_match(if_match)
-        )
-        response = await self._send(request, "application", action=action)
-        found = mapping.application(self._application(response), _etag(response))
-        self._applications.put(found.key, found.version, found)
-        return found
+        return await self._applications.act(id, action, if_match)
 
     # enrollments --------------------------------------------------------------------
 
@@ -306,18 +214,7 @@ class ApitureClient:
     async def get_enrollments(
         self, ids: Sequence[str]
     ) -> Mapping[str, Enrollment | AdapterError]:
-        return await self._gather(ids, self._get_enrollment)
-
-    async def _get_enrollment(self, id_: str) -> Enrollment:
-        cached = self._enrollments.get(id_)
-        headers = {"If-None-Match": cached[0]} if cached else None
-        request = self._request("GET", _at("enrollments", id_), headers=headers)
-        response = await self._send(request, "enrollment")
-        if response.status_code == 304 and cached is not None:
-            return cached[1]
-        found = mapping.enrollment(self._enrollment(response), _etag(response))
-        self._enrollments.put(id_, found.version, found)
-        return found
+        return await self._gather(ids, self._enrollments.get)
 
     async def create_enrollment(self, data: EnrollmentInput) -> Enrollment:
         if data.applicant is None:
@@ -326,74 +223,29 @@ class ApitureClient:
                 [Violation(("input", "applicant"), "required")],
                 provider=APITURE,
             )
-        body = mapping.enrollment_body(data)
-        return await self._enrollment_call("POST", "enrollments", body=body)
+        return await self._enrollments.create(mapping.enrollment_body(data))
 
     async def update_enrollment(
         self, id: str, changes: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        if if_match is None:
-            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
-        return await self._enrollment_call(
-            "PATCH",
-            _at("enrollments", id),
-            body=mapping.enrollment_body(changes),
-            if_match=if_match,
+        return await self._enrollments.update(
+            id, mapping.enrollment_body(changes), if_match
         )
 
     async def replace_enrollment(
         self, id: str, data: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
-        current, etag = await self._current(_at("enrollments", id), "enrollment")
-        return await self._enrollment_call(
-            "PUT",
-            _at("enrollments", id),
-            body=mapping.enrollment_body(data, current),
-            if_match=if_match or etag,
+        return await self._enrollments.replace(
+            id, lambda current: mapping.enrollment_body(data, current), if_match
         )
 
     async def delete_enrollment(self, id: str) -> None:
-        request = self._request("DELETE", _at("enrollments", id))
-        await self._send(request, "enrollment")
-        self._enrollments.drop(id)
+        await self._enrollments.delete(id, None)
 
     async def act_on_enrollment(
         self, id: str, action: Action, if_match: str | None
     ) -> Enrollment:
-        set_name = ENROLLMENT_SETS.get(action)
-        if set_name is None:
-            raise ValidationFailed(
-                f"An enrollment cannot be asked to {action.value}",
-                [Violation(("action",), "enrollments know approve and reject only")],
-                provider=APITURE,
-            )
-        if if_match is None:
-            if_match = (await self._current(_at("enrollments", id), "enrollment"))[1]
-        return await self._enrollment_call(
-            "POST",
-            set_name,
-            params={"enrollment": _key("enrollment", id)},
-            if_match=if_match,
-            action=True,
-        )
-
-    async def _enrollment_call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: JSON | None = None,
-        params: dict[str, str] | None = None,
-        if_match: str | None = None,
-        action: bool = False,
-    ) -> Enrollment:
-        request = self._request(
-            method, path, params=params, body=body, headers=_if_match(if_match)
-        )
-        response = await self._send(request, "enrollment", action=action)
-        found = mapping.enrollment(self._enrollment(response), _etag(response))
-        self._enrollments.put(found.key, found.version, found)
-        return found
+        return await self._enrollments.act(id, action, if_match)
 
     # plumbing -----------------------------------------------------------------------
 
@@ -439,14 +291,6 @@ class ApitureClient:
             raise domain_error(response, kind, action=action)
         return response
 
-    @staticmethod
-    def _application(response: httpx.Response) -> answers.Application:
-        return validated(answers.APPLICATION, response, APITURE)
-
-    @staticmethod
-    def _enrollment(response: httpx.Response) -> answers.Enrollment:
-        return validated(answers.ENROLLMENT, response, APITURE)
-
     async def _collection(
         self,
         path: str,
@@ -462,13 +306,6 @@ class ApitureClient:
             found = self._page(body, offset, read)
             self._pages.put((read, offset), response.content, found)
         return found
-
-    async def _current(self, path: str, kind: Kind) -> tuple[JSON, str | None]:
-        """The current representation and its ETag (no cache: we need a body)."""
-        response = await self._send(self._request("GET", path), kind)
-        if kind == "application":
-            return dict(self._application(response)), _etag(response)
-        return dict(self._enrollment(response)), _etag(response)
 
     def _page(
         self,
@@ -512,46 +349,6 @@ class ApitureClient:
             raise
         results = await asyncio.gather(*started)
         return dict(zip(unique, results, strict=True))
-
-
-# helpers ----------------------------------------------------------------------------
-
-
-def _etag(response: httpx.Response) -> str | None:
-    value: str | None = response.headers.get("etag")
-    return value
-
-
-def _key(kind: Kind, id_: str) -> str:
-    """``id_`` when it fits Apiture's id grammar (:mod:`adapters.keys`); otherwise
-    NotFound, before any call."""
-    if not apiture_id(id_):
-        raise NotFound(f"Apiture has no such {kind}", provider=APITURE)
-    return id_
-
-
-def _at(collection: Literal["applications", "enrollments"], id_: str) -> str:
-    """The item's path: the id checked, then one encoded segment (adapters.paths)."""
-    kind: Kind = "application" if collection == "applications" else "enrollment"
-    return url_path(collection, _key(kind, id_))
-
-
-# A version as an If-Match value: visible ASCII (RFC 9110 field value), not empty.
-_VERSION = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
-
-
-def _if_match(value: str | None) -> dict[str, str] | None:
-    """The If-Match header; a caller's version that cannot be one (empty, control
-    characters) is ValidationFailed, never a request without the required header."""
-    if value is None:
-        return None
-    if not _VERSION.fullmatch(value):
-        raise ValidationFailed(
-            "Not a version Apiture gave",
-            [Violation(("ifMatch",), "not a version read from Apiture")],
-            provider=APITURE,
-        )
-    return {"If-Match": value}
 
 
 # contracts/apiture.yaml, components.schemas.money

@@ -34,8 +34,8 @@ Choices:
   the document back: AWAITING_SIGNATURE, signers as sent, status unknown yet.
 - ``cancel_signature`` reads the document after cancelling; Auco refuses to cancel a
   finished or rejected document, which becomes ``InvalidStateTransition``.
-- Codes: one outside the code grammar (:mod:`adapters.keys`) is ``NotFound`` with
-  no call; a code goes upstream only as a query value (``params=``) or in a body.
+- Codes: one outside the code grammar (:mod:`adapters.transport.keys`) is ``NotFound``
+  with no call; a code goes upstream only as a query value (``params=``) or in a body.
 - Errors: 401/403 → ``ProviderAuthFailed``; 413 → ``UploadTooLarge``;
   ``DOCUMENT_NOT_FOUND`` → ``NotFound``; a code naming a field → ``ValidationFailed``
   with its path; any other 4xx → ``ProviderRejected``. A 403 on the signed URL is
@@ -67,9 +67,9 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, json_body, send, validated
-from adapters.keys import auco_code
 from adapters.model import Document, Provider, Upload
+from adapters.transport.http import RequestBuilder, json_body, send, validated
+from adapters.transport.keys import auco_code
 
 AUCO = Provider.AUCO
 DEFAULT_SENDER = "onboarding@bank.example"  # the sandbox's demo Auco user
@@ -79,8 +79,8 @@ _PDF_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream"
 
 
 def _code(code: str) -> str:
-    """``code`` when it fits Auco's code grammar (:mod:`adapters.keys`); otherwise
-    NotFound, before any call."""
+    """``code`` when it fits Auco's code grammar (:mod:`adapters.transport.keys`);
+    otherwise NotFound, before any call."""
     if not auco_code(code):
         raise NotFound("No such Auco document", provider=AUCO)
     return code

@@ -20,9 +20,9 @@ Rules, from seed ``000_…`` (``/akepa/document/generate``) and seed ``002_…``
 - An uploaded file must be a JPEG or a PNG: by its declared type, its file name and
   its first bytes (the only formats ``extension`` allows).
 
-Written apart from the sandbox's schema (:mod:`.sandbox_schema`) on purpose: the
-sandbox plays the provider, this plays the careful client, and the tests prove the
-two agree on the seeds' cases.
+Written apart from the sandbox's schema (:mod:`adapters.connectfi.sandbox.schema`) on
+purpose: the sandbox plays the provider, this plays the careful client, and the tests
+prove the two agree on the seeds' cases.
 """
 
 from __future__ import annotations

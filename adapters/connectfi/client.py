@@ -36,9 +36,9 @@ Choices where the sources disagree or are silent:
   customerId``, ``first`` for the page size, ``after`` for the offset).
 - Application keys are ``"{customerId}:{applicationId}"``; a malformed key is
   ``NotFound`` without a call, and so is a document id outside ``common-id``
-  (:mod:`adapters.keys`). The document id is one encoded path segment
-  (:mod:`adapters.paths`). ``/akepa/status`` with a body follows the newer docs
-  (the older page put the customer in the path).
+  (:mod:`adapters.transport.keys`). The document id is one encoded path segment
+  (:mod:`adapters.transport.paths`). ``/akepa/status`` with a body follows the newer
+  docs (the older page put the customer in the path).
 - The upload answer is the generated document with ``uploadStatus: true`` (the
   reference's example is cut off); ``size`` is the size the gateway sent.
 - Uploads stream from the file in httpx's chunks; the file must be a JPEG or PNG
@@ -63,14 +63,15 @@ from adapters.errors import (
     ProviderAuthFailed,
     ValidationFailed,
 )
-from adapters.http import RequestBuilder, json_body, send
 from adapters.model import Application, Document, Page, Provider, Upload
-from adapters.paths import path as url_path
-from adapters.resilience import RETRY_SAFE
+from adapters.transport.http import RequestBuilder, json_body, send
+from adapters.transport.paths import path as url_path
+from adapters.transport.resilience import RETRY_SAFE
 
 PROVIDER = Provider.CONNECTFI
 TOKEN_HEADER = "x-connectfi-token"
-# Reads by POST: the transport may retry them like GETs (adapters/resilience.py).
+# Reads by POST: the transport may retry them like GETs
+# (adapters/transport/resilience.py).
 SAFE_READS = frozenset({"/akepa/list", "/akepa/status"})
 
 

@@ -36,8 +36,8 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import json_body
 from adapters.model import Provider
+from adapters.transport.http import json_body
 
 PROVIDER = Provider.CONNECTFI
 MALFORMED = "connectFi sent a malformed answer"

@@ -73,6 +73,12 @@ def application_key(customer_id: str, application_id: str) -> str:
     return f"{customer_id}{KEY_SEPARATOR}{application_id}"
 
 
+def customer_of(owner_id: str) -> str:
+    """The connectFi customer an owner id names: a customer id is its own, an
+    application key (``customerId:applicationId``) names its customer first."""
+    return owner_id.partition(KEY_SEPARATOR)[0]
+
+
 def split_key(key: str) -> tuple[str, str]:
     """``(customerId, applicationId)``; ``ValueError`` when ``key`` is not one."""
     customer_id, separator, application_id = key.partition(KEY_SEPARATOR)

@@ -33,8 +33,9 @@ Choices:
   then *streamed*: its prefix, the file's base64 encoded 48 KiB (a multiple of 3) at
   a time, and its suffix, with a ``Content-Length`` computed from ``upload.size``,
   so at most one chunk's base64 is ever in memory.
-- Keys and holder ids outside Mambu's grammar (:mod:`adapters.keys`) are
-  ``NotFound`` with no call; each is one encoded path segment (:mod:`adapters.paths`).
+- Keys and holder ids outside Mambu's grammar (:mod:`adapters.transport.keys`) are
+  ``NotFound`` with no call; each is one encoded path segment
+  (:mod:`adapters.transport.paths`).
 - ``documentHolderKey`` is sent as the owner's id as the caller gives it; the seed
   calls it the holder's encoded key, which a real tenant may insist on (the sandbox
   accepts either).
@@ -42,8 +43,8 @@ Choices:
   ``INVALID_CLIENT_ID``…) → ``NotFound``; 413 → ``UploadTooLarge``; 400 with
   ``INVALID_PARAMETERS`` on ``name``/``type``/``documentContent`` →
   ``ValidationFailed``; any other refusal → ``ProviderRejected`` (429 and 5xx are
-  :func:`adapters.http.send`'s). ``provider_code`` is Mambu's ``returnStatus``;
-  messages never quote a body, a URL or a credential.
+  :func:`adapters.transport.http.send`'s). ``provider_code`` is Mambu's
+  ``returnStatus``; messages never quote a body, a URL or a credential.
 """
 
 from __future__ import annotations
@@ -65,13 +66,13 @@ from adapters.errors import (
     ValidationFailed,
     Violation,
 )
-from adapters.http import RequestBuilder, send, validated
-from adapters.keys import mambu_document_key, mambu_holder
 from adapters.mambu import answers, mapping
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
-from adapters.memo import MappedAnswers
 from adapters.model import Document, Owner, Page, Upload
-from adapters.paths import path as url_path
+from adapters.transport.http import RequestBuilder, send, validated
+from adapters.transport.keys import mambu_document_key, mambu_holder
+from adapters.transport.memo import MappedAnswers
+from adapters.transport.paths import path as url_path
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
 MAX_LIMIT = 1000  # Mambu v1's largest page
@@ -385,7 +386,8 @@ def _holder(owner: Owner) -> HolderKind:
 
 
 def _parse_key(key: str) -> DocumentKey | None:
-    """The key's parts when it fits the grammar (:mod:`adapters.keys`), else None."""
+    """The key's parts when it fits the grammar (:mod:`adapters.transport.keys`), else
+    None."""
     return mapping.parse_key(key) if mambu_document_key(key) else None
 
 

@@ -23,7 +23,7 @@ name, status, documents[{code, name, url}]}``. Choices:
   says not to skip) sees the change.
 - A package event is acknowledged (200) and publishes nothing: each of its
   documents has its own document events.
-- A code outside :func:`adapters.keys.auco_code` is 400: the change's key would
+- A code outside :func:`adapters.transport.keys.auco_code` is 400: the change's key would
   not make a global id.
 
 **connectFi** (reference §1.4): the envelope ``{code: "0", data: <application>,
@@ -44,10 +44,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from adapters import keys
 from adapters.connectfi import answers as connectfi_answers
 from adapters.connectfi import mapping as connectfi_mapping
 from adapters.model import DocumentStatus, Provider
+from adapters.transport import keys
 from schema.live.events import RecordKind
 
 

@@ -38,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.auco.sandbox.store import Store as AucoStore
-from adapters.connectfi.sandbox_store import ConnectFiStore
+from adapters.connectfi.sandbox.store import ConnectFiStore
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway.settings import Settings, secret

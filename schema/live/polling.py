@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from adapters.apiture.client import ApitureClient
 from adapters.errors import AdapterError
 from adapters.model import Provider
-from adapters.resilience import deadline_scope
+from adapters.transport.resilience import deadline_scope
 from schema import ids
 from schema.live.events import Change
 

@@ -30,7 +30,7 @@ from graphql import GraphQLError
 
 from adapters import model
 from adapters.errors import AdapterError
-from adapters.resilience import deadline_scope
+from adapters.transport.resilience import deadline_scope
 from schema import authz, ids
 from schema.context import Context, Info
 from schema.live.events import Change, RecordKind

@@ -7,7 +7,7 @@ import strawberry
 
 from adapters import model
 from schema.context import Info
-from schema.errors import Deleted, attempt
+from schema.errors import Deleted
 from schema.mutations.common import (
     ApplicationResult,
     DeleteResult,
@@ -21,14 +21,9 @@ from schema.types.inputs import ApplicationChangesInput, ApplicationInput
 async def _act(
     info: Info, id: str, action: model.Action, if_match: str | None
 ) -> ApplicationResult:
-    async def run() -> Application:
-        key = apiture_key(id, "Application")
-        app = await info.context.upstreams.apiture.act_on_application(
-            key, action, if_match
-        )
-        return Application.from_domain(app)
-
-    return await attempt(run(), argument="id")
+    key = apiture_key(id, "Application")
+    app = await info.context.upstreams.apiture.act_on_application(key, action, if_match)
+    return Application.from_domain(app)
 
 
 @strawberry.type
@@ -39,13 +34,8 @@ class ApplicationMutations:
     async def create_application(
         self, info: Info, input: ApplicationInput
     ) -> ApplicationResult:
-        async def run() -> Application:
-            app = await info.context.upstreams.apiture.create_application(
-                input.to_domain()
-            )
-            return Application.from_domain(app)
-
-        return await attempt(run())
+        app = await info.context.upstreams.apiture.create_application(input.to_domain())
+        return Application.from_domain(app)
 
     @strawberry.mutation(description="Change some fields; omitted ones stay.")
     async def update_application(
@@ -55,14 +45,11 @@ class ApplicationMutations:
         input: ApplicationChangesInput,
         if_match: IfMatch = None,
     ) -> ApplicationResult:
-        async def run() -> Application:
-            key = apiture_key(id, "Application")
-            app = await info.context.upstreams.apiture.update_application(
-                key, input.to_domain(), if_match
-            )
-            return Application.from_domain(app)
-
-        return await attempt(run())
+        key = apiture_key(id, "Application")
+        app = await info.context.upstreams.apiture.update_application(
+            key, input.to_domain(), if_match
+        )
+        return Application.from_domain(app)
 
     @strawberry.mutation(description="Replace the whole application.")
     async def replace_application(
@@ -72,14 +59,11 @@ class ApplicationMutations:
         input: ApplicationInput,
         if_match: IfMatch = None,
     ) -> ApplicationResult:
-        async def run() -> Application:
-            key = apiture_key(id, "Application")
-            app = await info.context.upstreams.apiture.replace_application(
-                key, input.to_domain(), if_match
-            )
-            return Application.from_domain(app)
-
-        return await attempt(run())
+        key = apiture_key(id, "Application")
+        app = await info.context.upstreams.apiture.replace_application(
+            key, input.to_domain(), if_match
+        )
+        return Application.from_domain(app)
 
     @strawberry.mutation(
         description="Delete an application: Apiture allows it when it is pending "
@@ -91,12 +75,9 @@ class ApplicationMutations:
         id: strawberry.ID,
         if_match: IfMatch = None,
     ) -> DeleteResult:
-        async def run() -> Deleted:
-            key = apiture_key(id, "Application")
-            await info.context.upstreams.apiture.delete_application(key, if_match)
-            return Deleted(id=strawberry.ID(id))
-
-        return await attempt(run(), argument="id")
+        key = apiture_key(id, "Application")
+        await info.context.upstreams.apiture.delete_application(key, if_match)
+        return Deleted(id=strawberry.ID(id))
 
     @strawberry.mutation(description="Approve a running or blocked application.")
     async def approve_application(

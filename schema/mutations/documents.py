@@ -12,7 +12,7 @@ from adapters.errors import ValidationFailed as DomainValidationFailed
 from adapters.errors import Violation
 from schema import authz, ids, uploads
 from schema.context import Info
-from schema.errors import Deleted, attempt
+from schema.errors import Deleted
 from schema.mutations.common import DeleteResult, DocumentResult
 from schema.types.document import Document
 from schema.types.document_inputs import (
@@ -65,18 +65,15 @@ class DocumentMutations:
     async def generate_document(
         self, info: Info, input: GenerateDocumentInput
     ) -> DocumentResult:
-        async def run() -> Document:
-            found = await info.context.upstreams.connectfi.generate_document(
-                workflow=input.workflow,
-                name=input.name,
-                extension=input.extension,
-                type=input.type,
-                note=input.note,
-                note_author_agent_email=input.note_author_agent_email,
-            )
-            return Document.from_domain(authz.generated(info.context, found))
-
-        return await attempt(run())
+        found = await info.context.upstreams.connectfi.generate_document(
+            workflow=input.workflow,
+            name=input.name,
+            extension=input.extension,
+            type=input.type,
+            note=input.note,
+            note_author_agent_email=input.note_author_agent_email,
+        )
+        return Document.from_domain(authz.generated(info.context, found))
 
     @strawberry.mutation(
         description="Upload a file (GraphQL multipart request): the image of a "
@@ -86,7 +83,7 @@ class DocumentMutations:
     async def upload_document(
         self, info: Info, file: Upload, input: UploadDocumentInput
     ) -> DocumentResult:
-        return await attempt(_upload(info, file, input))
+        return await _upload(info, file, input)
 
     @strawberry.mutation(
         description="Send a PDF for e-signature (Auco): inline when small, "
@@ -95,32 +92,21 @@ class DocumentMutations:
     async def request_signature(
         self, info: Info, file: Upload, input: SignatureRequestInput
     ) -> DocumentResult:
-        async def run() -> Document:
-            found = await info.context.upstreams.auco.request_signature(
-                input.to_domain(), uploads.to_domain(file)
-            )
-            return Document.from_domain(found)
-
-        return await attempt(run())
+        found = await info.context.upstreams.auco.request_signature(
+            input.to_domain(), uploads.to_domain(file)
+        )
+        return Document.from_domain(found)
 
     @strawberry.mutation(description="Cancel a signature request (Auco).")
     async def cancel_signature(
         self, info: Info, id: strawberry.ID, reason: str | None = None
     ) -> DocumentResult:
-        async def run() -> Document:
-            key = _document_key(id, model.Provider.AUCO, "Auco document")
-            found = await info.context.upstreams.auco.cancel_signature(
-                key, reason=reason
-            )
-            return Document.from_domain(found)
-
-        return await attempt(run(), argument="id")
+        key = _document_key(id, model.Provider.AUCO, "Auco document")
+        found = await info.context.upstreams.auco.cancel_signature(key, reason=reason)
+        return Document.from_domain(found)
 
     @strawberry.mutation(description="Delete an attachment (Mambu).")
     async def delete_document(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        async def run() -> Deleted:
-            key = _document_key(id, model.Provider.MAMBU, "Mambu document")
-            await info.context.upstreams.mambu.delete_document(key)
-            return Deleted(id=id)
-
-        return await attempt(run(), argument="id")
+        key = _document_key(id, model.Provider.MAMBU, "Mambu document")
+        await info.context.upstreams.mambu.delete_document(key)
+        return Deleted(id=id)

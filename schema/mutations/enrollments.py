@@ -7,7 +7,7 @@ import strawberry
 
 from adapters import model
 from schema.context import Info
-from schema.errors import Deleted, attempt
+from schema.errors import Deleted
 from schema.mutations.common import DeleteResult, EnrollmentResult, IfMatch, apiture_key
 from schema.types.enrollment import Enrollment
 from schema.types.inputs import EnrollmentInput
@@ -16,14 +16,11 @@ from schema.types.inputs import EnrollmentInput
 async def _act(
     info: Info, id: str, action: model.Action, if_match: str | None
 ) -> EnrollmentResult:
-    async def run() -> Enrollment:
-        key = apiture_key(id, "Enrollment")
-        found = await info.context.upstreams.apiture.act_on_enrollment(
-            key, action, if_match
-        )
-        return Enrollment.from_domain(found)
-
-    return await attempt(run(), argument="id")
+    key = apiture_key(id, "Enrollment")
+    found = await info.context.upstreams.apiture.act_on_enrollment(
+        key, action, if_match
+    )
+    return Enrollment.from_domain(found)
 
 
 @strawberry.type
@@ -32,13 +29,10 @@ class EnrollmentMutations:
     async def create_enrollment(
         self, info: Info, input: EnrollmentInput
     ) -> EnrollmentResult:
-        async def run() -> Enrollment:
-            found = await info.context.upstreams.apiture.create_enrollment(
-                input.to_domain()
-            )
-            return Enrollment.from_domain(found)
-
-        return await attempt(run())
+        found = await info.context.upstreams.apiture.create_enrollment(
+            input.to_domain()
+        )
+        return Enrollment.from_domain(found)
 
     @strawberry.mutation(description="Change some fields; omitted ones stay.")
     async def update_enrollment(
@@ -48,14 +42,11 @@ class EnrollmentMutations:
         input: EnrollmentInput,
         if_match: IfMatch = None,
     ) -> EnrollmentResult:
-        async def run() -> Enrollment:
-            key = apiture_key(id, "Enrollment")
-            found = await info.context.upstreams.apiture.update_enrollment(
-                key, input.to_domain(), if_match
-            )
-            return Enrollment.from_domain(found)
-
-        return await attempt(run())
+        key = apiture_key(id, "Enrollment")
+        found = await info.context.upstreams.apiture.update_enrollment(
+            key, input.to_domain(), if_match
+        )
+        return Enrollment.from_domain(found)
 
     @strawberry.mutation(description="Replace the whole enrollment.")
     async def replace_enrollment(
@@ -65,26 +56,20 @@ class EnrollmentMutations:
         input: EnrollmentInput,
         if_match: IfMatch = None,
     ) -> EnrollmentResult:
-        async def run() -> Enrollment:
-            key = apiture_key(id, "Enrollment")
-            found = await info.context.upstreams.apiture.replace_enrollment(
-                key, input.to_domain(), if_match
-            )
-            return Enrollment.from_domain(found)
-
-        return await attempt(run())
+        key = apiture_key(id, "Enrollment")
+        found = await info.context.upstreams.apiture.replace_enrollment(
+            key, input.to_domain(), if_match
+        )
+        return Enrollment.from_domain(found)
 
     @strawberry.mutation(
         description="Delete an enrollment and what it owns (no ifMatch: Apiture "
         "takes none here)."
     )
     async def delete_enrollment(self, info: Info, id: strawberry.ID) -> DeleteResult:
-        async def run() -> Deleted:
-            key = apiture_key(id, "Enrollment")
-            await info.context.upstreams.apiture.delete_enrollment(key)
-            return Deleted(id=strawberry.ID(id))
-
-        return await attempt(run(), argument="id")
+        key = apiture_key(id, "Enrollment")
+        await info.context.upstreams.apiture.delete_enrollment(key)
+        return Deleted(id=strawberry.ID(id))
 
     @strawberry.mutation(
         description="Approve an enrollment whose requirements are complete."

@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from adapters.errors import AnswerTooLarge, ProviderError
-from adapters.http import CappedTransport, send
 from adapters.model import Provider
-from adapters.pooled import PooledTransport
-from adapters.resilience import ResilientTransport
 from adapters.sandbox_kit import Fault
+from adapters.transport.cap import CappedTransport
+from adapters.transport.http import send
+from adapters.transport.pooled import PooledTransport
+from adapters.transport.resilience import ResilientTransport
 from gateway.settings import Settings
 from tests.conftest import serve
 from tests.schema.test_partial_results import both

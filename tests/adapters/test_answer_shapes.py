@@ -23,7 +23,6 @@ from adapters.apiture.client import ApitureClient
 from adapters.auco.client import AucoClient
 from adapters.connectfi.client import ConnectFiClient
 from adapters.errors import NotFound, ProviderError
-from adapters.http import validated
 from adapters.mambu.client import MambuClient
 from adapters.model import (
     Application,
@@ -35,6 +34,7 @@ from adapters.model import (
     Provider,
 )
 from adapters.sandbox_kit import Fault
+from adapters.transport.http import validated
 from schema import ids
 from tests.conftest import Gateway
 from tests.schema.test_partial_results import MERGED, both

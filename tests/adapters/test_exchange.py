@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.http import RequestBuilder, exchange
+from adapters.transport.cap import request_of
+from adapters.transport.http import RequestBuilder, exchange
 
 
 def handler(request: httpx.Request) -> httpx.Response:
@@ -53,3 +54,9 @@ async def test_a_client_with_hooks_or_auth_goes_through_client_send() -> None:
         response = await exchange(c, RequestBuilder(c)("GET", "b"))
         assert response.request.headers["authorization"].startswith("Basic ")
     assert seen == ["http://p.test/a"]
+
+
+def test_request_of_answers_the_request_or_none_through_public_api() -> None:
+    sent = httpx.Request("GET", "http://upstream.test/a")
+    assert request_of(httpx.Response(200, request=sent)) is sent
+    assert request_of(httpx.Response(200)) is None

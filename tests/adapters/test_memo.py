@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.memo import MappedAnswers
+from adapters.transport.memo import MappedAnswers
 from caching.bounds import ANSWER_BYTE_BYTES
 
 

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from adapters.errors import ProviderError
-from adapters.http import send
 from adapters.model import Provider
-from adapters.pooled import PooledTransport
-from adapters.resilience import Policy, ResilientTransport
+from adapters.transport.http import send
+from adapters.transport.pooled import PooledTransport
+from adapters.transport.resilience import Policy, ResilientTransport
 
 
 @dataclass
@@ -224,7 +224,7 @@ async def test_a_compressed_answer_shared_by_concurrent_reads_is_decoded_once(
 ) -> None:
     # As production stacks it: coalesced reads over the pooled transport. Each
     # caller's copy holds the bytes as they came, under their Content-Encoding.
-    from adapters.singleflight import Coalescing
+    from adapters.transport.singleflight import Coalescing
 
     transport = Coalescing(PooledTransport(max_connections=4), total_timeout=5.0)
     async with httpx.AsyncClient(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import httpx
 import pytest
 
-from adapters.http import RequestBuilder
+from adapters.transport.http import RequestBuilder
 
 BASES = [
     "http://connectfi.test",

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.breaker import BreakerState, CircuitBreaker, RetryBudget
 from adapters.errors import ProviderTimeout, ProviderUnavailable, RateLimited
-from adapters.http import send
 from adapters.model import Provider
-from adapters.resilience import (
+from adapters.transport.breaker import BreakerState, CircuitBreaker, RetryBudget
+from adapters.transport.http import send
+from adapters.transport.resilience import (
     RETRY_SAFE,
     AttemptTimeout,
     CircuitOpen,

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.resilience import RETRY_SAFE, DeadlineExceeded, deadline_scope
-from adapters.singleflight import Coalescing
+from adapters.transport.resilience import RETRY_SAFE, DeadlineExceeded, deadline_scope
+from adapters.transport.singleflight import Coalescing
 
 
 class Upstream(httpx.AsyncBaseTransport):

@@ -8,7 +8,7 @@ credential, upstream URL or upstream body.
 
 Settings: 3 attempts, 1 to 5 ms backoffs, 0.2 s per attempt. Retried: 503, 429, hangs
 and resets of reads (connectFi's reads are POSTs marked safe). Not retried: 500
-(not transient, see adapters/resilience.py) and a malformed 200.
+(not transient, see adapters/transport/resilience.py) and a malformed 200.
 """
 
 from __future__ import annotations

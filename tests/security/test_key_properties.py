@@ -2,7 +2,7 @@
 
 A recording transport stands in for each provider: it keeps every request and
 answers 404 (connectFi's login excepted). For each key and each method the
-property is: a key outside the provider's grammar (adapters/keys.py) makes no
+property is: a key outside the provider's grammar (adapters/transport/keys.py) makes no
 upstream call at all; a key inside it reaches the provider as one path segment
 or one query value, so the path holds exactly the adapter's own segments and the
 query exactly the parameters the adapter set, with no fragment.
@@ -21,7 +21,6 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import keys
 from adapters.apiture.client import ApitureClient
 from adapters.auco.client import AucoClient
 from adapters.connectfi.checks import is_id
@@ -37,6 +36,7 @@ from adapters.model import (
     Provider,
     Upload,
 )
+from adapters.transport import keys
 from schema import ids
 from tests.schema.multipart import jpeg, pdf
 

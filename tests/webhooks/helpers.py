@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from adapters.auco.sandbox.store import Store as AucoStore
 from adapters.auco.sandbox.store import StoredDocument, StoredSigner
 from adapters.auco.sandbox.webhooks import AucoWebhooks
-from adapters.connectfi.sandbox_store import ConnectFiStore
+from adapters.connectfi.sandbox.store import ConnectFiStore
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from gateway.app import create_app

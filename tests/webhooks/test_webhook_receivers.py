@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.connectfi.sandbox_store import JOURNEY_CUSTOMER_ID
+from adapters.connectfi.sandbox.store import JOURNEY_CUSTOMER_ID
 from adapters.model import Provider
 from gateway.app import create_app
 from gateway.settings import Settings

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters import keys
 from adapters.apiture.client import ApitureClient
 from adapters.apiture.errors import domain_error
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
@@ -38,6 +37,7 @@ from adapters.model import (
     State,
 )
 from adapters.sandbox_kit import Controlled, Fault, RecordedRequest
+from adapters.transport import keys
 
 ROOT = "/accountApplications"
 HAL = "application/hal+json"
@@ -923,7 +923,7 @@ async def test_reads_leave_one_by_one_while_the_next_are_built(
 ) -> None:
     # As production stacks it: coalescing starts each upstream call in a task
     # of its own, which runs only once the current step of the loop is done.
-    from adapters.singleflight import Coalescing
+    from adapters.transport.singleflight import Coalescing
 
     events: list[str] = []
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from adapters.connectfi import checks, mapping
-from adapters.connectfi.sandbox_schema import DOCUMENT_TYPES
+from adapters.connectfi.sandbox.schema import DOCUMENT_TYPES
 
 from .support import login
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.errors import ProviderError
-from adapters.mambu import mapping, sandbox
+from adapters.mambu import mapping
+from adapters.mambu.sandbox import app as sandbox
 from adapters.model import Document, DocumentStatus, Owner, OwnerKind, Provider
 
 SEED_DOCUMENT = {

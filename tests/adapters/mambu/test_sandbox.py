@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from adapters.mambu.sandbox import MAX_UPLOAD_BYTES, create_app
-from adapters.mambu.sandbox_store import DEMO_CLIENT_IDS
+from adapters.mambu.sandbox.store import DEMO_CLIENT_IDS
 from adapters.sandbox_kit import Controlled
 
 # These tests send requests outside the provider's contract on purpose, to see

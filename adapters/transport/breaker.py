@@ -1,6 +1,6 @@
 """The state ``ResilientTransport`` keeps per provider: a circuit breaker and a
 retry budget. Plain objects on an injectable clock, used from one event loop (no
-locks); :mod:`adapters.resilience` says when they are consulted.
+locks); :mod:`adapters.transport.resilience` says when they are consulted.
 """
 
 from __future__ import annotations

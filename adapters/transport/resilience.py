@@ -2,10 +2,10 @@
 
 ``ResilientTransport`` wraps a provider's transport (the pooled one, or the
 ``httpx.ASGITransport`` of its sandbox), so every request an adapter sends through
-:func:`adapters.http.send` gets, in this order:
+:func:`adapters.transport.http.send` gets, in this order:
 
-- the provider's ``CircuitBreaker`` (:mod:`adapters.breaker`): while it is open,
-  calls fail fast without an upstream request; after the cool-down one probe goes
+- the provider's ``CircuitBreaker`` (:mod:`adapters.transport.breaker`): while it is
+  open, calls fail fast without an upstream request; after the cool-down one probe goes
   through and decides;
 - a deadline: the GraphQL request's (``deadline_scope``, carried in a context
   variable) or ``Policy.total_timeout`` from the call's start, whichever comes first.
@@ -61,7 +61,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from adapters.breaker import BreakerState, CircuitBreaker, Clock, RetryBudget
+from adapters.transport.breaker import BreakerState, CircuitBreaker, Clock, RetryBudget
 
 log = logging.getLogger("gateway.resilience")
 

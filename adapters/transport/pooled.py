@@ -5,8 +5,8 @@ concurrency (httpx issue 3215: a scan of every connection per request, and an
 ``import sniffio`` that fails and searches ``sys.path`` on every call when sniffio
 is not installed). aiohttp's ``TCPConnector`` does the same work in a fraction of
 it, so every configured provider's calls go through this transport, under its
-:class:`~adapters.resilience.ResilientTransport`. (Measured on the gateway with
-one upstream GET per request: 8.6 → 3.0 ms of CPU per request.)
+:class:`~adapters.transport.resilience.ResilientTransport`. (Measured on the gateway
+with one upstream GET per request: 8.6 → 3.0 ms of CPU per request.)
 
 Why not ``httpx_aiohttp.AiohttpTransport``: it maps a dropped connection
 (``ServerDisconnectedError``, a reset) to ``httpx.ConnectTimeout``, which reads as
@@ -24,13 +24,13 @@ only what cannot have reached the provider is a connect error:
 The body is read in full here (the resilient transport would read it anyway),
 as it came (``auto_decompress=False``), and decoded by httpx as the response is
 made: what this transport answers is a response read already, which the layers
-above (the resilient transport, coalescing, ``adapters.http.exchange``) take as
-it is. A body its ``Content-Encoding`` does not decode fails here, as
+above (the resilient transport, coalescing, ``adapters.transport.http.exchange``) take
+as it is. A body its ``Content-Encoding`` does not decode fails here, as
 ``httpx.DecodingError``. The body is read through the size cap
 (``max_answer_bytes``): a ``Content-Length`` above it is refused before any of the
 body is read, an undeclared body stops being read as soon as it passes it, and
-the decoded size is capped the same way (:func:`adapters.http.read_within`); the
-connection is then dropped, not drained. Idle connections are kept 5 s, as
+the decoded size is capped the same way (:func:`adapters.transport.cap.read_within`);
+the connection is then dropped, not drained. Idle connections are kept 5 s, as
 httpx's pool keeps them; cookies are not kept.
 """
 
@@ -41,7 +41,7 @@ from collections.abc import Mapping
 import aiohttp
 import httpx
 
-from adapters.http import (
+from adapters.transport.cap import (
     DEFAULT_MAX_ANSWER_BYTES,
     UpstreamTooLarge,
     read_within,

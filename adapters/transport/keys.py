@@ -3,8 +3,8 @@
 A key that does not fit its grammar names nothing: the adapters answer it as
 ``NotFound`` without a call, and a global id holding one decodes to nothing
 (:func:`schema.ids.decode`), so it reads exactly like an id that does not exist.
-Together with :mod:`adapters.paths` this keeps a key inside its own URL segment or
-query value. The grammars, and where each comes from:
+Together with :mod:`adapters.transport.paths` this keeps a key inside its own URL
+segment or query value. The grammars, and where each comes from:
 
 - Apiture resource ids: "an opaque string" (seed 001 L1037, L5934), every example a
   UUID, the sandbox's too. Taken as 1-128 of ``A-Z a-z 0-9 _ -`` (URL-unreserved,
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from adapters.connectfi import mapping as connectfi_mapping
 from adapters.connectfi.checks import is_id as connectfi_id
 from adapters.mambu import mapping as mambu_mapping
 from adapters.model import Provider
@@ -42,10 +43,11 @@ def apiture_id(value: str) -> bool:
 
 
 def connectfi_application_key(value: str) -> bool:
-    customer_id, separator, application_id = value.partition(":")
-    return (
-        bool(separator) and connectfi_id(customer_id) and connectfi_id(application_id)
-    )
+    try:
+        customer_id, application_id = connectfi_mapping.split_key(value)
+    except ValueError:
+        return False
+    return connectfi_id(customer_id) and connectfi_id(application_id)
 
 
 def auco_code(value: str) -> bool:

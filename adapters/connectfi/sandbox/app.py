@@ -28,7 +28,7 @@ Successes are ``{code: "0", data, requestId}``; errors are
 ``{requestId, code, context?, message?}`` with the HTTP status of the reference
 (``applicationNotFound`` 404, ``documentNotFound``/``fileNotFound``/
 ``greaterNumberOfRecords``/``requestValidateError`` 400, ``unauthorized`` 401).
-Request bodies are validated against the seeds' schemas (:mod:`.sandbox_schema`);
+Request bodies are validated against the seeds' schemas (:mod:`.schema`);
 a body not sent as ``application/json`` is read as no body at all.
 
 Choices where the sources are silent or disagree (the seeds win):
@@ -70,8 +70,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.connectfi import sandbox_schema as schema
-from adapters.connectfi.sandbox_store import (
+import adapters.connectfi.sandbox.schema as schema
+from adapters.connectfi.sandbox.store import (
     BULK_APPLICATIONS,
     BULK_CUSTOMER_ID,
     BUSINESS_CUSTOMER_ID,

@@ -7,9 +7,10 @@ the same string. A part that would leave its segment however it is encoded (empt
 ``.`` or ``..``, which URL normalization removes or climbs) is refused.
 
 Query values go only through the ``params=`` of
-:class:`adapters.http.RequestBuilder` (``urlencode``: every value quoted, ``&``,
-``=`` and ``#`` included), never into a path or query by string formatting. Keys
-are checked against their provider's grammar (:mod:`adapters.keys`) before either.
+:class:`adapters.transport.http.RequestBuilder` (``urlencode``: every value quoted,
+``&``, ``=`` and ``#`` included), never into a path or query by string formatting. Keys
+are checked against their provider's grammar (:mod:`adapters.transport.keys`) before
+either.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _DOT_SEGMENTS = frozenset({"", ".", ".."})
 
 class UnsafeSegment(NotFound):
     """A part that cannot be one path segment whatever its encoding: it names no
-    record (the key grammars of :mod:`adapters.keys` let none through)."""
+    record (the key grammars of :mod:`adapters.transport.keys` let none through)."""
 
 
 def segment(part: str) -> str:

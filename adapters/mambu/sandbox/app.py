@@ -66,8 +66,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.mambu.sandbox_store import HOLDER_TYPES, MambuStore
-from adapters.mambu.sandbox_store import StoredDocument as StoredDocument
+from adapters.mambu.sandbox.store import HOLDER_TYPES, MambuStore
+from adapters.mambu.sandbox.store import StoredDocument as StoredDocument
 from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
 BASE_PATH = ""

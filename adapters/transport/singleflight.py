@@ -3,8 +3,8 @@
 When concurrent GraphQL requests ask a provider for the same thing at the same
 moment (a page everyone is looking at, one popular application), ``Coalescing``
 sends it once and hands every caller its own copy of the answer. It wraps a
-provider's :class:`~adapters.resilience.ResilientTransport`, so the shared call
-has the breaker, the retries and the deadline of the request that started it.
+provider's :class:`~adapters.transport.resilience.ResilientTransport`, so the shared
+call has the breaker, the retries and the deadline of the request that started it.
 
 What is shared: safe reads only, as the resilient transport defines them (GET,
 HEAD, OPTIONS, or a request marked ``RETRY_SAFE``, such as connectFi's reads by
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from adapters.breaker import Clock
-from adapters.resilience import (
+from adapters.transport.breaker import Clock
+from adapters.transport.resilience import (
     RETRY_SAFE,
     SAFE_METHODS,
     DeadlineExceeded,

@@ -1,0 +1,116 @@
+"""The size cap on every answer (``GATEWAY_MAX_UPSTREAM_BYTES``).
+
+:func:`read_within` refuses a declared ``Content-Length`` above it before reading,
+stops reading the body as soon as it passes it, and caps the decoded size too,
+feeding a compressed body to its decoder a few KiB at a time so that a small gzip
+bomb stops inflating at the cap. :class:`CappedTransport` applies it to any httpx
+transport (the in-process sandboxes); :class:`adapters.transport.pooled.PooledTransport`
+applies it to what aiohttp reads. :func:`adapters.transport.http.send` turns
+:class:`UpstreamTooLarge` into ``AnswerTooLarge``.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+DEFAULT_MAX_ANSWER_BYTES = 24 * 1024 * 1024
+# Compressed bytes given to the decoder at once: deflate inflates at most ~1032:1,
+# so one step can overshoot the cap by ~4 MiB at worst, never by the whole bomb.
+_DECODE_STEP = 4096
+
+
+class UpstreamTooLarge(httpx.DecodingError):
+    """An answer (as sent, or decoded) over the size cap. A DecodingError: not a
+    transport failure, so never retried and no mark against the breaker."""
+
+    def __init__(self, limit: int, *, request: httpx.Request | None = None) -> None:
+        super().__init__(f"answer over {limit} bytes", request=request)
+        self.limit = limit
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def refuse_declared(
+    headers: httpx.Headers, limit: int, request: httpx.Request | None
+) -> None:
+    """``UpstreamTooLarge`` when the answer announces more than ``limit`` bytes.
+    (The answer to a HEAD announces the size of a body it does not carry.)"""
+    if request is not None and request.method == "HEAD":
+        return
+    declared = _declared_length(headers)
+    if declared is not None and declared > limit:
+        raise UpstreamTooLarge(limit, request=request)
+
+
+def request_of(response: httpx.Response) -> httpx.Request | None:
+    """The request ``response`` answers; None for one made without a request."""
+    try:
+        return response.request
+    except RuntimeError:  # httpx: "The request instance has not been set"
+        return None
+
+
+async def read_within(response: httpx.Response, limit: int) -> None:
+    """Read ``response`` (decoded, as ``aread`` would) without ever holding more
+    than ``limit`` bytes of it, raw or decoded; ``UpstreamTooLarge`` past that.
+
+    Afterwards the response is read: ``content`` is the decoded body and the
+    layers above take it as it is.
+    """
+    request = request_of(response)
+    if response.is_stream_consumed:  # made with ``content=``: in memory, decoded
+        if len(response.content) > limit:
+            raise UpstreamTooLarge(limit, request=request)
+        return
+    try:
+        refuse_declared(response.headers, limit, request)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        decoder = (
+            None if encoding in ("", "identity") else response._get_content_decoder()
+        )
+        parts: list[bytes] = []
+        raw_total = total = 0
+        async for raw in response.aiter_raw():
+            raw_total += len(raw)
+            if raw_total > limit:
+                raise UpstreamTooLarge(limit, request=request)
+            if decoder is None:
+                parts.append(raw)
+                continue
+            for start in range(0, len(raw), _DECODE_STEP):
+                piece = decoder.decode(raw[start : start + _DECODE_STEP])
+                total += len(piece)
+                if total > limit:
+                    raise UpstreamTooLarge(limit, request=request)
+                parts.append(piece)
+        if decoder is not None:
+            piece = decoder.flush()
+            total += len(piece)
+            if total > limit:
+                raise UpstreamTooLarge(limit, request=request)
+            parts.append(piece)
+    finally:
+        await response.aclose()
+    response._content = b"".join(parts)
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Another httpx transport's answers, each read through :func:`read_within`."""
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, max_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    ) -> None:
+        self._inner = inner
+        self.max_bytes = max_bytes
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        response.request = request
+        await read_within(response, self.max_bytes)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
