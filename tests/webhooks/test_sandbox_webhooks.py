@@ -11,7 +11,7 @@ import pytest
 
 from adapters.auco import sandbox as auco_sandbox
 from adapters.auco.sandbox.store import Store
-from adapters.connectfi import sandbox as connectfi_sandbox
+from adapters.connectfi.sandbox import app as connectfi_sandbox
 from adapters.connectfi.sandbox.store import JOURNEY_CUSTOMER_ID, ConnectFiStore
 from adapters.sandbox_kit import SandboxAdmin
 from tests.webhooks.helpers import three_signer_document
