@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,9 +84,17 @@ def wrk_path() -> str | None:
 
 
 def run_wrk(
-    url: str, bodies: Path, expect: str | None, token: str, load: Load
+    url: str,
+    bodies: Path,
+    expect: str | Sequence[str] | None,
+    token: str,
+    load: Load,
 ) -> WrkResult:
-    """One wrk run; its own CPU comes from the kernel's accounting of the child."""
+    """One wrk run; its own CPU comes from the kernel's accounting of the child.
+
+    ``bodies`` is a file of :func:`benchmarks.traffic.write`; a good answer holds
+    ``expect`` (one of them, when several)."""
+    markers = [expect] if isinstance(expect, str) else list(expect or [])
     wrk = wrk_path()
     if wrk is None:
         raise RuntimeError("wrk is not installed")
@@ -100,7 +109,7 @@ def run_wrk(
         url,
         "--",
         str(bodies),
-        expect or "-",
+        "\t".join(markers) or "-",
         token,
         str(load.threads),
     ]

@@ -9,14 +9,28 @@ benchmark times each such round trip directly against a sandbox (20 reads at onc
 take longer than one: the sandbox answers them one after another), and their sum
 is the floor of the operation's latency.
 
+Traffic (``Traffic``): every request its own variables, drawn from the sandboxes'
+population (:mod:`benchmarks.population`): a random application for a, a page at a
+random offset for b and c (our cursor, Mesh's ``start``), a random bench customer for
+d. ``MIX`` weighs the five as the headline row (a 40 %, b 20 %, c 10 %, d 25 %, e 5 %).
+The "hot record" scenario sends every request the same variables (``variables``).
+
 A ``fresh`` operation changes its record for good, so every request gets an
-application of its own: the Apiture sandbox seeds running ones, and each request
-body names one (see ``bodies``).
+application of its own: the Apiture sandbox seeds running ones with their ETags
+(``POST /_sandbox/seed/approvable``), and each request body names one and sends its
+ETag as ``ifMatch``: the version a front end read with the detail. Both gateways
+then make the one state-action call (ours with no ``ifMatch`` would read the ETag
+first: two calls).
+
+Bodies are written for ``benchmarks/wrk/graphql.lua``: a template line per operation
+(``=`` then the body up to its variables) and a line per request (the template's
+number, a space, the variables as JSON).
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +49,16 @@ DETAIL_ID = "21ee302e-974d-4d49-9bc6-98825a7c831a"  # an Apiture demo applicatio
 
 
 @dataclass(frozen=True)
+class Population:
+    """What varied traffic draws from: the sandboxes' records (their ids)."""
+
+    applications: Sequence[str]  # Apiture application ids
+    customers: Sequence[str]  # connectFi customers who are Mambu clients
+    # (id, ETag) of running applications, one per approval; consumed in order
+    approvable: Sequence[tuple[str, str]] = ()
+
+
+@dataclass(frozen=True)
 class Operation:
     key: str
     name: str
@@ -42,6 +66,7 @@ class Operation:
     ours: Path
     mesh: Path
     critical_path: tuple[int, ...]
+    # The hot record's variables, as neutral names (see ``gateway_variables``).
     variables: dict[str, Any] = field(default_factory=dict)
     # Text every good answer holds, per gateway.
     expect: dict[str, str] = field(default_factory=dict)
@@ -50,27 +75,53 @@ class Operation:
     def query(self, gateway: Gateway) -> str:
         return (self.ours if gateway == "ours" else self.mesh).read_text("utf-8")
 
-    def body(self, gateway: Gateway, application_id: str | None = None) -> str:
-        """One request body, as a single line of JSON."""
-        variables = dict(self.variables)
-        if self.fresh:
-            assert application_id is not None, "a fresh operation needs an id"
-            variables["id"] = application_id
-        if "id" in variables and gateway == "ours":
-            variables["id"] = global_application_id(variables["id"])
-        return json.dumps(
-            {
-                "query": self.query(gateway),
-                "variables": variables,
-                "operationName": self.name,
-            },
+    def template(self, gateway: Gateway) -> str:
+        """The request body up to its variables' value (the body ends with ``}``)."""
+        head = json.dumps(
+            {"query": self.query(gateway), "operationName": self.name},
             separators=(",", ":"),
         )
+        return head[:-1] + ',"variables":'
 
-    def bodies(self, gateway: Gateway, application_ids: Sequence[str]) -> list[str]:
-        if not self.fresh:
-            return [self.body(gateway)]
-        return [self.body(gateway, i) for i in application_ids]
+    def body(self, gateway: Gateway, variables: dict[str, Any] | None = None) -> str:
+        """One request body, as a single line of JSON (the hot record's variables
+        unless given)."""
+        if variables is None:
+            assert not self.fresh, "a fresh operation needs its own record"
+            variables = self.variables
+        return (
+            self.template(gateway)
+            + json.dumps(gateway_variables(gateway, variables), separators=(",", ":"))
+            + "}"
+        )
+
+    def draw(self, rng: random.Random, population: Population) -> dict[str, Any]:
+        """Variables for one request of varied traffic (neutral names)."""
+        variables = dict(self.variables)
+        if "id" in variables:
+            variables["id"] = rng.choice(population.applications)
+        if "offset" in variables:
+            last = max(0, len(population.applications) - variables["first"])
+            variables["offset"] = rng.randint(0, last)
+        if "customerId" in variables:
+            variables["customerId"] = rng.choice(population.customers)
+        return variables
+
+
+def gateway_variables(gateway: Gateway, variables: dict[str, Any]) -> dict[str, Any]:
+    """Neutral variables as each gateway's query takes them: ours names an
+    application by its global id and a page by a cursor (``after``), Mesh by the
+    Apiture id and ``start``."""
+    out = dict(variables)
+    if "id" in out and gateway == "ours":
+        out["id"] = global_application_id(out["id"])
+    if "offset" in out:
+        offset = out.pop("offset")
+        if gateway == "hive":
+            out["start"] = offset
+        elif offset:
+            out["after"] = apiture_cursor(offset)
+    return out
 
 
 def global_application_id(apiture_id: str) -> str:
@@ -79,6 +130,14 @@ def global_application_id(apiture_id: str) -> str:
     from schema.ids import encode
 
     return encode("Application", Provider.APITURE, apiture_id)
+
+
+def apiture_cursor(offset: int) -> str:
+    """Our cursor for the position ``offset`` into Apiture's applications."""
+    from adapters.model import Provider
+    from schema.pagination import encode_cursor
+
+    return encode_cursor({Provider.APITURE: offset})
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -99,7 +158,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ours=OURS_DIR / "ApplicationsPage.graphql",
         mesh=MESH_DIR / "ApplicationsPage.graphql",
         critical_path=(1,),
-        variables={"first": 50},
+        variables={"first": 50, "offset": 0},
         expect={"ours": '"providerState"', "hive": '"applicantName"'},
     ),
     Operation(
@@ -109,7 +168,7 @@ OPERATIONS: tuple[Operation, ...] = (
         ours=OURS_DIR / "ApplicationsWithPeople.graphql",
         mesh=MESH_DIR / "ApplicationsWithPeople.graphql",
         critical_path=(1, 20),
-        variables={"first": 20},
+        variables={"first": 20, "offset": 0},
         expect={"ours": '"applicants"', "hive": '"applicants"'},
     ),
     Operation(
@@ -132,9 +191,19 @@ OPERATIONS: tuple[Operation, ...] = (
         ours=FRONT_END_DIR / "applications" / "ApproveApplication.graphql",
         mesh=MESH_DIR / "ApproveApplication.graphql",
         critical_path=(1,),
+        variables={"id": "", "ifMatch": ""},
         expect={"ours": '"state":"APPROVED"', "hive": '"state":"approved"'},
         fresh=True,
     ),
+)
+
+
+MIX: tuple[tuple[str, int], ...] = (
+    ("a", 40),
+    ("b", 20),
+    ("c", 10),
+    ("d", 25),
+    ("e", 5),
 )
 
 

@@ -43,7 +43,7 @@ def choose(report: results.Report, wanted: str) -> str:
     if wanted != "auto":
         return wanted
     worst, low = "", float("inf")
-    for key, ours, hive in report.pairs():
+    for key, ours, hive in report.pairs("varied"):
         if ours is None or hive is None:
             continue
         value = results.ratio(ours.rps, hive.rps)

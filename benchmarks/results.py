@@ -4,6 +4,15 @@
 run (its settings, measurements and notes). ``markdown`` and ``as_json`` render it;
 ``write`` puts both in ``bench-results/<timestamp>.md`` and ``.json``.
 
+Scenarios (``benchmarks.traffic``): ``mix`` (the headline row: the weighted mix,
+every request its own record), ``varied`` (an operation at a time, every request
+its own record) and ``hot`` (the same record every request), each a table of its
+own.
+
+A row is invalid when a sandbox used more than a third of a core
+(:data:`PROVIDER_LIMIT`) during its run: the providers must cost next to nothing,
+or the run measures them and not the gateways.
+
 Targets (issue 8), checked per operation: our throughput at least Hive's, our p99
 at most Hive's, our upstream calls per request at most Mesh's, our p50 within 5 ms
 of the critical path of upstream latency. That last one is read at one connection
@@ -24,6 +33,12 @@ from benchmarks.load import WrkResult
 
 P50_SLACK_MS = 5.0
 SATURATED = 0.85  # a sandbox busier than this share of one core may be the limit
+PROVIDER_LIMIT = 1 / 3  # a sandbox above this share of a core invalidates the row
+SCENARIO_TITLES = {
+    "mix": "Mix: the weighted mix, every request its own record (the headline)",
+    "varied": "Varied: one operation at a time, every request its own record",
+    "hot": "Hot record: one operation at a time, the same variables every request",
+}
 
 
 @dataclass
@@ -36,13 +51,26 @@ class Measurement:
     # per provider, counted by the sandboxes over ``counted_requests`` requests
     upstream_calls: dict[str, int]
     sandbox_cpu_seconds: dict[str, float]
-    critical_path_ms: float
+    critical_path_ms: float | None  # None: no single path (the mix)
     machine_busy_seconds: float = 0.0  # every CPU of the machine over the window
     window_seconds: float = 0.0
     counted_requests: int = 0  # 0: upstream_calls were counted under the load
     counted_failures: int = 0
     upstream_calls_under_load: dict[str, int] = field(default_factory=dict)
     single: WrkResult | None = None  # one connection: latency without a queue
+    scenario: str = "varied"  # "mix", "varied" or "hot"
+    fresh: bool = False  # its requests each had a record of their own to change
+
+    @property
+    def label(self) -> str:
+        """``mix``, ``a`` (varied) or ``a hot``."""
+        return self.operation + (" hot" if self.scenario == "hot" else "")
+
+    @property
+    def invalid_provider(self) -> str | None:
+        """The sandbox over :data:`PROVIDER_LIMIT` of a core, if one was."""
+        name, share = self.busiest_sandbox
+        return name if share > PROVIDER_LIMIT else None
 
     @property
     def unqueued_p50_ms(self) -> float:
@@ -122,12 +150,13 @@ class Verdict:
 
 
 def verdict(ours: Measurement, hive: Measurement) -> Verdict:
+    path = ours.critical_path_ms
     return Verdict(
         throughput=ours.rps >= hive.rps,
         p99=ours.wrk.p99_ms <= hive.wrk.p99_ms,
         upstream=ours.upstream_per_request <= hive.upstream_per_request + 1e-9,
-        p50_near_critical_path=ours.unqueued_p50_ms - ours.critical_path_ms
-        <= P50_SLACK_MS,
+        p50_near_critical_path=path is None
+        or ours.unqueued_p50_ms - path <= P50_SLACK_MS,
     )
 
 
@@ -139,10 +168,17 @@ class Report:
     notes: list[str] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # operation key -> title
 
-    def pairs(self) -> list[tuple[str, Measurement | None, Measurement | None]]:
-        keys = list(dict.fromkeys(m.operation for m in self.measurements))
-        found = {(m.operation, m.gateway): m for m in self.measurements}
+    def pairs(
+        self, scenario: str | None = None
+    ) -> list[tuple[str, Measurement | None, Measurement | None]]:
+        """(label, ours, Hive's) per run, of one scenario or all."""
+        chosen = [m for m in self.measurements if scenario in (None, m.scenario)]
+        keys = list(dict.fromkeys(m.label for m in chosen))
+        found = {(m.label, m.gateway): m for m in chosen}
         return [(k, found.get((k, "ours")), found.get((k, "hive"))) for k in keys]
+
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(m.scenario for m in self.measurements))
 
 
 def _n(value: float | None, digits: int = 1) -> str:
@@ -170,7 +206,7 @@ def measurement_rows(measurements: Sequence[Measurement]) -> list[str]:
     for m in measurements:
         single = _n(m.single.p50_ms) if m.single else "n/a"
         rows.append(
-            f"| {m.operation} {m.name} | {m.gateway} | {_n(m.rps)} "
+            f"| {m.label} {m.name} | {m.gateway} | {_n(m.rps)} "
             f"| {_n(m.wrk.p50_ms)} | {_n(m.wrk.p99_ms)} "
             f"| {_n(m.cpu_ms_per_request, 2)} | {_n(m.upstream_per_request, 2)} "
             f"| {m.wrk.errors} | {m.wrk.requests} | {single} |"
@@ -178,14 +214,14 @@ def measurement_rows(measurements: Sequence[Measurement]) -> list[str]:
     return rows
 
 
-def ratio_rows(report: Report) -> list[str]:
+def ratio_rows(report: Report, scenario: str | None = None) -> list[str]:
     rows = [
         "| op | req/s ours/Hive | p50 ours/Hive | p99 ours/Hive | CPU/req ours/Hive "
         "| upstream/req ours/Hive | our p50 (1 connection) - critical path "
         "| targets met |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for key, ours, hive in report.pairs():
+    for key, ours, hive in report.pairs(scenario):
         if ours is None or hive is None:
             continue
         v = verdict(ours, hive)
@@ -200,12 +236,23 @@ def ratio_rows(report: Report) -> list[str]:
             if not ok
         ]
         cells = " | ".join(_x(r) for r in ratios(ours, hive).values())
-        rows.append(
-            f"| {key} | {cells} "
-            f"| {_n(ours.unqueued_p50_ms - ours.critical_path_ms)} ms "
-            f"(path {_n(ours.critical_path_ms, 0)} ms) "
-            f"| {_mark(v.all)}{_missed(missed)} |"
+        path = ours.critical_path_ms
+        near = (
+            "n/a"
+            if path is None
+            else f"{_n(ours.unqueued_p50_ms - path)} ms (path {_n(path, 0)} ms)"
         )
+        flagged = [
+            f"{m.gateway}: {m.invalid_provider} sandbox over 1/3 core"
+            for m in (ours, hive)
+            if m.invalid_provider
+        ]
+        met = (
+            f"**invalid** ({'; '.join(flagged)})"
+            if flagged
+            else f"{_mark(v.all)}{_missed(missed)}"
+        )
+        rows.append(f"| {key} | {cells} | {near} | {met} |")
     return rows
 
 
@@ -218,11 +265,12 @@ def condition_rows(measurements: Sequence[Measurement]) -> list[str]:
     for m in measurements:
         w = m.window_seconds or 1.0
         name, share = m.busiest_sandbox
-        flag = " ⚠ saturated" if share >= SATURATED else ""
+        flag = " ⚠ over 1/3 core: row invalid" if share > PROVIDER_LIMIT else ""
         rows.append(
-            f"| {m.operation} | {m.gateway} | {m.cpu_seconds / w:.2f} "
+            f"| {m.label} | {m.gateway} | {m.cpu_seconds / w:.2f} "
             f"| {name} {share:.2f}{flag} | {m.wrk.wrk_cpu_seconds / w:.2f} "
-            f"| {m.outside_cpu_seconds / w:.2f} | {m.wrk.reused} |"
+            f"| {m.outside_cpu_seconds / w:.2f} "
+            f"| {m.wrk.reused if m.fresh else '-'} |"
         )
     return rows
 
@@ -258,17 +306,33 @@ def markdown(report: Report) -> str:
         f"sent {s.get('connections')} at a time right after the run (the count "
         "during the run, in the JSON, also holds the cut-off requests' calls).",
         "",
-        *measurement_rows(report.measurements),
-        "",
     ]
-    lines += ["## Ours / Hive", "", *ratio_rows(report), ""]
+    for scenario in report.scenarios():
+        lines += [
+            f"### {SCENARIO_TITLES.get(scenario, scenario)}",
+            "",
+            *measurement_rows(
+                [m for m in report.measurements if m.scenario == scenario]
+            ),
+            "",
+        ]
+    lines += ["## Ours / Hive", ""]
+    for scenario in report.scenarios():
+        lines += [
+            f"### {SCENARIO_TITLES.get(scenario, scenario)}",
+            "",
+            *ratio_rows(report, scenario),
+            "",
+        ]
     lines += [
         "## Conditions",
         "",
         "CPU in cores over each measured window (1.00 = one core busy all the "
         "time; the machine has "
         f"{s.get('cpus', '?')}). 'Other CPU' is what the rest of the machine used "
-        "meanwhile: anything there competed with the run.",
+        "meanwhile: anything there competed with the run. A sandbox above a third "
+        "of a core makes its row invalid (the providers must cost next to "
+        "nothing). Reused records count only for approvals.",
         "",
         *condition_rows(report.measurements),
         "",
@@ -302,6 +366,8 @@ def as_json(report: Report) -> dict[str, Any]:
         if ours is None or hive is None:
             continue
         out["ratios"][key] = {
+            "scenario": ours.scenario,
+            "invalid": bool(ours.invalid_provider or hive.invalid_provider),
             **ratios(ours, hive),
             "targets": asdict(verdict(ours, hive)),
         }

@@ -1,13 +1,16 @@
 """``make bench``: our gateway and Mesh on Hive Gateway, same sandboxes, same load.
 
-    python -m benchmarks.run [--operations abcde] [--duration 20] [--warmup 10]
-        [--connections 32] [--threads 2] [--workers 1] [--latency 0.02]
-        [--profile auto|KEYS] [--output bench-results]
+    python -m benchmarks.run [--scenarios mix,varied,hot] [--operations abcde]
+        [--duration 20] [--warmup 10] [--connections 32] [--threads 2]
+        [--workers 1] [--latency 0.02] [--profile auto|KEYS] [--output bench-results]
 
-1. The four sandboxes, each its own process (``gateway sandbox --provider P
-   --latency L``), counting their calls (``/_sandbox/calls``).
+1. The four sandboxes, each its own process (``python -m benchmarks.sandboxes``:
+   ``gateway sandbox`` with the population of :mod:`benchmarks.population`),
+   counting their calls (``/_sandbox/calls``).
 2. Our gateway as production runs it: every provider configured at its sandbox
-   with the sandboxes' demo credentials, ``GATEWAY_ENVIRONMENT=production``
+   with the sandboxes' demo credentials (Apiture's API key and bearer token,
+   connectFi's login, Auco's keys, Mambu's basic credentials, the same that
+   Mesh sends), ``GATEWAY_ENVIRONMENT=production``
    (introspection and GraphiQL off), bearer-token authentication, automatic
    persisted queries on (their default; wrk sends the query text).
 3. Mesh: ``mesh-compose`` over ``benchmarks/mesh`` (OpenAPI documents, the
@@ -15,10 +18,11 @@
    check and introspection off. connectFi's login token is fetched once here and
    given to Mesh as a static header (Mesh cannot log in and renew by itself); our
    gateway logs in once on its own.
-4. Per operation, per gateway: a sample request checked for the expected data,
-   a warm-up, then the measured wrk run. Fresh-data operations get their own
-   running applications, seeded in the Apiture sandbox just before (seeding
-   earlier would slow every list call of the other operations).
+4. Per scenario (``benchmarks.traffic``: the weighted mix, each operation with
+   varied variables, each with the hot record's) and gateway: a sample request
+   checked for the expected data, a warm-up, then the measured wrk run. Approvals
+   get their own running applications and ETags, seeded in the Apiture sandbox
+   just before.
 5. The table, printed and written to ``bench-results/<time>.md`` and ``.json``;
    logs, samples and the supergraph in ``bench-results/<time>/``.
 """
@@ -28,14 +32,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import json
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,12 +49,15 @@ import aiohttp
 import httpx
 import jwt
 
-from benchmarks import processes, profile, results
+from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
+from benchmarks import processes, profile, results, traffic
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
     GATEWAYS,
+    MIX,
     Gateway,
     Operation,
+    Population,
     select,
 )
 from benchmarks.processes import Started
@@ -58,10 +67,15 @@ MESH = ROOT / "benchmarks" / "mesh"
 # The gateway of this source tree (run from ROOT, its packages come first), so that
 # a checkout elsewhere (a git worktree of a commit) measures its own code.
 GATEWAY_CLI = [sys.executable, "-m", "gateway.cli"]
+SANDBOX_CLI = [sys.executable, "-m", "benchmarks.sandboxes"]
 PROVIDERS = ("apiture", "connectfi", "auco", "mambu")
-PREFERRED_PORTS = [8101, 8102, 8103, 8104, 8000, 4000]
 JWT_SECRET = "bench-only-secret-not-for-production-0123456789"
+APITURE_HEADERS = {
+    "API-Key": DEMO_API_KEY,
+    "Authorization": f"Bearer {DEMO_ACCESS_TOKEN}",
+}
 MIN_POOL = 5000
+MAX_POOL = 300_000  # request lines in one file (a few bytes of variables each)
 QUIET_CORES = 0.2  # other processes' CPU below which the machine counts as idle
 
 
@@ -71,12 +85,57 @@ class Stack:
     ours: str
     hive: str
     started: dict[str, Started]
+    population: Population = field(default_factory=lambda: Population((), ()))
 
     def url(self, gateway: Gateway) -> str:
         return (self.ours if gateway == "ours" else self.hive) + "/graphql"
 
     def gateway(self, gateway: Gateway) -> Started:
         return self.started[gateway]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one measured run sends: a scenario's operation (or the mix)."""
+
+    scenario: str  # "mix", "varied" or "hot"
+    key: str  # the operation's key, or "mix"
+    name: str
+    ops: tuple[Operation, ...]
+
+    @property
+    def fresh(self) -> bool:
+        return self.scenario != "hot" and any(o.fresh for o in self.ops)
+
+    @property
+    def critical_path(self) -> tuple[int, ...] | None:
+        return None if self.key == "mix" else self.ops[0].critical_path
+
+    def expect(self, gateway: Gateway) -> list[str]:
+        return [o.expect[gateway] for o in self.ops]
+
+    def plan(self, count: int, rng: random.Random) -> list[Operation]:
+        if self.key == "mix":
+            return traffic.mix_plan(count, rng)
+        return [self.ops[0]] * count
+
+
+def units(scenarios: list[str], operations: list[Operation]) -> list[Unit]:
+    """The runs of the chosen scenarios, the mix (the headline) first."""
+    out: list[Unit] = []
+    for scenario in traffic.SCENARIOS:
+        if scenario not in scenarios:
+            continue
+        if scenario == "mix":
+            by_key = {o.key: o for o in operations}
+            ops = tuple(by_key[k] for k, _ in MIX if k in by_key)
+            out.append(Unit("mix", "mix", "Mix", ops))
+            continue
+        for op in operations:
+            if scenario == "hot" and op.fresh:
+                continue  # every approval needs its own application
+            out.append(Unit(scenario, op.key, op.name, (op,)))
+    return out
 
 
 def source_version() -> str:
@@ -112,12 +171,11 @@ def token() -> str:
 
 
 def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack:
-    ports, preferred = processes.choose_ports(PREFERRED_PORTS)
-    if not preferred:
-        notes.append(
-            "Ports 8101-8104/8000/4000 were taken (another run on this machine?); "
-            f"used {ports} instead."
-        )
+    ports: list[int] = []
+    while len(ports) < 6:  # free ones, asked of the OS (others share the machine)
+        port = processes.free_port()
+        if port not in ports:
+            ports.append(port)
     sandbox_ports = dict(zip(PROVIDERS, ports[:4], strict=True))
     started: dict[str, Started] = {}
     base = clean_env()
@@ -132,11 +190,11 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
             started[provider] = processes.start(
                 f"{provider} sandbox",
                 [
-                    *GATEWAY_CLI,
-                    "sandbox",
+                    *SANDBOX_CLI,
                     f"--provider={provider}",
                     f"--port={port}",
                     f"--latency={args.latency}",
+                    f"--population={work / f'population-{provider}.json'}",
                 ],
                 log=work / f"sandbox-{provider}.log",
                 env=base,
@@ -146,6 +204,7 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
             processes.wait_until_ready(
                 started[provider], stack.sandboxes[provider] + "/_sandbox/calls"
             )
+        stack.population = _population(work)
         _start_ours(args, stack, work, base)
         _start_hive(args, stack, work, base, notes)
         processes.wait_until_ready(started["ours"], stack.ours + "/healthz")
@@ -156,6 +215,18 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
     return stack
 
 
+def _population(work: Path) -> Population:
+    def ids(provider: str, kind: str) -> list[str]:
+        path = work / f"population-{provider}.json"
+        found: list[str] = json.loads(path.read_text("utf-8"))[kind]
+        return found
+
+    return Population(
+        applications=ids("apiture", "applications"),
+        customers=ids("connectfi", "customers"),
+    )
+
+
 def _start_ours(
     args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
 ) -> None:
@@ -164,6 +235,8 @@ def _start_ours(
         base,
         GATEWAY_ENVIRONMENT="production",
         GATEWAY_APITURE_URL=s["apiture"] + "/accountApplications",
+        GATEWAY_APITURE_API_KEY=DEMO_API_KEY,
+        GATEWAY_APITURE_ACCESS_TOKEN=DEMO_ACCESS_TOKEN,
         GATEWAY_CONNECTFI_URL=s["connectfi"],
         GATEWAY_CONNECTFI_LOGIN="sandbox",
         GATEWAY_CONNECTFI_PASSWORD="sandbox",
@@ -214,6 +287,8 @@ def _start_hive(
     env = dict(
         base,
         APITURE_URL=s["apiture"] + "/accountApplications",
+        APITURE_API_KEY=DEMO_API_KEY,
+        APITURE_ACCESS_TOKEN=DEMO_ACCESS_TOKEN,
         CONNECTFI_URL=s["connectfi"],
         CONNECTFI_TOKEN=connectfi_token(s["connectfi"]),
         AUCO_URL=s["auco"] + "/v1.5/ext",
@@ -258,18 +333,20 @@ def _start_hive(
     )
 
 
-# one operation --------------------------------------------------------------------
+# one run ------------------------------------------------------------------------
 
 
-def seed_applications(stack: Stack, count: int) -> list[str]:
+def seed_approvable(stack: Stack, count: int) -> list[tuple[str, str]]:
+    """``count`` running Apiture applications, each with its ETag."""
+    if count == 0:
+        return []
     answer = httpx.post(
-        stack.sandboxes["apiture"] + "/_sandbox/seed/applications",
+        stack.sandboxes["apiture"] + "/_sandbox/seed/approvable",
         json={"count": count},
-        timeout=120,
+        timeout=300,
     )
     answer.raise_for_status()
-    ids: list[str] = answer.json()
-    return ids
+    return [(i, etag) for i, etag in answer.json()]
 
 
 def sandbox_calls(stack: Stack) -> dict[str, int]:
@@ -284,62 +361,89 @@ def reset_sandboxes(stack: Stack) -> None:
         httpx.post(url + "/_sandbox/reset", timeout=10).raise_for_status()
 
 
-def check_sample(
-    stack: Stack, op: Operation, gateway: Gateway, bearer: str, work: Path
-) -> str | None:
-    """Send one request and check the answer; a problem, or None."""
-    ids = seed_applications(stack, 1) if op.fresh else []
-    body = op.bodies(gateway, ids)[0]
-    answer = httpx.post(
-        stack.url(gateway),
-        content=body,
-        headers={"Content-Type": "application/json", "Authorization": bearer},
-        timeout=30,
+def make_requests(
+    stack: Stack, unit: Unit, count: int, purpose: str
+) -> list[traffic.Request]:
+    """``count`` requests of ``unit`` (one for the hot record), approvals seeded.
+
+    The draws depend on the unit and the purpose only, so both gateways get the
+    same records (approvals excepted: each its own fresh application)."""
+    if unit.scenario == "hot":
+        return traffic.hot(unit.ops[0])
+    rng = random.Random(f"{unit.scenario}:{unit.key}:{purpose}")
+    plan = unit.plan(count, rng)
+    population = Population(
+        stack.population.applications,
+        stack.population.customers,
+        seed_approvable(stack, traffic.fresh_needed(plan)),
     )
-    (work / f"sample-{op.key}-{gateway}.json").write_text(answer.text, "utf-8")
-    expect = op.expect.get(gateway)
-    if answer.status_code != 200:
-        return f"HTTP {answer.status_code}"
-    if '"errors"' in answer.text:
-        return "GraphQL errors: " + answer.text[:300]
-    if expect and expect not in answer.text:
-        return f"no {expect} in the answer: " + answer.text[:300]
+    return traffic.requests(plan, rng, population)
+
+
+def check_sample(
+    stack: Stack, unit: Unit, gateway: Gateway, bearer: str, work: Path
+) -> str | None:
+    """Send one request of each operation and check the answers; a problem, or
+    None."""
+    for op in unit.ops:
+        one = Unit(unit.scenario, op.key, op.name, (op,))
+        request = make_requests(stack, one, 1, "sample")[0]
+        answer = httpx.post(
+            stack.url(gateway),
+            content=traffic.body(gateway, request),
+            headers={"Content-Type": "application/json", "Authorization": bearer},
+            timeout=30,
+        )
+        name = f"sample-{unit.scenario}-{op.key}-{gateway}.json"
+        (work / name).write_text(answer.text, "utf-8")
+        expect = op.expect[gateway]
+        if answer.status_code != 200:
+            return f"{op.key}: HTTP {answer.status_code}: " + answer.text[:300]
+        if '"errors"' in answer.text:
+            return f"{op.key}: GraphQL errors: " + answer.text[:300]
+        if expect not in answer.text:
+            return f"{op.key}: no {expect} in the answer: " + answer.text[:300]
     return None
 
 
 def write_bodies(
-    path: Path, op: Operation, gateway: Gateway, stack: Stack, pool: int
+    path: Path, unit: Unit, gateway: Gateway, stack: Stack, pool: int, purpose: str
 ) -> None:
-    ids = seed_applications(stack, pool) if op.fresh else []
-    path.write_text("\n".join(op.bodies(gateway, ids)) + "\n", "utf-8")
+    traffic.write(path, gateway, make_requests(stack, unit, pool, purpose))
 
 
-def pool_size(op: Operation, seconds: float, rate_guess: float) -> int:
-    """Records enough for ``seconds`` at 3 times the expected rate (a state action
-    may run faster than the reads the guess comes from; the spare costs little)."""
-    if not op.fresh:
-        return 0
-    return max(MIN_POOL, math.ceil(rate_guess * seconds * 3))
+def pool_size(seconds: float, rate_guess: float) -> int:
+    """Request lines for ``seconds`` at 3 times the expected rate (a state action
+    may run faster than the reads the guess comes from; the spare costs little):
+    varied reads repeat only past that, approvals never."""
+    return min(MAX_POOL, max(MIN_POOL, math.ceil(rate_guess * seconds * 3)))
 
 
-async def _send_all(url: str, bodies: list[str], bearer: str, concurrency: int) -> int:
-    """POST every body, ``concurrency`` at a time; answer how many were not 200."""
+async def _send_all(
+    url: str, bodies: list[tuple[str, str]], bearer: str, concurrency: int
+) -> int:
+    """POST every body, ``concurrency`` at a time; answer how many were not 200,
+    carried errors or lacked their operation's marker (``(body, marker)``)."""
     limit = asyncio.Semaphore(concurrency)
     headers = {"Content-Type": "application/json", "Authorization": bearer}
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
-        async def one(body: str) -> bool:
+        async def one(body: str, marker: str) -> bool:
             async with limit:
                 answer = await client.post(url, content=body, headers=headers)
-                return answer.status_code == 200 and '"errors"' not in answer.text
+                return (
+                    answer.status_code == 200
+                    and '"errors"' not in answer.text
+                    and marker in answer.text
+                )
 
-        done = await asyncio.gather(*(one(b) for b in bodies))
+        done = await asyncio.gather(*(one(b, m) for b, m in bodies))
     return sum(1 for ok in done if not ok)
 
 
 def count_calls(
-    stack: Stack, op: Operation, gateway: Gateway, bearer: str, args: argparse.Namespace
+    stack: Stack, unit: Unit, gateway: Gateway, bearer: str, args: argparse.Namespace
 ) -> tuple[dict[str, int], int, int]:
     """Upstream calls of exactly ``--count-requests`` requests, sent concurrently.
 
@@ -349,8 +453,10 @@ def count_calls(
     failures).
     """
     n = args.count_requests
-    ids = seed_applications(stack, n) if op.fresh else []
-    bodies = op.bodies(gateway, ids) if op.fresh else [op.body(gateway)] * n
+    reqs = make_requests(stack, unit, n, "count")
+    if len(reqs) == 1:
+        reqs = reqs * n
+    bodies = [(traffic.body(gateway, r), r[0].expect[gateway]) for r in reqs]
     wait_for_drain(stack)
     reset_sandboxes(stack)
     failed = asyncio.run(
@@ -371,7 +477,9 @@ def upstream_hop_ms(
 
     async def measure() -> dict[int, float]:
         connector = aiohttp.TCPConnector(limit=100)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with aiohttp.ClientSession(
+            connector=connector, headers=APITURE_HEADERS
+        ) as session:
             async with session.get(root, params={"limit": "100"}) as answer:
                 answer.raise_for_status()
                 page = await answer.json(content_type=None)
@@ -428,20 +536,23 @@ def wait_for_quiet(stack: Stack, limit: float) -> float:
 
 def measure(
     stack: Stack,
-    op: Operation,
+    unit: Unit,
     gateway: Gateway,
     args: argparse.Namespace,
     bearer_token: str,
     work: Path,
     rate_guess: float,
 ) -> results.Measurement:
-    url, expect = stack.url(gateway), op.expect.get(gateway)
+    url, expect = stack.url(gateway), unit.expect(gateway)
+    stem = f"bodies-{unit.scenario}-{unit.key}-{gateway}"
     if args.warmup > 0:
-        warm = work / f"bodies-{op.key}-{gateway}-warmup.jsonl"
-        write_bodies(warm, op, gateway, stack, pool_size(op, args.warmup, rate_guess))
+        warm = work / f"{stem}-warmup.txt"
+        pool = pool_size(args.warmup, rate_guess)
+        write_bodies(warm, unit, gateway, stack, pool, "warmup")
         run_wrk(url, warm, expect, bearer_token, _load(args, args.warmup))
-    bodies = work / f"bodies-{op.key}-{gateway}.jsonl"
-    write_bodies(bodies, op, gateway, stack, pool_size(op, args.duration, rate_guess))
+    bodies = work / f"{stem}.txt"
+    pool = pool_size(args.duration, rate_guess)
+    write_bodies(bodies, unit, gateway, stack, pool, "measured")
     wait_for_drain(stack)
     if args.wait_quiet > 0:
         other = wait_for_quiet(stack, args.wait_quiet)
@@ -463,14 +574,15 @@ def measure(
     sandbox1 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
     under_load = sandbox_calls(stack)
     calls, counted, failed = count_calls(
-        stack, op, gateway, f"Bearer {bearer_token}", args
+        stack, unit, gateway, f"Bearer {bearer_token}", args
     )
     single: WrkResult | None = None
     if args.single_seconds > 0:
         # One connection, one request at a time: the latency with no queue, to
         # set against the critical path of upstream latency.
-        lone = work / f"bodies-{op.key}-{gateway}-single.jsonl"
-        write_bodies(lone, op, gateway, stack, pool_size(op, args.single_seconds, 200))
+        lone = work / f"{stem}-single.txt"
+        pool = pool_size(args.single_seconds, 200)
+        write_bodies(lone, unit, gateway, stack, pool, "single")
         wait_for_drain(stack)
         single = run_wrk(
             url,
@@ -479,9 +591,10 @@ def measure(
             bearer_token,
             Load(connections=1, threads=1, seconds=args.single_seconds),
         )
+    path = unit.critical_path
     return results.Measurement(
-        operation=op.key,
-        name=op.name,
+        operation=unit.key,
+        name=unit.name,
         gateway=gateway,
         wrk=outcome,
         cpu_seconds=cpu1 - cpu0,
@@ -490,10 +603,14 @@ def measure(
         counted_failures=failed,
         upstream_calls_under_load=under_load,
         sandbox_cpu_seconds={p: sandbox1[p] - sandbox0[p] for p in sandboxes},
-        critical_path_ms=sum(args.hops_ms[width] for width in op.critical_path),
+        critical_path_ms=None
+        if path is None
+        else sum(args.hops_ms[width] for width in path),
         machine_busy_seconds=busy1 - busy0,
         window_seconds=window,
         single=single,
+        scenario=unit.scenario,
+        fresh=unit.fresh,
     )
 
 
@@ -507,6 +624,12 @@ def _load(args: argparse.Namespace, seconds: float) -> Load:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(traffic.SCENARIOS),
+        help="mix (the weighted mix, varied), varied (each operation, each request "
+        "its own record), hot (each operation, the same record every request)",
     )
     parser.add_argument("--operations", default="abcde", help="keys, e.g. abe")
     parser.add_argument("--gateways", default="ours,hive")
@@ -557,6 +680,12 @@ def main(argv: list[str] | None = None) -> int:
         print("Mesh is not installed: `npm ci` in benchmarks/mesh (make bench does)")
         return 2
     operations = select(args.operations)
+    scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
+    unknown = set(scenarios) - set(traffic.SCENARIOS)
+    if unknown:
+        print(f"unknown scenarios: {', '.join(sorted(unknown))}")
+        return 2
+    runs = units(scenarios, operations)
     gateways = [g for g in GATEWAYS if g in args.gateways.split(",")]
     started_at = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = Path(args.output)
@@ -571,6 +700,9 @@ def main(argv: list[str] | None = None) -> int:
     settings["loadavg_before"] = os.getloadavg()[0]
     report = results.Report(started=started_at, settings=settings, notes=notes)
     report.titles = {o.key: o.title for o in operations}
+    if "mix" in scenarios:
+        weights = ", ".join(f"{k} {w} %" for k, w in MIX if k in report.titles)
+        report.titles = {"mix": f"the weighted mix ({weights})", **report.titles}
     print(
         f"measuring {ROOT} at {settings['commit']}; starting the sandboxes and both "
         f"gateways (logs in {work})",
@@ -590,16 +722,17 @@ def main(argv: list[str] | None = None) -> int:
     bearer = f"Bearer {bearer_token}"
     rates: dict[str, float] = {}
     try:
-        for op in operations:
+        for unit in runs:
+            label = f"{unit.scenario} {unit.key}"
             for gateway in gateways:
-                problem = check_sample(stack, op, gateway, bearer, work)
+                problem = check_sample(stack, unit, gateway, bearer, work)
                 if problem:
-                    notes.append(f"{op.key} on {gateway}: the sample failed: {problem}")
-                    print(f"  ! {op.key} {gateway}: sample failed: {problem}")
+                    notes.append(f"{label} on {gateway}: the sample failed: {problem}")
+                    print(f"  ! {label} {gateway}: sample failed: {problem}")
                 guess = max(rates.values(), default=2000.0)
-                print(f"  {op.key} {op.name} on {gateway} …", end="", flush=True)
-                m = measure(stack, op, gateway, args, bearer_token, work, guess)
-                rates[f"{op.key} {gateway}"] = m.rps
+                print(f"  {label} {unit.name} on {gateway} …", end="", flush=True)
+                m = measure(stack, unit, gateway, args, bearer_token, work, guess)
+                rates[f"{label} {gateway}"] = m.rps
                 report.measurements.append(m)
                 print(
                     f" {m.rps:,.0f} req/s, p50 {m.wrk.p50_ms:.1f} ms, "
@@ -612,10 +745,11 @@ def main(argv: list[str] | None = None) -> int:
             keys = profile.choose(report, args.profile)
             for op in select(keys):
                 print(f"  profiling our gateway under {op.key} {op.name} …", flush=True)
+                unit = Unit("varied", op.key, op.name, (op,))
                 summary = profile.record(
                     stack.gateway("ours").pid,
                     functools.partial(
-                        _profile_load, stack, op, args, bearer_token, work
+                        _profile_load, stack, unit, args, bearer_token, work
                     ),
                     work / f"profile-{op.key}",
                     args.profile_seconds,
@@ -631,15 +765,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _profile_load(
-    stack: Stack, op: Operation, args: argparse.Namespace, bearer: str, work: Path
+    stack: Stack, unit: Unit, args: argparse.Namespace, bearer: str, work: Path
 ) -> None:
-    bodies = work / f"bodies-{op.key}-ours-profile.jsonl"
-    rate = 2000.0
-    write_bodies(bodies, op, "ours", stack, pool_size(op, args.profile_seconds, rate))
+    bodies = work / f"bodies-varied-{unit.key}-ours-profile.txt"
+    pool = pool_size(args.profile_seconds, 2000.0)
+    write_bodies(bodies, unit, "ours", stack, pool, "profile")
     run_wrk(
         stack.url("ours"),
         bodies,
-        op.expect.get("ours"),
+        unit.expect("ours"),
         bearer,
         _load(args, args.profile_seconds),
     )
@@ -648,25 +782,26 @@ def _profile_load(
 def _warn_about_conditions(report: results.Report) -> None:
     for m in report.measurements:
         name, share = m.busiest_sandbox
-        if share >= results.SATURATED:
+        if share > results.PROVIDER_LIMIT:
             report.notes.append(
-                f"{m.operation} on {m.gateway}: the {name} sandbox used "
-                f"{share:.0%} of a core: it may have limited the throughput."
+                f"{m.label} on {m.gateway}: the {name} sandbox used {share:.0%} of "
+                "a core (over a third): the row is invalid, the sandbox may have "
+                "limited the throughput."
             )
         w = m.window_seconds or 1.0
         if m.outside_cpu_seconds / w > 0.25:
             report.notes.append(
-                f"{m.operation} on {m.gateway}: {m.outside_cpu_seconds / w:.2f} cores "
+                f"{m.label} on {m.gateway}: {m.outside_cpu_seconds / w:.2f} cores "
                 "were busy outside the benchmark meanwhile: its numbers are low."
             )
         if m.counted_failures:
             report.notes.append(
-                f"{m.operation} on {m.gateway}: {m.counted_failures} of the "
+                f"{m.label} on {m.gateway}: {m.counted_failures} of the "
                 f"{m.counted_requests} requests counting upstream calls failed."
             )
-        if m.wrk.reused:
+        if m.wrk.reused and m.fresh:
             report.notes.append(
-                f"{m.operation} on {m.gateway}: {m.wrk.reused} requests reused an "
+                f"{m.label} on {m.gateway}: {m.wrk.reused} requests reused an "
                 "application (the seeded supply ran out): they were no-op approvals."
             )
 

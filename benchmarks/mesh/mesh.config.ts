@@ -31,7 +31,12 @@ export const composeConfig = defineConfig({
       sourceHandler: loadOpenAPISubgraph('Apiture', {
         source: './openapi/apiture.yaml',
         endpoint: env('APITURE_URL'),
-        operationHeaders: { Accept: 'application/hal+json' },
+        // The sandbox, like Apiture, takes an API key and a bearer token together.
+        operationHeaders: {
+          Accept: 'application/hal+json',
+          'API-Key': env('APITURE_API_KEY'),
+          Authorization: `Bearer ${env('APITURE_ACCESS_TOKEN')}`,
+        },
       }),
     },
     {

@@ -1,12 +1,16 @@
 -- POSTs GraphQL requests and checks every answer; `make bench` runs it as
 --   wrk -t THREADS -s graphql.lua URL -- BODIES EXPECT TOKEN THREADS
--- BODIES: a file of JSON request bodies, one a line. With one line every request
--- sends it; with more, thread i of n sends lines i, i+n, i+2n... so that no two
--- requests share a line (a fresh application per approval), and counts a request
--- that had to reuse a line once the file ran out. THREADS must be wrk's -t: each
--- thread runs its own copy of this script, which cannot see how many were made.
--- EXPECT: text every good answer contains ("-" for none). An answer is bad when
--- its status is not 200, it carries "errors", or it lacks EXPECT.
+-- BODIES: a file written by benchmarks/traffic.py: template lines ("=" then a
+-- request body up to its variables' value) and one line per request ("N VARS": the
+-- N-th template, a space, the variables as JSON; the body is template .. VARS .. "}").
+-- With one request line every request sends it; with more, thread i of n sends
+-- lines i, i+n, i+2n... so that no two requests share a line (a fresh application
+-- per approval), and counts a request that had to reuse a line once the file ran
+-- out. THREADS must be wrk's -t: each thread runs its own copy of this script,
+-- which cannot see how many were made.
+-- EXPECT: texts separated by tabs ("-" for none); a good answer contains one of
+-- them (a mixed file's operations each have their own). An answer is bad when its
+-- status is not 200, it carries "errors", or it lacks every EXPECT.
 -- done() prints one line, "BENCH_RESULT {json}", that benchmarks/load.py reads.
 
 local threads = {}
@@ -18,41 +22,61 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local requests, position, stride, expect
+local lines, templates, position, stride, expect, headers, single
 local wrapped = false
 
 function init(args)
-  local lines = {}
+  lines, templates = {}, {}
   local file = assert(io.open(args[1], "r"))
   for line in file:lines() do
-    if #line > 0 then table.insert(lines, line) end
+    if string.sub(line, 1, 1) == "=" then
+      table.insert(templates, string.sub(line, 2))
+    elseif #line > 0 then
+      table.insert(lines, line)
+    end
   end
   file:close()
-  expect = args[2] ~= "-" and args[2] or nil
-  local headers = {
+  expect = nil
+  if args[2] ~= "-" then
+    expect = {}
+    for text in string.gmatch(args[2], "[^\t]+") do table.insert(expect, text) end
+  end
+  headers = {
     ["Content-Type"] = "application/json",
     ["Accept"] = "application/json",
     ["Authorization"] = "Bearer " .. args[3],
   }
-  requests = {}
-  for i, body in ipairs(lines) do
-    requests[i] = wrk.format("POST", nil, headers, body)
-  end
+  if #lines == 1 then single = build(lines[1]) end
   stride = tonumber(args[4]) or 1
   position = index + 1
   bad, non200, errored, unexpected, reused = 0, 0, 0, 0, 0
 end
 
+function build(line)
+  local space = string.find(line, " ", 1, true)
+  local template = templates[tonumber(string.sub(line, 1, space - 1))]
+  local body = template .. string.sub(line, space + 1) .. "}"
+  return wrk.format("POST", nil, headers, body)
+end
+
 function request()
-  if #requests == 1 then return requests[1] end
-  if position > #requests then
-    position = (position - 1) % #requests + 1
+  if single then return single end
+  if position > #lines then
+    position = (position - 1) % #lines + 1
     wrapped = true
   end
   if wrapped then reused = reused + 1 end
-  local chosen = requests[position]
+  local chosen = lines[position]
   position = position + stride
-  return chosen
+  return build(chosen)
+end
+
+local function expected(body)
+  if not expect then return true end
+  for _, text in ipairs(expect) do
+    if string.find(body, text, 1, true) then return true end
+  end
+  return false
 end
 
 function response(status, headers, body)
@@ -62,7 +86,7 @@ function response(status, headers, body)
   elseif string.find(body, '"errors"', 1, true) then
     errored = errored + 1
     bad = bad + 1
-  elseif expect and not string.find(body, expect, 1, true) then
+  elseif not expected(body) then
     unexpected = unexpected + 1
     bad = bad + 1
   end

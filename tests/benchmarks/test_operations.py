@@ -59,12 +59,14 @@ def test_a_body_is_one_json_line_with_our_global_id_for_ours() -> None:
     )
 
 
-def test_a_fresh_operation_gets_one_body_per_application() -> None:
+def test_a_fresh_operation_sends_its_own_application_and_etag() -> None:
     approve = select("e")[0]
 
-    bodies = approve.bodies("hive", ["id-1", "id-2"])
+    ours = json.loads(approve.body("ours", {"id": "id-1", "ifMatch": '"t1"'}))
+    hive = json.loads(approve.body("hive", {"id": "id-1", "ifMatch": '"t1"'}))
 
-    assert [json.loads(b)["variables"]["id"] for b in bodies] == ["id-1", "id-2"]
+    assert hive["variables"] == {"id": "id-1", "ifMatch": '"t1"'}
+    assert ours["variables"] == {"id": global_application_id("id-1"), "ifMatch": '"t1"'}
     with pytest.raises(AssertionError):
         approve.body("hive")
 

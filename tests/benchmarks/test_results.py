@@ -112,10 +112,47 @@ def test_the_markdown_has_both_gateways_the_ratios_and_what_was_missed() -> None
     assert "- **a**: one application by id" in text
 
 
-def test_a_saturated_sandbox_is_flagged_in_the_conditions() -> None:
-    busy = measurement("ours", 100, 20.0, 30.0, sandbox_cpu_seconds={"apiture": 19.0})
+def test_a_provider_over_a_third_of_a_core_makes_its_row_invalid() -> None:
+    busy = measurement("ours", 100, 20.0, 30.0, sandbox_cpu_seconds={"apiture": 7.0})
+    calm = measurement("ours", 100, 20.0, 30.0, sandbox_cpu_seconds={"apiture": 6.6})
+    hive = measurement("hive", 50, 30.0, 80.0)
 
-    assert "apiture 0.95 ⚠ saturated" in markdown(report(busy))
+    text = markdown(report(busy, hive))
+
+    assert "apiture 0.35 ⚠ over 1/3 core: row invalid" in text
+    assert "**invalid** (ours: apiture sandbox over 1/3 core)" in text
+    assert "| yes |" not in text
+    assert busy.invalid_provider == "apiture" and calm.invalid_provider is None
+    assert "⚠" not in markdown(report(calm, hive))
+    assert "**invalid**" not in markdown(report(calm, hive))
+    assert as_json(report(busy, hive))["ratios"]["a"]["invalid"] is True
+
+
+def test_scenarios_get_tables_of_their_own_the_mix_first() -> None:
+    mix = {
+        "operation": "mix",
+        "name": "Mix",
+        "scenario": "mix",
+        "critical_path_ms": None,
+    }
+    hot = {"scenario": "hot"}
+    r = report(
+        measurement("ours", 900, 20.0, 30.0, **mix),
+        measurement("hive", 600, 30.0, 80.0, **mix),
+        measurement("ours", 1000, 20.0, 30.0),
+        measurement("hive", 500, 30.0, 80.0),
+        measurement("ours", 4000, 20.0, 30.0, **hot),
+        measurement("hive", 500, 30.0, 80.0, **hot),
+    )
+
+    text = markdown(r)
+
+    mix_at = text.index("### Mix")
+    assert mix_at < text.index("### Varied") < text.index("### Hot record")
+    assert "| mix | 1.50x |" in text and "n/a | yes |" in text
+    assert "| a hot | 8.00x |" in text
+    assert "| a | 2.00x |" in text
+    assert [k for k, _, _ in r.pairs("hot")] == ["a hot"]
 
 
 def test_the_json_holds_the_measurements_and_ratios(tmp_path: Path) -> None:

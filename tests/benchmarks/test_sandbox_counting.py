@@ -196,3 +196,46 @@ def test_the_sandbox_command_takes_a_bench_seeding_option(
     cli.main(["sandbox", "--provider", "apiture", "--bench-applications", "7"])
 
     assert seen["args"] == ([Provider.APITURE], None, 0.0, "127.0.0.1", 7)
+
+
+async def test_approvable_applications_come_with_the_etag_a_detail_read_answers(
+    apiture: tuple[SandboxAdmin, httpx.AsyncClient],
+) -> None:
+    from benchmarks.sandboxes import approvable
+
+    admin, client = apiture
+    pairs = approvable(admin.sandbox.store, 3)
+
+    assert len({i for i, _ in pairs}) == 3
+    for id_, etag in pairs:
+        detail = await client.get(f"/accountApplications/applications/{id_}")
+        assert detail.headers["ETag"] == etag
+        approved = await client.post(
+            "/accountApplications/approvedApplications",
+            params={"application": id_},
+            headers={"If-Match": etag},
+        )
+        assert approved.json()["state"] == "approved"
+        again = await client.post(
+            "/accountApplications/approvedApplications",
+            params={"application": id_},
+            headers={"If-Match": etag},
+        )
+        assert again.status_code == 412  # the version changed: a stale ETag
+
+
+def test_the_population_is_deterministic_and_its_customers_have_documents() -> None:
+    from adapters.connectfi.sandbox_store import ConnectFiStore
+    from adapters.mambu.sandbox_store import MambuStore
+    from benchmarks import population
+
+    connectfi, mambu = ConnectFiStore(), MambuStore()
+    customers = population.seed_connectfi(connectfi)
+    clients = population.seed_mambu(mambu)
+
+    assert customers == clients == population.customers()
+    assert len(set(customers)) == population.CUSTOMERS >= 200
+    for customer in customers:
+        assert len(connectfi.applications_of(customer)) == 4
+        holder = mambu.holder("CLIENT", customer)
+        assert holder is not None and len(mambu.documents_of(holder)) == 3

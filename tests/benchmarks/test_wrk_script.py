@@ -1,5 +1,6 @@
-"""The wrk script against a tiny local server: fresh bodies are never repeated
-while they last, and bad answers are counted. Skipped where wrk is not installed
+"""The wrk script against a tiny local server: it parses, expands the template
+lines of ``benchmarks.traffic``, never repeats a line while they last, and counts
+bad answers. Skipped where wrk is not installed
 (``make bench`` installs it)."""
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ def server() -> Iterator[str]:
 def test_each_thread_takes_its_own_lines_and_counts_reuse(
     server: str, tmp_path: Path
 ) -> None:
-    bodies = tmp_path / "bodies.jsonl"
-    bodies.write_text("".join(f'{{"n":{i}}}\n' for i in range(50)))
+    bodies = tmp_path / "bodies.txt"
+    bodies.write_text(
+        '={"op":1,"variables":\n' + "".join(f'1 {{"n":{i}}}\n' for i in range(50))
+    )
 
     result = run_wrk(
         server, bodies, '"ok"', "t", Load(connections=4, threads=2, seconds=1)
@@ -65,7 +68,7 @@ def test_each_thread_takes_its_own_lines_and_counts_reuse(
     assert result.requests > 50, "the server is too slow for this test"
     seen = Recorder.bodies
     sent = sum(seen.values())
-    assert len(seen) == 50  # every line, round robin: none twice before all once
+    assert set(seen) == {b'{"op":1,"variables":{"n":%d}}' % i for i in range(50)}
     assert max(seen.values()) - min(seen.values()) <= 2
     # requests made beyond the first round, give or take the 4 connections' last
     assert abs(result.reused - (sent - 50)) <= 4
@@ -73,8 +76,8 @@ def test_each_thread_takes_its_own_lines_and_counts_reuse(
 
 
 def test_error_bodies_and_missing_data_are_counted(server: str, tmp_path: Path) -> None:
-    bodies = tmp_path / "bodies.jsonl"
-    bodies.write_text('{"bad":1}\n')
+    bodies = tmp_path / "bodies.txt"
+    bodies.write_text('={"bad":\n1 1\n')
 
     result = run_wrk(
         server, bodies, '"ok"', "t", Load(connections=2, threads=1, seconds=1)
@@ -83,3 +86,35 @@ def test_error_bodies_and_missing_data_are_counted(server: str, tmp_path: Path) 
     assert result.requests > 0
     assert result.errored == result.requests
     assert result.errors == result.requests
+
+
+def test_a_mixed_file_is_good_with_any_of_its_markers(
+    server: str, tmp_path: Path
+) -> None:
+    """Two templates; the answers of both hold one of the two markers."""
+    bodies = tmp_path / "bodies.txt"
+    bodies.write_text('={"a":\n={"bad":\n1 1\n2 2\n1 3\n')
+
+    good = run_wrk(
+        server,
+        bodies,
+        ['"ok"', '"errors"'],
+        "t",
+        Load(connections=2, threads=1, seconds=1),
+    )
+    Recorder.bodies.clear()
+    one = tmp_path / "one.txt"
+    one.write_text('={"a":\n1 1\n')
+    missing = run_wrk(
+        server,
+        one,
+        ['"absent"', '"nowhere"'],
+        "t",
+        Load(connections=2, threads=1, seconds=1),
+    )
+
+    assert good.requests > 3
+    assert good.unexpected == 0
+    assert 0 < good.errored < good.requests  # the "bad" template's answers only
+    assert missing.unexpected == missing.requests > 0
+    assert set(Recorder.bodies) == {b'{"a":1}'}

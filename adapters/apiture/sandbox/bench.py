@@ -6,11 +6,14 @@ for them over HTTP (``POST /_sandbox/seed/applications`` ``{"count": n}`` on the
 standalone sandbox, see :class:`adapters.sandbox_kit.SandboxAdmin`) or at start
 (``gateway sandbox --bench-applications N``), and gets their ids back.
 
+A population to read (``seed_population``): applications in assorted states, so a
+benchmark's every request can name its own record (``make bench`` seeds 10,000).
+
 Each one is a small but whole application in the demo's shape (one primary
 applicant with a contact, a product, a funding amount), ``running``, so every
 action link is offered. The ids continue the store's deterministic sequence.
-Listing scans every application, so seed them when the listing is measured no
-more, not before.
+An unfiltered list pages the store's ordered view (``Store.ordered_applications``):
+its cost per call does not grow with the number of applications.
 """
 
 from __future__ import annotations
@@ -30,6 +33,30 @@ def seed_running_applications(store: Store, count: int) -> list[str]:
     for n in range(start, start + count):
         record = store.add_application(_application(store, n))
         ids.append(record.id)
+    return ids
+
+
+# The states of a population, in turn: mostly running and decided ones.
+POPULATION_STATES = (
+    "running",
+    "approved",
+    "running",
+    "blocked",
+    "rejected",
+    "approved",
+    "canceled",
+    "expired",
+)
+
+
+def seed_population(store: Store, count: int) -> list[str]:
+    """Add ``count`` applications in the states of :data:`POPULATION_STATES` in
+    turn; answer their ids in creation order."""
+    ids = seed_running_applications(store, count)
+    for n, id_ in enumerate(ids):
+        state = POPULATION_STATES[n % len(POPULATION_STATES)]
+        if state != "running":
+            store.set_application_state(id_, state)
     return ids
 
 

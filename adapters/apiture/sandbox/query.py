@@ -254,8 +254,12 @@ def page(
     limit: int,
     profile: str,
     name: str | None,
+    count: int | None = None,
 ) -> JSON:
-    count = len(items)
+    """The page at ``start``: of ``items`` when ``count`` is None, else ``items``
+    are already the page's, out of ``count`` matching items."""
+    window = items[start : start + limit] if count is None else items
+    count = len(items) if count is None else count
     kept = {k: v for k, v in params.items() if k not in ("start", "limit")}
 
     def href(at: int) -> str:
@@ -271,5 +275,5 @@ def page(
     if name is not None:
         body["name"] = name
     body["_links"] = links
-    body["_embedded"] = {"items": items[start : start + limit]}
+    body["_embedded"] = {"items": window}
     return body

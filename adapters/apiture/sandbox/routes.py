@@ -66,7 +66,7 @@ class Endpoints:
         if request.method == "POST":
             return await self.create_application(request)
         contact = request.query_params.get("applicant")
-        keep: Callable[[JSON], bool] = lambda _: True  # noqa: E731
+        keep: Callable[[JSON], bool] | None = None  # every application
         if contact:
             keep = lambda data: checks.has_contact(data, contact)  # noqa: E731
         return self._application_page(request, keep, "account applications")
@@ -89,32 +89,47 @@ class Endpoints:
         )
 
     def _application_page(
-        self, request: Request, keep: Callable[[JSON], bool], name: str
+        self, request: Request, keep: Callable[[JSON], bool] | None, name: str
     ) -> Response:
+        """A page of the applications ``keep`` keeps (None: all of them).
+
+        Unfiltered (no ``keep``, ``filter`` or ``q``), the page is cut from the
+        store's ordered view and only its items are summarized: constant work per
+        call however many applications there are. A filtered page scans them."""
         params = request.query_params
         start, limit = query.paging(params)
         fields = query.APPLICATION_FIELDS
-        matches = query.parse_filter(params.get("filter"), fields)
-        found = query.search(
-            params.get("q"), ("accountName", "applicantName", "productName")
-        )
-        records = [
-            r
-            for r in self.store.iter_applications()
-            if keep(r.data) and matches(r.data) and found(r.data)
-        ]
-        data = [r.data for r in records]
-        query.sort_items(data, params.get("sortBy"), fields)
-        by_id = {r.id: r for r in records}
-        items = [hal.application_summary(by_id[d["_id"]]) for d in data]
+        sort_by = params.get("sortBy")
+        raw_filter, q = params.get("filter"), params.get("q")
+        matches = query.parse_filter(raw_filter, fields)
+        found = query.search(q, ("accountName", "applicantName", "productName"))
+        if keep is None and not raw_filter and not q:
+            ordered = self.store.ordered_applications(
+                sort_by, lambda data, by: query.sort_items(data, by, fields)
+            )
+            window = ordered[start : start + limit]
+            total = len(ordered)
+        else:
+            wanted = keep or (lambda _: True)
+            records = [
+                r
+                for r in self.store.iter_applications()
+                if wanted(r.data) and matches(r.data) and found(r.data)
+            ]
+            data = [r.data for r in records]
+            query.sort_items(data, sort_by, fields)
+            by_id = {r.id: r for r in records}
+            window = [by_id[d["_id"]] for d in data[start : start + limit]]
+            total = len(records)
         body = query.page(
-            items,
+            [hal.application_summary(r) for r in window],
             path=request.url.path,
             params=params,
             start=start,
             limit=limit,
             profile=hal.APPLICATIONS_PROFILE,
             name=name,
+            count=total,
         )
         return checks.hal_response(body)
 

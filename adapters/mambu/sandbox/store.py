@@ -125,6 +125,11 @@ class MambuStore:
     documents: dict[str, StoredDocument] = field(default_factory=dict)  # by key
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+    # Indexes kept by add_holder, add_document and delete (so arrange data through
+    # them): a call costs the same however many holders and documents there are.
+    _by_ref: dict[tuple[str, str], Holder] = field(default_factory=dict)
+    _by_holder: dict[str, dict[str, StoredDocument]] = field(default_factory=dict)
+    _by_number: dict[str, StoredDocument] = field(default_factory=dict)
 
     # holders ----------------------------------------------------------------------
 
@@ -135,6 +140,7 @@ class MambuStore:
             holder_type, holder_id, encoded_key or derived_key(holder_type, holder_id)
         )
         self.holders[holder.encoded_key] = holder
+        self._by_ref.setdefault((holder.type, holder.id), holder)
         return holder
 
     def holder(self, holder_type: str, ref: str) -> Holder | None:
@@ -142,10 +148,7 @@ class MambuStore:
         found = self.holders.get(ref)
         if found is not None and found.type == holder_type:
             return found
-        for holder in self.holders.values():
-            if holder.type == holder_type and holder.id == ref:
-                return holder
-        return None
+        return self._by_ref.get((holder_type, ref))
 
     def holders_of(self, holder_type: str) -> list[Holder]:
         return [h for h in self.holders.values() if h.type == holder_type]
@@ -176,12 +179,20 @@ class MambuStore:
             last_modified_date=when,
         )
         self.documents[document.encoded_key] = document
+        self._by_holder.setdefault(holder.encoded_key, {})[document.encoded_key] = (
+            document
+        )
+        self._by_number.setdefault(str(document.id), document)
         return document
 
     def documents_of(self, holder: Holder) -> list[StoredDocument]:
         """The holder's documents, newest first (as the seed's sample list is)."""
         return sorted(
-            (d for d in self.documents.values() if d.holder == holder),
+            (
+                d
+                for d in self._by_holder.get(holder.encoded_key, {}).values()
+                if d.holder == holder
+            ),
             key=lambda d: (d.creation_date, d.id),
             reverse=True,
         )
@@ -191,10 +202,15 @@ class MambuStore:
         found = self.documents.get(ref)
         if found is not None:
             return found
-        return next((d for d in self.documents.values() if str(d.id) == ref), None)
+        return self._by_number.get(ref)
 
     def delete(self, document: StoredDocument) -> None:
         del self.documents[document.encoded_key]
+        self._by_holder.get(document.holder.encoded_key, {}).pop(
+            document.encoded_key, None
+        )
+        if self._by_number.get(str(document.id)) is document:
+            del self._by_number[str(document.id)]
 
     # demo -------------------------------------------------------------------------
 
