@@ -17,8 +17,8 @@ from typing import Any
 
 from adapters.apiture.sandbox.bench import seed_population
 from adapters.apiture.sandbox.store import Store as ApitureStore
-from adapters.connectfi.sandbox_store import JOURNEYS, ConnectFiStore, demo_id
-from adapters.mambu.sandbox_store import MambuStore
+from adapters.connectfi.sandbox.store import JOURNEYS, ConnectFiStore, demo_id
+from adapters.mambu.sandbox.store import MambuStore
 
 APPLICATIONS = 10_000
 CUSTOMERS = 250

@@ -41,9 +41,9 @@ DOCUMENT_CHAR_BYTES = 64
 DOCUMENTS_MAX_BYTES = 32 * MiB
 DOCUMENT_MAX_ENTRY_BYTES = 4 * MiB
 
-# adapters.transport.memo: records mapped from a provider answer, by its bytes: counted 4
-# bytes per byte of the answer (Python objects are larger than their JSON). An
-# answer over 256 KiB is mapped every time. Per client.
+# adapters.transport.memo: records mapped from a provider answer, by its bytes:
+# counted 4 bytes per byte of the answer (Python objects are larger than their
+# JSON). An answer over 256 KiB is mapped every time. Per client.
 ANSWER_BYTE_BYTES = 4
 ANSWERS_MAX_BYTES = 16 * MiB
 ANSWER_MAX_ENTRY_BYTES = 1 * MiB

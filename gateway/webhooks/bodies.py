@@ -23,8 +23,8 @@ name, status, documents[{code, name, url}]}``. Choices:
   says not to skip) sees the change.
 - A package event is acknowledged (200) and publishes nothing: each of its
   documents has its own document events.
-- A code outside :func:`adapters.transport.keys.auco_code` is 400: the change's key would
-  not make a global id.
+- A code outside :func:`adapters.transport.keys.auco_code` is 400: the change's
+  key would not make a global id.
 
 **connectFi** (reference §1.4): the envelope ``{code: "0", data: <application>,
 requestId}``, ``data`` the application object the gateway reads everywhere

@@ -23,7 +23,7 @@ from adapters.apiture.sandbox import create_app as apiture_app
 from adapters.apiture.sandbox.bench import seed_population
 from adapters.connectfi.sandbox import create_app as connectfi_app
 from adapters.mambu.sandbox import create_app as mambu_app
-from adapters.mambu.sandbox_store import MambuStore
+from adapters.mambu.sandbox.store import MambuStore
 from benchmarks import population
 from benchmarks.sandboxes import approvable
 

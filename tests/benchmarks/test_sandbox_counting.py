@@ -225,8 +225,8 @@ async def test_approvable_applications_come_with_the_etag_a_detail_read_answers(
 
 
 def test_the_population_is_deterministic_and_its_customers_have_documents() -> None:
-    from adapters.connectfi.sandbox_store import ConnectFiStore
-    from adapters.mambu.sandbox_store import MambuStore
+    from adapters.connectfi.sandbox.store import ConnectFiStore
+    from adapters.mambu.sandbox.store import MambuStore
     from benchmarks import population
 
     connectfi, mambu = ConnectFiStore(), MambuStore()
