@@ -59,6 +59,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -156,6 +157,22 @@ class GraphQLHTTP(GraphQL[Any, None]):
             max_files = files
 
         self.request_adapter_class = BoundedForm
+
+    def _get_stream_transport_from_headers(
+        self, headers: Mapping[str, str]
+    ) -> HTTPStreamTransport | None:
+        """A stream (Server-Sent Events) only for a client that prefers one: its
+        ``Accept`` names ``text/event-stream`` before any JSON type. urql and other
+        clients list ``text/event-stream`` after the JSON types on every query, and
+        expect a plain JSON answer to them."""
+        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        kinds = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+        if "text/event-stream" not in kinds:
+            return None
+        stream = kinds.index("text/event-stream")
+        if any(_is_json(kind) for kind in kinds[:stream]):
+            return None
+        return super()._get_stream_transport_from_headers(headers)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -472,3 +489,7 @@ class GraphQLDispatch:
             await self.graphql(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type in ("application/json", "*/*") or media_type.endswith("+json")

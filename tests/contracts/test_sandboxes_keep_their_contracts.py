@@ -178,7 +178,10 @@ def _credentials(case: Any, demo: dict[str, str]) -> dict[str, str]:
     when they are the negative part: a case made invalid by a missing ``API-Key``
     must not be made valid again by adding it."""
     meta = getattr(case, "meta", None)
-    if meta is None or not meta.is_negative_at(ParameterLocation.HEADER):
+    # What ``CaseMetadata.is_negative_at`` reads (it first ships in schemathesis
+    # 4.32.5; the components are there from the lower bound on).
+    header = meta.components.get(ParameterLocation.HEADER) if meta else None
+    if header is None or not header.mode.is_negative:
         return demo
     own = {name.lower() for name in case.headers or {}}
     return {name: value for name, value in demo.items() if name.lower() in own}

@@ -41,7 +41,11 @@ def test_graphiql_runs_an_example_with_nothing_from_a_cdn(
 def test_graphiql_shows_the_schema_and_autocompletes(shown: dict[str, Any]) -> None:
     # The Docs panel has the schema (fetched by GraphiQL's introspection query).
     assert shown["docs"] == {
-        "rootTypes": ["query: Query", "mutation: Mutation"],
+        "rootTypes": [
+            "query: Query",
+            "mutation: Mutation",
+            "subscription: Subscription",
+        ],
         "errors": [],
     }
     # Typing "appl" in a selection offers the root fields that start so.
