@@ -151,6 +151,18 @@ class Settings(BaseSettings):
     # Embedded sandboxes' webhook retry delays (Auco: 2, 4, 6 minutes) times this.
     sandbox_webhook_time_factor: float = Field(default=1.0, ge=0)
 
+    # Fleet (several replicas): every piece of shared state lives in this Redis
+    # when set (redis://host:port/db); unset, in-process stores (one replica).
+    redis_url: SecretStr | None = None
+    # -- fleet stores (issue 20: idempotency, APQ, token, bus): settings below --
+
+    # -- fleet limits (issue 20: rate limits, retry budget, readiness): below --
+
+    # -- metrics and logs (issue 21): settings below --
+
+    # -- tracing (issue 21; OTEL_* variables configure the exporter): below --
+
+
     @property
     def graphiql_enabled(self) -> bool:
         if self.graphiql is not None:
