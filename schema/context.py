@@ -21,6 +21,7 @@ from adapters.transport.breaker import CircuitBreaker
 
 if TYPE_CHECKING:
     from schema.authz import DocumentOwners
+    from schema.idempotency import IdempotencyStore
     from schema.loaders import Loaders
 
 
@@ -83,6 +84,9 @@ class Context(BaseContext):
     partial_errors: list[tuple[list[str | int], AdapterError]] = field(
         default_factory=list
     )
+    # The idempotency store shared by the fleet (gateway.state); None: the
+    # schema's own, in this process.
+    idempotency: IdempotencyStore | None = None
 
     def __post_init__(self) -> None:
         super().__init__()

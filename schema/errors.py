@@ -147,6 +147,19 @@ class ProviderFailed(UserError):
         )
 
 
+@strawberry.type(
+    description="The gateway could not make this change safely now: its shared "
+    "state (the idempotency store of a fleet of replicas) is unreachable, so a "
+    "keyed mutation is refused rather than risk running twice. `code` is "
+    "IDEMPOTENCY_UNAVAILABLE. Nothing was sent to the provider: retry with the "
+    "same `idempotencyKey` later."
+)
+class Unavailable(UserError):
+    retryable: bool = strawberry.field(
+        description="True: the same call may succeed later."
+    )
+
+
 @strawberry.type(description="A record was deleted.")
 class Deleted:
     id: strawberry.ID = strawberry.field(description="Global id of the deleted record.")
@@ -161,6 +174,7 @@ Failure = (
     | ProviderRejected
     | Forbidden
     | ProviderFailed
+    | Unavailable
 )
 
 

@@ -9,8 +9,12 @@ it. A provider's failure is not remembered, whether it raised or came back as
 calls the provider again; results, including the other typed errors, are.
 
 The store is an interface (``IdempotencyStore``); ``MemoryIdempotencyStore`` keeps
-entries in this process, and a shared store (Redis, a database) can implement the
-same two methods for many replicas.
+entries in this process, and a shared store (``gateway.state.idempotency``, Redis)
+implements the same methods for many replicas; the app hands it in through the
+request's context (``Context.idempotency``), else the schema's own store serves.
+A store that cannot be reached raises ``IdempotencyUnavailable`` from ``claim``:
+the keyed mutation is refused (``Unavailable``, ``IDEMPOTENCY_UNAVAILABLE``)
+before anything is sent upstream: it fails closed, never twice.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from strawberry.types.arguments import StrawberryArgument
 from strawberry.types.field import StrawberryField
 
 from schema.context import Info
-from schema.errors import FieldError, ProviderFailed, ValidationFailed
+from schema.errors import FieldError, ProviderFailed, Unavailable, ValidationFailed
 
 RETENTION = 24 * 3600.0
 ARGUMENT = "idempotency_key"
@@ -45,13 +49,27 @@ class Entry:
     result: asyncio.Future[Any] = field(repr=False)
 
 
+UNAVAILABLE = "IDEMPOTENCY_UNAVAILABLE"
+
+
+class IdempotencyUnavailable(Exception):
+    """The store cannot say whether ``key`` ran: the mutation must not run."""
+
+
 class IdempotencyStore(Protocol):
     async def claim(self, key: str, fingerprint: str) -> tuple[Entry, bool]:
-        """The entry for ``key``; True when this caller created it (and runs)."""
+        """The entry for ``key``; True when this caller created it (and runs).
+
+        Raises ``IdempotencyUnavailable`` when that cannot be known."""
         ...
 
-    async def forget(self, key: str) -> None:
-        """Drop ``key`` (the first attempt failed: a retry may run again)."""
+    async def keep(self, key: str, entry: Entry) -> None:
+        """``entry.result`` is set: keep it for the retention period."""
+        ...
+
+    async def forget(self, key: str, entry: Entry | None = None) -> None:
+        """Drop ``key`` (the first attempt failed: a retry may run again);
+        ``entry.result``, when set, is the failure its waiters get."""
         ...
 
 
@@ -81,7 +99,10 @@ class MemoryIdempotencyStore:
             self._entries.popitem(last=False)
         return entry, True
 
-    async def forget(self, key: str) -> None:
+    async def keep(self, key: str, entry: Entry) -> None:
+        return None  # the entry is already here
+
+    async def forget(self, key: str, entry: Entry | None = None) -> None:
         self._entries.pop(key, None)
 
 
@@ -152,9 +173,13 @@ class Idempotent(FieldExtension):
         key = kwargs.pop(ARGUMENT, None)
         if key is None:
             return await next_(source, info, **kwargs)
+        store = getattr(info.context, "idempotency", None) or self.store
         scoped = f"{info.context.caller.subject}\x00{key}"
         mark = fingerprint(info.field_name, kwargs)
-        entry, mine = await self.store.claim(scoped, mark)
+        try:
+            entry, mine = await store.claim(scoped, mark)
+        except IdempotencyUnavailable:
+            return _unavailable()
         if entry.fingerprint != mark:
             return ValidationFailed(
                 code="VALIDATION_FAILED",
@@ -167,18 +192,32 @@ class Idempotent(FieldExtension):
                 ],
             )
         if not mine:
-            return await asyncio.shield(entry.result)
+            try:
+                return await asyncio.shield(entry.result)
+            except IdempotencyUnavailable:  # another replica's attempt raised
+                return _unavailable()
         try:
             result = await next_(source, info, **kwargs)
         except BaseException as exc:
-            await self.store.forget(scoped)
             entry.result.set_exception(exc)
             entry.result.exception()  # retrieved: no "never retrieved" warning
+            await store.forget(scoped, entry)
             raise
-        if isinstance(result, ProviderFailed):
-            await self.store.forget(scoped)
         entry.result.set_result(result)
+        if isinstance(result, ProviderFailed):
+            await store.forget(scoped, entry)
+        else:
+            await store.keep(scoped, entry)
         return result
+
+
+def _unavailable() -> Unavailable:
+    return Unavailable(
+        code=UNAVAILABLE,
+        message="the gateway cannot check this idempotencyKey now; nothing was "
+        "sent: retry later with the same key",
+        retryable=True,
+    )
 
 
 def make_idempotent(mutation_type: type, store: IdempotencyStore) -> None:
