@@ -32,12 +32,13 @@ from gateway.runtime import settle_heap
 from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
+from gateway.state import FleetState, fleet_state
 from gateway.upstreams import Upstreams, create_upstreams
+from gateway.webhooks.dedupe import InMemoryDedupe
 from gateway.webhooks.receivers import Webhooks
 from schema.api import build_schema
 from schema.context import Caller
 from schema.limits import QueryLimits
-from schema.live.bus import InProcessBus
 from schema.live.hub import Live, LiveContext
 from schema.live.polling import Budget, Pollers
 from schema.loaders import create_loaders
@@ -56,8 +57,10 @@ def create_app(
     settings = settings or Settings()
     authenticator = authenticator_for(settings)
     # Changes to records (schema.live): webhooks and mutations publish, subscriptions
-    # listen. In-process: one replica's events reach its own subscribers.
-    events = InProcessBus()
+    # listen. In-process: one replica's events reach its own subscribers; with
+    # Redis (gateway/state) every replica's, like the rest of the shared state.
+    state = fleet_state(settings)
+    events = state.bus
     live = Live(
         events,
         max_per_caller=settings.max_subscriptions_per_caller,
@@ -66,8 +69,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstreams = create_upstreams(settings, sandboxes)
+        upstreams = create_upstreams(
+            settings, sandboxes, connectfi_token=state.connectfi_token
+        )
         app.state.upstreams = upstreams
+        state.start()
         live.pollers = app.state.pollers = Pollers(
             upstreams.apiture,
             live.publish,
@@ -83,6 +89,7 @@ def create_app(
         finally:
             await webhooks.disconnect_sandboxes(upstreams.sandboxes)
             await upstreams.aclose()
+            await state.aclose()
 
     async def context(request: Request | WebSocket) -> LiveContext:
         upstreams: Upstreams = request.app.state.upstreams
@@ -105,6 +112,7 @@ def create_app(
             live=live,
             expires_at=expires_at,
         )
+        context.idempotency = state.idempotency
         context.request = request
         return context
 
@@ -145,7 +153,7 @@ def create_app(
         schema,
         max_upload_files=settings.max_upload_files,
         context=context,
-        persisted=persisted_queries(settings),
+        persisted=persisted_queries(settings, state),
         graphiql_html=graphiql_page(settings),
         connect=connect,
         websocket_origin=lambda origin: _cors_allows(cors, origin),
@@ -155,8 +163,12 @@ def create_app(
     app.state.settings = settings
     app.state.events = events
     app.state.live = live
+    app.state.fleet = state
     # Provider webhooks publish there (gateway/webhooks): outside the guard below.
     webhooks = Webhooks.from_settings(settings, events)
+    webhooks.dedupe = state.dedupe(
+        InMemoryDedupe(settings.webhook_dedupe_size, settings.webhook_dedupe_ttl)
+    )
     webhooks.install(app)
     app.state.webhooks = webhooks
     # Added first, so innermost: /graphql skips FastAPI's routing (graphql_http).
@@ -243,13 +255,18 @@ def authenticator_for(settings: Settings) -> Authenticator:
     return authenticator
 
 
-def persisted_queries(settings: Settings) -> PersistedQueries:
+def persisted_queries(
+    settings: Settings, state: FleetState | None = None
+) -> PersistedQueries:
     path = settings.persisted_manifest
     if path is None and DEFAULT_MANIFEST.is_file():
         path = DEFAULT_MANIFEST
     manifest = Manifest.load(path) if path is not None else None
     return PersistedQueries(
-        Mode(settings.persisted_queries), manifest, settings.persisted_cache_size
+        Mode(settings.persisted_queries),
+        manifest,
+        settings.persisted_cache_size,
+        shared=state.queries if state is not None else None,
     )
 
 

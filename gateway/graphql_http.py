@@ -304,7 +304,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         if streamed:  # not through execute_single: resolve the hash here
             assert isinstance(request_data, GraphQLRequestData)
             try:
-                query = self.persisted.resolve(
+                query = await self.persisted.resolve_shared(
                     request_data.query, request_data.extensions
                 )
             except PersistedQueryError as exc:
@@ -329,7 +329,9 @@ class GraphQLHTTP(GraphQL[Any, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         try:
-            query = self.persisted.resolve(request_data.query, request_data.extensions)
+            query = await self.persisted.resolve_shared(
+                request_data.query, request_data.extensions
+            )
         except PersistedQueryError as exc:
             if exc.status != 200:
                 sub_response.status_code = exc.status

@@ -20,6 +20,13 @@ with the hash once, which registers it. Modes (``GATEWAY_PERSISTED_QUERIES``):
     As ``apq``, and each operation missing from the manifest is logged once, so
     a rollout can find what the allowlist would refuse before it refuses it.
 
+Fleet: hashes clients registered are shared by every replica when the app is
+given a ``SharedQueries`` store (``gateway.state.persisted``, Redis): a replica
+that does not know a hash looks there before answering not-found, and each
+registration is written there too. Such a store fails open: when it cannot be
+reached each replica serves what it knows itself (and the client sends the text
+once more), with a warning and a counter.
+
 The manifest is Apollo's persisted-query manifest format (``gateway
 persisted-manifest`` writes it from ``operations/``): ids are the SHA-256 of the
 normalized body.
@@ -46,7 +53,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from graphql import REMOVE, DocumentNode, FieldNode, GraphQLError, Visitor, parse, visit
 
@@ -155,19 +162,58 @@ def manifest_json(operations: Iterable[Operation]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+class SharedQueries(Protocol):
+    """Registered query texts by hash, shared by replicas; never raises (a store
+    that fails answers None and drops the write)."""
+
+    async def get(self, digest: str) -> str | None: ...
+
+    async def put(self, digest: str, query: str) -> None: ...
+
+
 class PersistedQueries:
     """Turns a request's ``query`` and ``extensions`` into the text to run."""
 
     def __init__(
-        self, mode: Mode, manifest: Manifest | None = None, cache_size: int = 1000
+        self,
+        mode: Mode,
+        manifest: Manifest | None = None,
+        cache_size: int = 1000,
+        shared: SharedQueries | None = None,
     ) -> None:
         if mode is Mode.ALLOWLIST and manifest is None:
             raise ValueError("the allowlist mode needs a manifest")
         self.mode = mode
         self.manifest = manifest or Manifest({})
+        self.shared = shared
         self._registered: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._reported: set[str] = set()
+
+    async def resolve_shared(
+        self, query: str | None, extensions: Mapping[str, Any] | None
+    ) -> str | None:
+        """``resolve``, with the hashes other replicas registered."""
+        if self.shared is None:
+            return self.resolve(query, extensions)
+        try:
+            resolved = self.resolve(query, extensions)
+        except PersistedQueryError as exc:
+            if exc.code != "PERSISTED_QUERY_NOT_FOUND":
+                raise
+            digest = _digest((extensions or {}).get("persistedQuery"))
+            body = await self.shared.get(digest)
+            if body is None or sha256(body) != digest:
+                raise
+            self._check_listed(body)  # the allowlist holds here too
+            self._register(digest, body)
+            return body
+        persisted = (extensions or {}).get("persistedQuery")
+        if persisted is not None and query is not None:
+            digest = _digest(persisted)
+            if self._registered.get(digest) == query:  # registered just now
+                await self.shared.put(digest, query)
+        return resolved
 
     def resolve(
         self, query: str | None, extensions: Mapping[str, Any] | None

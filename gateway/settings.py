@@ -155,6 +155,12 @@ class Settings(BaseSettings):
     # when set (redis://host:port/db); unset, in-process stores (one replica).
     redis_url: SecretStr | None = None
     # -- fleet stores (issue 20: idempotency, APQ, token, bus): settings below --
+    # Each Redis command's connect and read timeout (seconds): a Redis that does
+    # not answer is a failed one (each store's failure policy: gateway/state).
+    redis_timeout: float = Field(default=1.0, gt=0)
+    # How long an idempotency key's claim lives without its result (seconds):
+    # longer than a request may run; a replica that died lets go after it.
+    idempotency_claim_ttl: float = Field(default=30.0, gt=0)
 
     # -- fleet limits (issue 20: rate limits, retry budget, readiness): below --
 

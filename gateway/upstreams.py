@@ -28,7 +28,7 @@ from adapters.apiture.client import ApitureClient
 from adapters.auco import sandbox as auco_sandbox
 from adapters.auco.client import AucoClient
 from adapters.connectfi import sandbox as connectfi_sandbox
-from adapters.connectfi.client import ConnectFiClient
+from adapters.connectfi.client import ConnectFiClient, SharedToken
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider
@@ -160,9 +160,13 @@ def _http_client(
 
 
 def create_upstreams(
-    settings: Settings, sandboxes: dict[Provider, Controlled] | None = None
+    settings: Settings,
+    sandboxes: dict[Provider, Controlled] | None = None,
+    *,
+    connectfi_token: SharedToken | None = None,
 ) -> Upstreams:
-    """Build every provider's client; ``sandboxes`` lets tests pass their own."""
+    """Build every provider's client; ``sandboxes`` lets tests pass their own,
+    ``connectfi_token`` is the fleet's (gateway/state)."""
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
     breakers = {
@@ -204,6 +208,7 @@ def create_upstreams(
                 Provider.CONNECTFI, secret(settings.connectfi_password), "sandbox"
             ),
             max_concurrency=concurrency,
+            shared=connectfi_token,
         ),
         auco=AucoClient(
             http[Provider.AUCO],

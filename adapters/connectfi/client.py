@@ -27,7 +27,10 @@ never connectFi's text, body, URL or the credentials.
 The token is kept until ``dtsExpireAt`` minus ``expiry_margin`` (at most half its
 lifetime), shared by concurrent calls (one login for a burst of calls), and renewed
 once on a 401; the call is then retried once. Upstream calls are bounded by
-``max_concurrency``.
+``max_concurrency``. Given a ``SharedToken`` (a fleet of replicas:
+``gateway.state.connectfi``), a replica without a valid token takes the fleet's,
+and only one replica at a time logs in, under the store's lock, and shares what it
+got: one login for the fleet.
 
 Choices where the sources disagree or are silent:
 
@@ -50,8 +53,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from pydantic import TypeAdapter
@@ -75,6 +79,21 @@ TOKEN_HEADER = "x-connectfi-token"
 SAFE_READS = frozenset({"/akepa/list", "/akepa/status"})
 
 
+class SharedToken(Protocol):
+    """The token shared by replicas. Never raises: a store that cannot be reached
+    answers None, drops the write and lets each replica log in on its own."""
+
+    async def get(self) -> tuple[str, float] | None:
+        """The fleet's token and when to renew it (epoch seconds), if any."""
+        ...
+
+    async def put(self, token: str, renew_at: float, expires: float) -> None: ...
+
+    def renewing(self) -> AbstractAsyncContextManager[None]:
+        """Held by one replica at a time while it logs in."""
+        ...
+
+
 class ConnectFiClient:
     """Batch-shaped access to connectFi akepa; one instance per process."""
 
@@ -89,6 +108,7 @@ class ConnectFiClient:
         clock: Callable[[], float] = time.time,
         expiry_margin: float = 60.0,
         max_concurrency: int = 16,
+        shared: SharedToken | None = None,
     ) -> None:
         self._http = http
         self._build = RequestBuilder(http)
@@ -100,6 +120,8 @@ class ConnectFiClient:
         self._token_lock = asyncio.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
+        self._expires = 0.0
+        self._shared = shared
         self._logins = 0  # bumped by each login; waiters on the lock compare it
 
     # Applications
@@ -286,13 +308,40 @@ class ConnectFiClient:
                 self._logins != seen or self._clock() < self._renew_at
             ):
                 return self._token  # someone logged in while this call waited
-            return await self._log_in()
+            return await self._fleet_token(stale=None)
 
     async def _renewed_token(self, *, stale: str) -> str:
         async with self._token_lock:
             if self._token is not None and self._token != stale:
                 return self._token  # another call already renewed it
+            return await self._fleet_token(stale=stale)
+
+    async def _fleet_token(self, *, stale: str | None) -> str:
+        """The fleet's token if it has a valid one, else a login under its lock."""
+        if self._shared is None:
             return await self._log_in()
+        adopted = await self._adopt(stale)
+        if adopted is not None:
+            return adopted
+        async with self._shared.renewing():
+            adopted = await self._adopt(stale)  # another replica logged in
+            if adopted is not None:
+                return adopted
+            token = await self._log_in()
+            await self._shared.put(token, self._renew_at, self._expires)
+            return token
+
+    async def _adopt(self, stale: str | None) -> str | None:
+        assert self._shared is not None
+        found = await self._shared.get()
+        if found is None:
+            return None
+        token, renew_at = found
+        if token == stale or self._clock() >= renew_at:
+            return None
+        self._token, self._renew_at = token, renew_at
+        self._logins += 1
+        return token
 
     async def _log_in(self) -> str:
         self._token = None
@@ -328,6 +377,7 @@ class ConnectFiClient:
         token, expires = envelope.parse(token_and_expiry, body["data"], request_id)
         lifetime = expires - self._clock()
         self._renew_at = expires - min(self._margin, max(lifetime, 0.0) / 2)
+        self._expires = expires
         self._token = token
         self._logins += 1
         return token
