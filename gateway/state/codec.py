@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import enum
 import importlib
+import inspect
 import json
 from typing import Any
 
@@ -45,7 +46,12 @@ def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return {"$e": _name(type(value)), "v": value.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: _encode(getattr(value, f.name)) for f in _fields(value)}
+        fields = {
+            f.name: _encode(found)
+            for f in dataclasses.fields(value)
+            # A field with a resolver reads as its method: the class has it.
+            if not inspect.ismethod(found := getattr(value, f.name))
+        }
         return {"$d": _name(type(value)), "f": fields}
     if isinstance(value, dt.datetime):
         return {"$dt": value.isoformat()}
@@ -64,10 +70,6 @@ def _encode(value: Any) -> Any:
     if isinstance(value, dict):
         return {"$m": [[_encode(k), _encode(v)] for k, v in value.items()]}
     raise Unencodable(f"cannot share a {type(value).__name__}")
-
-
-def _fields(value: Any) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(value)
 
 
 def _class(name: Any) -> type:
