@@ -78,9 +78,12 @@ def _class(name: Any) -> type:
     module, _, qualname = name.partition(":")
     if not module.startswith(ALLOWED):
         raise ValueError(f"class outside the gateway: {module}")
-    found: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        found = getattr(found, part)
+    try:
+        found: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"no class {name}") from exc
     if not isinstance(found, type):
         raise ValueError(f"not a class: {name}")
     return found

@@ -113,6 +113,9 @@ class RedisIdempotencyStore:
                 while found is not None and found.get("s") == "pending":
                     if found.get("fp") != fingerprint:
                         break
+                    running = self._running.get(key)
+                    if running is not None:  # claimed here meanwhile
+                        return running[0], False
                     waited = found.get("o")
                     await asyncio.sleep(delay)
                     delay = min(delay * 1.5, POLL_MAX)
