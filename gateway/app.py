@@ -70,7 +70,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(
-            settings, sandboxes, connectfi_token=state.connectfi_token
+            settings,
+            sandboxes,
+            connectfi_token=state.connectfi_token,
+            document_owners=state.document_owners(),
         )
         app.state.upstreams = upstreams
         state.start()

@@ -39,7 +39,7 @@ from adapters.transport.pooled import PooledTransport
 from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.transport.singleflight import Coalescing
 from gateway.settings import Settings, secret
-from schema.authz import DocumentOwners
+from schema.authz import DocumentOwners, DocumentOwnerStore
 
 SANDBOX_HOSTS = {p: f"http://{p.value}.sandbox" for p in Provider}
 
@@ -55,7 +55,7 @@ class Upstreams:
     breakers: dict[Provider, CircuitBreaker] = field(default_factory=dict)
     request_deadline: float = 15.0  # seconds, for each GraphQL request
     # Who generated each connectFi document (schema/authz.py, the upload check).
-    document_owners: DocumentOwners = field(default_factory=DocumentOwners)
+    document_owners: DocumentOwnerStore = field(default_factory=DocumentOwners)
 
     async def probe(self, provider: Provider) -> float | None:
         """Round trip of a HEAD to the provider's base URL in ms; None if down.
@@ -164,9 +164,10 @@ def create_upstreams(
     sandboxes: dict[Provider, Controlled] | None = None,
     *,
     connectfi_token: SharedToken | None = None,
+    document_owners: DocumentOwnerStore | None = None,
 ) -> Upstreams:
     """Build every provider's client; ``sandboxes`` lets tests pass their own,
-    ``connectfi_token`` is the fleet's (gateway/state)."""
+    ``connectfi_token`` and ``document_owners`` are the fleet's (gateway/state)."""
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
     breakers = {
@@ -230,4 +231,5 @@ def create_upstreams(
         sandboxes=sandboxes,
         breakers=breakers,
         request_deadline=settings.request_deadline,
+        document_owners=document_owners or DocumentOwners(),
     )

@@ -21,9 +21,10 @@ enrollment: a vault file the gateway cannot check is not theirs to point at).
 A connectFi document carries no owner at connectFi, so the gateway remembers who
 generated it (:class:`DocumentOwners`): an applicant's generated document belongs
 to their connectFi customer, and an applicant may upload only into one of their
-own customer's; a document staff generated, or one this process does not know
-(another replica, a restart), reads as not found to an applicant. An applicant
-without a connectFi customer may not generate one.
+own customer's; a document staff generated, or one the store does not know (a
+restart; another replica unless the store is shared: ``gateway.state.owners``),
+reads as not found to an applicant. An applicant without a connectFi customer
+may not generate one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from strawberry.extensions import FieldExtension
 
@@ -137,6 +138,15 @@ ANYONE = frozenset(
 )
 
 
+class DocumentOwnerStore(Protocol):
+    """Who each generated connectFi document belongs to. ``owner_of`` answers
+    None for a document it does not know (never raises): not the caller's."""
+
+    async def bind(self, key: str, owner: model.Owner) -> None: ...
+
+    async def owner_of(self, key: str) -> model.Owner | None: ...
+
+
 class DocumentOwners:
     """Who each generated connectFi document belongs to, in this process.
 
@@ -148,33 +158,33 @@ class DocumentOwners:
         self.max_entries = max_entries
         self._owners: OrderedDict[str, model.Owner] = OrderedDict()
 
-    def bind(self, key: str, owner: model.Owner) -> None:
+    async def bind(self, key: str, owner: model.Owner) -> None:
         self._owners[key] = owner
         self._owners.move_to_end(key)
         while len(self._owners) > self.max_entries:
             self._owners.popitem(last=False)
 
-    def owner_of(self, key: str) -> model.Owner | None:
+    async def owner_of(self, key: str) -> model.Owner | None:
         return self._owners.get(key)
 
 
-def generated(ctx: Context, document: model.Document) -> model.Document:
+async def generated(ctx: Context, document: model.Document) -> model.Document:
     """A document the caller just generated, bound to the caller's customer."""
     customer = ctx.caller.connectfi_customer_id
     if is_staff(ctx.caller) or not customer:
         return document
     owner = model.Owner(model.OwnerKind.CONNECTFI_CUSTOMER, customer)
-    ctx.upstreams.document_owners.bind(document.key, owner)
+    await ctx.upstreams.document_owners.bind(document.key, owner)
     return dataclasses.replace(document, owner=owner)
 
 
-def _connectfi_document_owner(ctx: Context, raw: object) -> model.Owner | None:
+async def _connectfi_document_owner(ctx: Context, raw: object) -> model.Owner | None:
     gid = ids.decode(str(raw))
     if gid is None or gid.typename != "Document":
         return None
     if gid.provider is not model.Provider.CONNECTFI:
         return None
-    return ctx.upstreams.document_owners.owner_of(gid.key)
+    return await ctx.upstreams.document_owners.owner_of(gid.key)
 
 
 def _forbidden(what: str) -> Forbidden:
@@ -222,7 +232,7 @@ async def refusal(
         target = kwargs.get("input")
         document_id = getattr(target, "document_id", None)
         if document_id is not None:
-            document_owner = _connectfi_document_owner(ctx, document_id)
+            document_owner = await _connectfi_document_owner(ctx, document_id)
             if document_owner is None or not owns_owner(caller, document_owner):
                 return _not_found(document_id)
         owner = getattr(target, "owner", None)

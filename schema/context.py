@@ -20,7 +20,7 @@ from adapters.ports import ApiturePort, AucoPort, ConnectFiPort, MambuPort
 from adapters.transport.breaker import CircuitBreaker
 
 if TYPE_CHECKING:
-    from schema.authz import DocumentOwners
+    from schema.authz import DocumentOwnerStore
     from schema.idempotency import IdempotencyStore
     from schema.loaders import Loaders
 
@@ -55,7 +55,7 @@ class Upstreams(Protocol):
         ...
 
     @property
-    def document_owners(self) -> DocumentOwners: ...
+    def document_owners(self) -> DocumentOwnerStore: ...
 
     async def probe(self, provider: Provider) -> float | None:
         """Round trip to the provider in ms; None when it is not reachable."""

@@ -13,6 +13,8 @@ APQ registrations             ``RedisQueries``               open: local registr
 connectFi token               ``RedisToken``                 open: own login
 webhook de-duplication        ``RedisDedupe``                open: local store
 subscription events           ``RedisBus``                   open: local delivery
+connectFi document owners     ``RedisDocumentOwners``        local bindings only
+                                                             (unknown: not found)
 ============================  =============================  ======================
 
 Each Redis store counts what failed in ``outage.count`` (``counters()`` lists
@@ -33,9 +35,11 @@ from gateway.state.bus import RedisBus
 from gateway.state.connectfi import RedisToken
 from gateway.state.dedupe import RedisDedupe
 from gateway.state.idempotency import RedisIdempotencyStore
+from gateway.state.owners import RedisDocumentOwners
 from gateway.state.persisted import RedisQueries
 from gateway.state.redis import Outage, connect
 from gateway.webhooks.dedupe import DedupeStore, InMemoryDedupe
+from schema.authz import DocumentOwners, DocumentOwnerStore
 from schema.idempotency import IdempotencyStore
 from schema.live.bus import EventBus, InProcessBus
 
@@ -54,6 +58,14 @@ class FleetState:
             return local
         store = RedisDedupe(self.redis, local)
         self._outages["webhook_dedupe"] = store.outage
+        return store
+
+    def document_owners(self) -> DocumentOwnerStore:
+        local = DocumentOwners()
+        if self.redis is None:
+            return local
+        store = RedisDocumentOwners(self.redis, local)
+        self._outages["document_owners"] = store.outage
         return store
 
     def start(self) -> None:

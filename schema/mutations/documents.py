@@ -73,7 +73,7 @@ class DocumentMutations:
             note=input.note,
             note_author_agent_email=input.note_author_agent_email,
         )
-        return Document.from_domain(authz.generated(info.context, found))
+        return Document.from_domain(await authz.generated(info.context, found))
 
     @strawberry.mutation(
         description="Upload a file (GraphQL multipart request): the image of a "

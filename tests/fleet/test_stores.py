@@ -24,7 +24,7 @@ from adapters.connectfi.client import ConnectFiClient
 from adapters.connectfi.sandbox import create_app as connectfi_sandbox
 from adapters.connectfi.sandbox.store import SEED_CUSTOMER_ID
 from adapters.errors import ProviderUnavailable
-from adapters.model import Provider
+from adapters.model import Owner, OwnerKind, Provider
 from gateway.operations import sha256
 from gateway.persisted import Mode, PersistedQueries
 from gateway.state import codec
@@ -32,9 +32,11 @@ from gateway.state.bus import RedisBus
 from gateway.state.connectfi import RedisToken
 from gateway.state.dedupe import RedisDedupe
 from gateway.state.idempotency import RedisIdempotencyStore
+from gateway.state.owners import RedisDocumentOwners
 from gateway.state.persisted import RedisQueries
 from gateway.state.redis import connect, key
 from gateway.webhooks.dedupe import InMemoryDedupe
+from schema.authz import DocumentOwners
 from schema.errors import NotFound, ProviderFailed
 from schema.idempotency import IdempotencyUnavailable, MemoryIdempotencyStore
 from schema.live.bus import InProcessBus
@@ -357,3 +359,36 @@ def test_the_codec_builds_only_the_gateways_own_classes() -> None:
     for name in ("os:system", "subprocess:Popen", "builtins:eval", "schema:nothing"):
         with pytest.raises(ValueError):
             codec.loads(json.dumps({"$d": name, "f": {}}))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_document_bound_on_one_replica_has_its_owner_on_the_other(
+    kind: str, redis_url: str
+) -> None:
+    owner = Owner(OwnerKind.CONNECTFI_CUSTOMER, "cstap_owner")
+    async with clients(redis_url) as (a, b):
+        if kind == "memory":
+            first: Any = DocumentOwners()
+            second: Any = first
+        else:
+            first = RedisDocumentOwners(a, DocumentOwners())
+            second = RedisDocumentOwners(b, DocumentOwners())
+        await first.bind("doc_1", owner)
+        assert await second.owner_of("doc_1") == owner
+        assert await second.owner_of("doc_2") is None
+
+
+async def test_with_redis_down_document_owners_are_this_replicas_own(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    owner = Owner(OwnerKind.CONNECTFI_CUSTOMER, "cstap_owner")
+    async with clients(redis_url) as (a, b):
+        here, there = (RedisDocumentOwners(r, DocumentOwners()) for r in (a, b))
+        redis_server.stop()
+        try:
+            await here.bind("doc_3", owner)
+            assert await here.owner_of("doc_3") == owner
+            assert await there.owner_of("doc_3") is None  # never someone's
+            assert here.outage.count == 2 and there.outage.count == 1
+        finally:
+            redis_server.start()
