@@ -16,14 +16,16 @@ holding JSON: ``{"s": state, "fp": fingerprint, "o": owner, "r": result}``.
   Redis.
 - **Done**: the result is kept for the retention (24 h); a failure is marked
   ``failed`` for ``FAILED_TTL`` seconds, for the waiters, and a retry runs again.
-  Both writes happen only while this attempt still owns the key.
+  Both writes happen only while this attempt still owns the key (or it is gone:
+  Redis restarted); a result Redis did not take is written again, backing off,
+  for as long as its claim would have lived.
 
 Failure policy: **closed**. When Redis cannot be reached ``claim`` raises
 ``IdempotencyUnavailable``, and the keyed mutation answers ``Unavailable``
 (``IDEMPOTENCY_UNAVAILABLE``) without calling the provider; mutations without a
-key run as usual. ``outage.count`` counts the refusals; ``unsaved`` counts results
-that ran but could not be written (Redis failed in between: that key's retry,
-after ``claim_ttl``, would run again).
+key run as usual. ``outage.count`` counts the failed operations; ``unsaved``
+counts results that ran but could not be written even later (Redis down longer
+than ``claim_ttl``: a retry of that key after it comes back would run again).
 """
 
 from __future__ import annotations
@@ -58,12 +60,14 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 """
-# Replace the value only while ``owner`` (ARGV[1]) holds the key.
+# Write the outcome while ``owner`` (ARGV[1]) holds the key, or when the key is
+# gone (Redis restarted without it): never over another attempt's claim.
 SETTLE = """
 local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local ok, d = pcall(cjson.decode, v)
-if not ok or d['o'] ~= ARGV[1] then return 0 end
+if v then
+  local ok, d = pcall(cjson.decode, v)
+  if not ok or d['o'] ~= ARGV[1] then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 """
@@ -82,6 +86,7 @@ class RedisIdempotencyStore:
         self.retention = retention
         self.outage = Outage("idempotency", "keyed mutations are refused")
         self.unsaved = 0
+        self._later: set[asyncio.Task[None]] = set()
         self._claim = redis.register_script(CLAIM)
         self._settle = redis.register_script(SETTLE)
         # Attempts running on this replica: key -> (entry, owner id).
@@ -160,14 +165,32 @@ class RedisIdempotencyStore:
     async def _write(
         self, key: str, owner: str, value: dict[str, Any], ttl: float
     ) -> None:
+        args: list[str | int] = [owner, json.dumps(value), int(ttl * 1000)]
         try:
-            await self._settle(
-                keys=[self.key(key)],
-                args=[owner, json.dumps(value), int(ttl * 1000)],
-            )
+            await self._settle(keys=[self.key(key)], args=args)
         except FAILURES as exc:
-            self.unsaved += 1
             self.outage.failed(exc)
+            if value["s"] == "done":  # a result must not be lost: write it later
+                task = asyncio.create_task(self._write_later(self.key(key), args))
+                self._later.add(task)
+                task.add_done_callback(self._later.discard)
+
+    async def _write_later(self, name: str, args: list[str | int]) -> None:
+        """Retry writing a result while its claim would live: a Redis that
+        comes back (even empty) then holds it, and no retry runs it again."""
+        deadline = time.monotonic() + self.claim_ttl
+        delay = 0.1
+        while time.monotonic() < deadline:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+            try:
+                await self._settle(keys=[name], args=args)
+            except FAILURES:
+                continue
+            self.outage.ok()
+            return
+        self.unsaved += 1
+        log.error("idempotency: a result could not be written to Redis")
 
     def _entry(self, fingerprint: str) -> Entry:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()

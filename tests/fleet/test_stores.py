@@ -392,3 +392,27 @@ async def test_with_redis_down_document_owners_are_this_replicas_own(
             assert here.outage.count == 2 and there.outage.count == 1
         finally:
             redis_server.start()
+
+
+async def test_a_result_redis_missed_is_written_when_it_is_back(
+    redis_server: RedisServer, redis_url: str
+) -> None:
+    async with idempotency_pair("redis", redis_url) as (a, b):
+        entry, mine = await a.claim("k5", "fp")
+        assert mine
+        answer = NotFound(code="NOT_FOUND", message="done while Redis was down")
+        entry.result.set_result(answer)
+        redis_server.stop()
+        try:
+            await a.keep("k5", entry)  # fails: retried in the background
+            with pytest.raises(IdempotencyUnavailable):
+                await b.claim("k5", "fp")  # closed meanwhile
+        finally:
+            redis_server.start()  # empty: the claim is gone too
+        for _ in range(1000):
+            if await b.redis.exists(a.key("k5")):
+                break
+            await asyncio.sleep(0.01)
+        replayed, mine = await b.claim("k5", "fp")
+        assert not mine and await replayed.result == answer
+        assert a.unsaved == 0
