@@ -39,7 +39,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from gateway.state import codec
+from gateway.state.codec import Unencodable, dumps, loads
 from gateway.state.redis import FAILURES, Outage, key, text
 from schema.errors import ProviderFailed
 from schema.idempotency import RETENTION, Entry, IdempotencyUnavailable
@@ -142,8 +142,8 @@ class RedisIdempotencyStore:
     async def keep(self, key: str, entry: Entry) -> None:
         _, owner = self._running.pop(key, (entry, ""))
         try:
-            result = codec.dumps(entry.result.result())
-        except codec.Unencodable:
+            result = dumps(entry.result.result())
+        except Unencodable:
             log.exception("idempotency: a result that cannot be shared")
             result = None
         value = {"s": "done", "fp": entry.fingerprint, "o": owner, "r": result}
@@ -158,7 +158,7 @@ class RedisIdempotencyStore:
         if entry.result.done() and not entry.result.exception():
             result = entry.result.result()
             if isinstance(result, ProviderFailed):
-                failure = codec.dumps(result)
+                failure = dumps(result)
         value = {"s": "failed", "fp": entry.fingerprint, "o": owner, "r": failure}
         await self._write(key, owner, value, FAILED_TTL)
 
@@ -200,7 +200,7 @@ class RedisIdempotencyStore:
         """An entry already holding the result another replica stored."""
         entry = self._entry(fingerprint)
         if isinstance(result, str):
-            entry.result.set_result(codec.loads(result))
+            entry.result.set_result(loads(result))
         else:  # it raised, or its result could not be shared
             entry.result.set_exception(IdempotencyUnavailable("no shared result"))
         return entry
