@@ -6,9 +6,10 @@ orchestrator or load balancer:
 - ``/readyz`` answers ``503`` while the app is **starting** (before the lifespan's
   start-up has finished: the upstream clients do not exist yet), while it is
   **draining** (from the moment SIGTERM arrives), and while **every provider's
-  breaker is open** (no request could be served; one provider down costs only
-  its own fields, so that alone is not a reason to leave the pool). Otherwise
-  ``200``.
+  breaker is open** and cooling down (no request could be served; one provider
+  down costs only its own fields, so that alone is not a reason to leave the
+  pool). When a cool-down ends the replica is ready again, so that traffic
+  brings the probe that can close the breaker. Otherwise ``200``.
 - ``/livez`` answers ``503`` only when the event loop is wedged: a watchdog task
   ticks every second, and a tick older than ``GATEWAY_LIVENESS_STALL`` seconds
   (the loop blocked, or the watchdog dead) fails it. A loop blocked for good
@@ -35,7 +36,7 @@ from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
-from adapters.transport.breaker import BreakerState, CircuitBreaker
+from adapters.transport.breaker import CircuitBreaker
 
 log = logging.getLogger("gateway.health")
 
@@ -62,7 +63,9 @@ class Health:
         if self.draining:
             return False, "draining"
         breakers = list(self.breakers)
-        if breakers and all(b.state is BreakerState.OPEN for b in breakers):
+        # Open and cooling down: once a cool-down ends a probe may pass, so the
+        # replica takes traffic again (nothing else would close its breakers).
+        if breakers and all(b.refusing for b in breakers):
             return False, "every provider's circuit is open"
         return True, "ready"
 

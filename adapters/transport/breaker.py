@@ -131,6 +131,15 @@ class CircuitBreaker:
     def state(self) -> BreakerState:
         return self._state
 
+    @property
+    def refusing(self) -> bool:
+        """Open and still cooling down: every call would be refused now. (After
+        the cool-down the state stays OPEN until a call comes to probe.)"""
+        return (
+            self._state is BreakerState.OPEN
+            and self._clock() - self._opened_at < self.cooldown
+        )
+
     def try_acquire(self) -> bool:
         """May an attempt go now? In half-open, True reserves the one probe."""
         if self._state is BreakerState.OPEN:

@@ -50,6 +50,10 @@ async def test_not_ready_while_every_breaker_is_open_and_not_alive_when_stalled(
         assert down.json() == {"status": "every provider's circuit is open"}
         # Liveness does not care about providers.
         assert (await client.get("/livez")).status_code == 200
+        # A cool-down over: ready again, so that traffic brings the probe that
+        # can close the breaker (an unready replica would get none).
+        breakers[Provider.MAMBU]._opened_at -= breakers[Provider.MAMBU].cooldown
+        assert (await client.get("/readyz")).status_code == 200
 
         health: Health = app.state.health
         await health.stop_watchdog()
