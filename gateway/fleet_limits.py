@@ -29,12 +29,12 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as redis
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from starlette.requests import Request
@@ -47,7 +47,6 @@ from adapters.transport.ratelimit import (
     Limiter,
     MemoryLimiter,
 )
-from caching import Cache
 from gateway.settings import Settings, secret
 from schema.limits import QueryLimits, operation_cost
 
@@ -286,16 +285,18 @@ class CallerLimits:
     cost_burst: float = 1.0
     limits: QueryLimits = field(default_factory=QueryLimits)
     refused: dict[str, int] = field(default_factory=lambda: {"requests": 0, "cost": 0})
-    _costs: Cache[tuple[str, str | None], int] = field(
-        default_factory=lambda: Cache(4 * 1024 * 1024, _weigh_cost)
-    )
+    _operations: dict[tuple[str, str | None], Any] = field(default_factory=dict)
 
     @property
     def enabled(self) -> bool:
         return self.requests_per_second > 0 or self.cost_per_second > 0
 
     async def check(
-        self, request: Request, query: str | None, operation_name: str | None
+        self,
+        request: Request,
+        query: str | None,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None = None,
     ) -> Refusal | None:
         """None if the request may run; else which limit refused it."""
         identity = caller_identity(request)
@@ -310,7 +311,7 @@ class CallerLimits:
                 )
             )
         if self.cost_per_second > 0 and query:
-            cost = self.cost(query, operation_name)
+            cost = self.cost(query, operation_name, variables)
             cost_key = bucket_key("cost", identity)
             buckets.append(
                 Bucket(
@@ -329,39 +330,49 @@ class CallerLimits:
         self.refused[kind] += 1
         return Refusal(kind, decision)
 
-    def cost(self, query: str, operation_name: str | None) -> int:
-        """The estimated cost of the operation; 1 for a text that does not parse
-        (the request is refused anyway, and costs nothing upstream)."""
+    def cost(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None = None,
+    ) -> int:
+        """The estimated cost of the operation, page sizes from ``variables``;
+        1 for a text that does not parse or names no operation (the request is
+        refused anyway, and costs nothing upstream)."""
         key = (query, operation_name)
-        known = self._costs.get(key)
-        if known is None:
-            try:
-                document = parse(query, max_tokens=self.limits.max_tokens)
-            except GraphQLError:
-                known = 1
-            else:
-                operations = [
-                    d
-                    for d in document.definitions
-                    if isinstance(d, OperationDefinitionNode)
-                ]
-                chosen = [
-                    o
-                    for o in operations
-                    if operation_name is None
-                    or (o.name is not None and o.name.value == operation_name)
-                ]
-                known = (
-                    operation_cost(document, chosen[0], self.limits.max_page)
-                    if chosen
-                    else 1
-                )
-            self._costs.put(key, max(known, 1))
-        return max(known, 1)
+        found = self._operations.get(key)
+        if found is None:
+            found = self._operations[key] = _operation(
+                query, operation_name, self.limits.max_tokens
+            )
+            if len(self._operations) > MAX_OPERATIONS:
+                self._operations.pop(next(iter(self._operations)))
+        if found is NO_OPERATION:
+            return 1
+        document, operation = found
+        return max(
+            1, operation_cost(document, operation, self.limits.max_page, variables)
+        )
 
 
-def _weigh_cost(key: tuple[str, str | None], value: int) -> int:
-    return 2 * len(key[0]) + 200
+NO_OPERATION = None
+MAX_OPERATIONS = 1000  # documents kept for the cost estimate, oldest out
+
+
+def _operation(
+    query: str, operation_name: str | None, max_tokens: int
+) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLError:
+        return NO_OPERATION
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+            operation_name is None
+            or (definition.name is not None and definition.name.value == operation_name)
+        ):
+            return document, definition
+    return NO_OPERATION
 
 
 def caller_identity(request: Request) -> str:

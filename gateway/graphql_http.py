@@ -340,8 +340,12 @@ class GraphQLHTTP(GraphQL[Any, None]):
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])
         if self.caller_limits is not None:
+            variables = request_data.variables
             refusal = await self.caller_limits.check(
-                request, query, request_data.operation_name
+                request,
+                query,
+                request_data.operation_name,
+                variables if isinstance(variables, dict) else None,
             )
             if refusal is not None:
                 sub_response.status_code = 429

@@ -203,9 +203,11 @@ def page_size(
     root: bool,
     max_page: int = MAX_PAGE,
     refuse: Callable[[str, Any], None] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> int:
     """How many items ``field`` fans out to, for the cost estimate; a page
-    over ``max_page`` goes to ``refuse`` (and counts as asked)."""
+    over ``max_page`` goes to ``refuse`` (and counts as asked). A page size in a
+    variable is the largest page, unless ``variables`` gives it."""
     for argument in field.arguments or ():
         if argument.name.value == "first":
             value = argument.value
@@ -214,7 +216,10 @@ def page_size(
             elif isinstance(value, VariableNode):
                 # Variables are unknown while validating (and the result
                 # is cached per document): assume the largest page.
+                given = (variables or {}).get(value.name.value)
                 size = max_page
+                if isinstance(given, int) and not isinstance(given, bool):
+                    size = min(max(given, 0), max_page)
             else:
                 size = DEFAULT_PAGE
             if size > max_page and refuse is not None:
@@ -236,14 +241,15 @@ def field_cost(
     fragments: Fragments,
     max_page: int = MAX_PAGE,
     refuse: Callable[[str, Any], None] | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> int:
     """Every field costs 1, times the page sizes of the connections above it."""
     field, seen = found
     if field.selection_set is None:
         return multiplier
-    inner = multiplier * page_size(field, root, max_page, refuse)
+    inner = multiplier * page_size(field, root, max_page, refuse, variables)
     return multiplier + sum(
-        field_cost(f, inner, False, fragments, max_page, refuse)
+        field_cost(f, inner, False, fragments, max_page, refuse, variables)
         for f in fields_of(field.selection_set, fragments, seen)
     )
 
@@ -252,12 +258,14 @@ def operation_cost(
     document: DocumentNode,
     operation: OperationDefinitionNode,
     max_page: int = MAX_PAGE,
+    variables: Mapping[str, Any] | None = None,
 ) -> int:
     """The estimated cost of ``operation`` as the limits rule computes it
-    (introspection fields aside): what a caller's cost rate limit charges."""
+    (introspection fields aside), page sizes taken from ``variables`` where
+    given: what a caller's cost rate limit charges."""
     fragments = fragments_of(document)
     return sum(
-        field_cost(found, 1, True, fragments, max_page)
+        field_cost(found, 1, True, fragments, max_page, None, variables)
         for found in fields_of(operation.selection_set, fragments)
         if found[0].name.value not in INTROSPECTION_ROOTS
     )
