@@ -47,6 +47,7 @@ from adapters.transport.ratelimit import (
     Limiter,
     MemoryLimiter,
 )
+from caching import Cache, bounds
 from gateway.settings import Settings, secret
 from schema.limits import QueryLimits, operation_cost
 
@@ -285,7 +286,15 @@ class CallerLimits:
     cost_burst: float = 1.0
     limits: QueryLimits = field(default_factory=QueryLimits)
     refused: dict[str, int] = field(default_factory=lambda: {"requests": 0, "cost": 0})
-    _operations: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+    # Parsed operations by (text, name), bounded in bytes like the schema's own
+    # documents (caching.bounds).
+    _operations: Cache[tuple[str, str | None], _Parsed] = field(
+        default_factory=lambda: Cache(
+            bounds.DOCUMENTS_MAX_BYTES // 4,
+            _weigh,
+            max_entry_bytes=bounds.DOCUMENT_MAX_ENTRY_BYTES,
+        )
+    )
 
     @property
     def enabled(self) -> bool:
@@ -342,37 +351,38 @@ class CallerLimits:
         key = (query, operation_name)
         found = self._operations.get(key)
         if found is None:
-            found = self._operations[key] = _operation(
-                query, operation_name, self.limits.max_tokens
-            )
-            if len(self._operations) > MAX_OPERATIONS:
-                self._operations.pop(next(iter(self._operations)))
-        if found is NO_OPERATION:
+            found = _operation(query, operation_name, self.limits.max_tokens)
+            self._operations.put(key, found)
+        if found.document is None or found.operation is None:
             return 1
-        document, operation = found
-        return max(
-            1, operation_cost(document, operation, self.limits.max_page, variables)
+        cost = operation_cost(
+            found.document, found.operation, self.limits.max_page, variables
         )
+        return max(1, cost)
 
 
-NO_OPERATION = None
-MAX_OPERATIONS = 1000  # documents kept for the cost estimate, oldest out
+@dataclass(frozen=True)
+class _Parsed:
+    document: DocumentNode | None = None
+    operation: OperationDefinitionNode | None = None  # None: nothing to run
 
 
-def _operation(
-    query: str, operation_name: str | None, max_tokens: int
-) -> tuple[DocumentNode, OperationDefinitionNode] | None:
+def _weigh(key: tuple[str, str | None], value: _Parsed) -> int:
+    return len(key[0]) * bounds.DOCUMENT_CHAR_BYTES
+
+
+def _operation(query: str, operation_name: str | None, max_tokens: int) -> _Parsed:
     try:
         document = parse(query, max_tokens=max_tokens)
     except GraphQLError:
-        return NO_OPERATION
+        return _Parsed()
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
             operation_name is None
             or (definition.name is not None and definition.name.value == operation_name)
         ):
-            return document, definition
-    return NO_OPERATION
+            return _Parsed(document, definition)
+    return _Parsed(document)
 
 
 def caller_identity(request: Request) -> str:

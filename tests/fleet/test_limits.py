@@ -291,3 +291,11 @@ def test_any_subject_or_address_makes_one_short_key_of_its_own(
             await client.aclose()
 
     asyncio.run(run())
+
+
+def test_a_text_that_does_not_parse_or_names_no_operation_costs_one() -> None:
+    limits = CallerLimits(MemoryLimiter(), cost_per_second=SLOW, cost_burst=10)
+    assert limits.cost("{ applications(first: ", None) == 1
+    assert limits.cost(PAGE, "NotThere") == 1
+    assert limits.cost(PAGE, "Page", {"first": 7}) == 8
+    assert limits.cost(PAGE, "Page", {"first": 10_000}) == 101  # at most a page
