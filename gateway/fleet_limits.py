@@ -46,6 +46,7 @@ from adapters.transport.ratelimit import (
     Decision,
     Limiter,
     MemoryLimiter,
+    RateLimitedTransport,
 )
 from caching import Cache, bounds
 from gateway.settings import Settings, secret
@@ -406,6 +407,8 @@ class FleetLimits:
     limiter: Limiter
     client: redis.Redis | None = None
     budgets: dict[str, SharedRetryBudget] = field(default_factory=dict)
+    # Each rate-limited provider's transport (its counters), by provider name.
+    outbound: dict[str, RateLimitedTransport] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FleetLimits:

@@ -163,7 +163,9 @@ def _http_client(
             burst=settings.provider_rate_burst or max(rate, 1.0),
             max_wait=settings.provider_rate_max_wait,
         )
-        inner = RateLimitedTransport(inner, limit=limit, limiter=fleet.limiter)
+        inner = fleet.outbound[provider.value] = RateLimitedTransport(
+            inner, limit=limit, limiter=fleet.limiter
+        )
     transport: httpx.AsyncBaseTransport = ResilientTransport(
         inner,
         name=provider.value,

@@ -150,6 +150,11 @@ async def test_outbound_quota_is_shared_by_replicas_and_counted_at_the_provider(
             g.sandboxes[Provider.APITURE].control.calls("GET") for g in (one, two)
         )
         assert apiture_calls == 3  # the fleet's quota, not 3 per replica
+        refused = [
+            g.client._transport.app.state.fleet.outbound["apiture"].refused  # type: ignore[attr-defined]
+            for g in (one, two)
+        ]
+        assert sum(refused) == 3
         errors = body["errors"]
         assert {e["extensions"]["code"] for e in errors} == {"RATE_LIMITED"}
         assert {e["extensions"].get("provider") for e in errors} == {"APITURE"}
