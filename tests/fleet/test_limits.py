@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from starlette.requests import Request
 
 from adapters.model import Provider
+from adapters.sandbox_kit import Fault
 from adapters.transport.ratelimit import (
     Bucket,
     MemoryLimiter,
@@ -304,3 +305,21 @@ def test_a_text_that_does_not_parse_or_names_no_operation_costs_one() -> None:
     assert limits.cost(PAGE, "NotThere") == 1
     assert limits.cost(PAGE, "Page", {"first": 7}) == 8
     assert limits.cost(PAGE, "Page", {"first": 10_000}) == 101  # at most a page
+
+
+async def test_a_sandbox_429_holds_the_provider_through_the_whole_stack(
+    redis_url: str,
+) -> None:
+    settings = Settings(redis_url=redis_url, apiture_rate_limit=100.0)
+    async with serve(settings) as one, serve(settings) as two:
+        apiture = one.sandboxes[Provider.APITURE].control
+        apiture.inject(r".*", Fault(status=429, retry_after="30", times=1))
+        first = await one.execute(PAGE, {"first": 1})
+        assert {e["extensions"]["code"] for e in first["errors"]} == {"RATE_LIMITED"}
+        assert apiture.calls() == 1  # 30 s is past the deadline: not retried
+        for gateway in (one, two):
+            held = await gateway.execute(PAGE, {"first": 2})
+            assert {e["extensions"]["code"] for e in held["errors"]} == {"RATE_LIMITED"}
+        # Neither replica called Apiture again while it asked to wait.
+        assert apiture.calls() == 1
+        assert two.sandboxes[Provider.APITURE].control.calls() == 0
