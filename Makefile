@@ -11,6 +11,7 @@ NODE_STAMP := $(FRONTEND)/node_modules/.package-lock.json
 MESH := benchmarks/mesh
 MESH_STAMP := $(MESH)/node_modules/.package-lock.json
 BENCH_ARGS ?=
+REPLICAS ?= 2
 
 .PHONY: run test check bench schema sandbox manifest frontend clean codegen-example
 
@@ -22,6 +23,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## serve the gateway on the embedded sandboxes, GraphiQL at /graphql
 	$(BIN)/gateway serve
+
+fleet: $(STAMP)  ## Redis, the sandboxes, REPLICAS gateways and a balancer on :8000
+	$(BIN)/gateway fleet --replicas $(REPLICAS)
 
 test: $(STAMP) check frontend  ## lint, types, then the whole test suite
 	$(BIN)/pytest

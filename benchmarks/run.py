@@ -230,8 +230,26 @@ def _population(work: Path) -> Population:
 def _start_ours(
     args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
 ) -> None:
+    env = ours_env(stack, base)
+    port = stack.ours.rsplit(":", 1)[1]
+    stack.started["ours"] = processes.start(
+        "our gateway",
+        [
+            *GATEWAY_CLI,
+            "serve",
+            f"--port={port}",
+            f"--workers={args.workers}",
+        ],
+        log=work / "ours.log",
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def ours_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
+    """Our gateway's environment: every provider at its sandbox, production."""
     s = stack.sandboxes
-    env = dict(
+    return dict(
         base,
         GATEWAY_ENVIRONMENT="production",
         GATEWAY_APITURE_URL=s["apiture"] + "/accountApplications",
@@ -248,19 +266,6 @@ def _start_ours(
         GATEWAY_MAMBU_PASSWORD="sandbox",
         GATEWAY_AUTH_JWT_SECRET=JWT_SECRET,
         GATEWAY_PERSISTED_QUERIES="apq",
-    )
-    port = stack.ours.rsplit(":", 1)[1]
-    stack.started["ours"] = processes.start(
-        "our gateway",
-        [
-            *GATEWAY_CLI,
-            "serve",
-            f"--port={port}",
-            f"--workers={args.workers}",
-        ],
-        log=work / "ours.log",
-        env=env,
-        cwd=ROOT,
     )
 
 
@@ -668,6 +673,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-seconds", type=float, default=15.0)
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
+    parser.add_argument(
+        "--replicas",
+        default="",
+        help="instead of the comparison: our gateway as a fleet (gateway fleet) of "
+        "each of these sizes, e.g. 1,2,4, and 1 without Redis (benchmarks/fleet.py)",
+    )
     return parser.parse_args(argv)
 
 
@@ -676,6 +687,10 @@ def main(argv: list[str] | None = None) -> int:
     if wrk_path() is None:
         print("wrk is not installed: `apt-get install wrk` (make bench does)")
         return 2
+    if args.replicas:
+        from benchmarks import fleet
+
+        return fleet.main(args)
     if not (MESH / "node_modules" / ".bin" / "hive-gateway").exists():
         print("Mesh is not installed: `npm ci` in benchmarks/mesh (make bench does)")
         return 2

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
 from strawberry.exceptions import ConnectionRejectionError
 
@@ -24,7 +25,9 @@ from adapters.sandbox_kit import Controlled
 from gateway import graphiql
 from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured, Unauthenticated
 from gateway.cors import HEADERS, MAX_AGE, METHODS, CORSPolicy, cors_policy
+from gateway.fleet_limits import FleetLimits
 from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
+from gateway.health import Health, drain_on_sigterm
 from gateway.limits import UploadLimit
 from gateway.operations import load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
@@ -67,6 +70,10 @@ def create_app(
         max_queued=settings.subscription_queue,
     )
 
+    # Rate limits, provider quotas, retry budgets: in Redis when configured.
+    fleet = FleetLimits.from_settings(settings)
+    health = Health(stall=settings.liveness_stall)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(
@@ -74,8 +81,10 @@ def create_app(
             sandboxes,
             connectfi_token=state.connectfi_token,
             document_owners=state.document_owners(),
+            fleet=fleet,
         )
         app.state.upstreams = upstreams
+        health.breakers = upstreams.breakers.values()
         state.start()
         live.pollers = app.state.pollers = Pollers(
             upstreams.apiture,
@@ -87,12 +96,19 @@ def create_app(
         # The embedded sandboxes' webhooks come back to this app, in process.
         webhooks.connect_sandboxes(upstreams.sandboxes, app)
         settle_heap()
+        health.start_watchdog()
+        restore_sigterm = drain_on_sigterm(health, settings.shutdown_drain)
+        health.started = True
         try:
             yield
         finally:
+            health.draining = True
+            restore_sigterm()
+            await health.stop_watchdog()
             await webhooks.disconnect_sandboxes(upstreams.sandboxes)
             await upstreams.aclose()
             await state.aclose()
+            await fleet.aclose()
 
     async def context(request: Request | WebSocket) -> LiveContext:
         upstreams: Upstreams = request.app.state.upstreams
@@ -152,6 +168,7 @@ def create_app(
         ),
     )
     cors = cors_policy(settings)
+    caller_limits = fleet.caller_limits(settings)
     graphql = GraphQLHTTP(
         schema,
         max_upload_files=settings.max_upload_files,
@@ -161,12 +178,16 @@ def create_app(
         connect=connect,
         websocket_origin=lambda origin: _cors_allows(cors, origin),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        caller_limits=caller_limits if caller_limits.enabled else None,
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
     app.state.events = events
     app.state.live = live
     app.state.fleet = state
+    app.state.health = health
+    app.state.fleet_limits = fleet
+    app.state.caller_limits = caller_limits
     # Provider webhooks publish there (gateway/webhooks): outside the guard below.
     webhooks = Webhooks.from_settings(settings, events)
     webhooks.dedupe = state.dedupe(
@@ -208,6 +229,16 @@ def create_app(
             "status": "ok",
             "sandboxes": sorted(p.name for p in settings.sandboxed()),
         }
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready, status = health.readiness()
+        return JSONResponse({"status": status}, status_code=200 if ready else 503)
+
+    @app.get("/livez")
+    async def livez() -> JSONResponse:
+        alive, status = health.liveness()
+        return JSONResponse({"status": status}, status_code=200 if alive else 503)
 
     return app
 

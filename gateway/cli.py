@@ -1,6 +1,7 @@
 """``gateway``: serve the gateway, serve the sandboxes, export the schema.
 
 gateway serve [--host H] [--port P] [--workers N]
+gateway fleet [--replicas N] [--port P] [--no-redis] [--sandbox-latency SECONDS]
 gateway sandbox [--provider NAME] [--port N] [--latency SECONDS]
                 [--bench-applications N]
 gateway export-schema
@@ -55,6 +56,22 @@ def _serve(args: argparse.Namespace) -> None:
         access_log=not production,
         # Deadlines on each request's headers and body (slow_clients).
         http=PROTOCOL,
+        # After SIGTERM (and GATEWAY_SHUTDOWN_DRAIN): in-flight requests' time.
+        timeout_graceful_shutdown=int(settings.shutdown_grace),
+    )
+
+
+def _fleet(args: argparse.Namespace) -> None:
+    from gateway.fleet import Fleet, run
+
+    run(
+        Fleet(
+            replicas=args.replicas,
+            host=args.host,
+            port=args.port,
+            redis=not args.no_redis,
+            sandbox_latency=args.sandbox_latency,
+        )
     )
 
 
@@ -167,6 +184,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
+
+    fleet = sub.add_parser(
+        "fleet", help="Redis, the sandboxes, N replicas and a load balancer"
+    )
+    fleet.add_argument("--replicas", type=int, default=2)
+    fleet.add_argument("--host", default="127.0.0.1")
+    fleet.add_argument("--port", type=int, default=8000, help="the load balancer's")
+    fleet.add_argument(
+        "--no-redis", action="store_true", help="each replica its own limits"
+    )
+    fleet.add_argument("--sandbox-latency", type=float, default=0.0)
+    fleet.set_defaults(run=_fleet)
 
     sandbox = sub.add_parser("sandbox", help="serve provider sandboxes on own ports")
     sandbox.add_argument(

@@ -65,9 +65,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from gateway.fleet_limits import CallerLimits
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.persisted import PersistedQueries, PersistedQueryError
-from schema.errors import request_error_code
+from schema.errors import RATE_LIMITED, request_error_code
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -137,6 +138,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         websocket_origin: Callable[[str], bool] | None = None,
         max_subscriptions_per_connection: int = 20,
         subscription_protocols: Sequence[str] = (GRAPHQL_TRANSPORT_WS_PROTOCOL, SSE),
+        caller_limits: CallerLimits | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -151,6 +153,8 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
+        # Each caller's rate limits (gateway.fleet_limits), None when off.
+        self.caller_limits = caller_limits
         files = max_upload_files
 
         class BoundedForm(_BoundedForm):
@@ -337,6 +341,27 @@ class GraphQLHTTP(GraphQL[Any, None]):
                 sub_response.status_code = exc.status
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])
+        if self.caller_limits is not None:
+            variables = request_data.variables
+            refusal = await self.caller_limits.check(
+                request,
+                query,
+                request_data.operation_name,
+                variables if isinstance(variables, dict) else None,
+            )
+            if refusal is not None:
+                sub_response.status_code = 429
+                seconds = refusal.decision.retry_after_header
+                sub_response.headers["Retry-After"] = seconds
+                error = GraphQLError(
+                    refusal.message,
+                    extensions={
+                        "code": RATE_LIMITED,
+                        "limit": refusal.kind,
+                        "retryAfter": int(seconds),
+                    },
+                )
+                return ExecutionResult(data=None, errors=[error])
         return await super().execute_single(
             request=request,
             request_adapter=request_adapter,

@@ -163,11 +163,34 @@ class Settings(BaseSettings):
     idempotency_claim_ttl: float = Field(default=30.0, gt=0)
 
     # -- fleet limits (issue 20: rate limits, retry budget, readiness): below --
+    # Per caller (token subject; client address when anonymous), fleet-wide with
+    # Redis (gateway/fleet_limits.py): requests per second and a burst; estimated
+    # query cost (schema/limits.py) per second and a burst (0: the max query
+    # cost). 0 turns a limit off. Refused: 429, Retry-After, RATE_LIMITED.
+    rate_limit_requests: float = Field(default=0.0, ge=0)
+    rate_limit_burst: float = Field(default=0.0, ge=0)
+    rate_limit_cost: float = Field(default=0.0, ge=0)
+    rate_limit_cost_burst: float = Field(default=0.0, ge=0)
+    # Calls per second to each provider, every replica together (none of the
+    # four publishes a quota: 0, off); a call waits up to the max wait for its
+    # turn, else fails as the provider's own 429 would.
+    apiture_rate_limit: float = Field(default=0.0, ge=0)
+    connectfi_rate_limit: float = Field(default=0.0, ge=0)
+    auco_rate_limit: float = Field(default=0.0, ge=0)
+    mambu_rate_limit: float = Field(default=0.0, ge=0)
+    provider_rate_burst: float = Field(default=0.0, ge=0)  # 0: one second's calls
+    provider_rate_max_wait: float = Field(default=2.0, ge=0)
+    # Readiness and shutdown (gateway/health.py): seconds /readyz answers 503
+    # after SIGTERM before the server stops accepting (the load balancer's time
+    # to notice); seconds in-flight requests then have to finish; seconds
+    # without a watchdog tick after which /livez fails.
+    shutdown_drain: float = Field(default=0.0, ge=0)
+    shutdown_grace: float = Field(default=30.0, gt=0)
+    liveness_stall: float = Field(default=10.0, gt=0)
 
     # -- metrics and logs (issue 21): settings below --
 
     # -- tracing (issue 21; OTEL_* variables configure the exporter): below --
-
 
     @property
     def graphiql_enabled(self) -> bool:

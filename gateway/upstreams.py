@@ -36,8 +36,10 @@ from adapters.sandbox_kit import Controlled
 from adapters.transport.breaker import CircuitBreaker
 from adapters.transport.cap import CappedTransport
 from adapters.transport.pooled import PooledTransport
+from adapters.transport.ratelimit import OutboundLimit, RateLimitedTransport
 from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.transport.singleflight import Coalescing
+from gateway.fleet_limits import FleetLimits
 from gateway.settings import Settings, secret
 from schema.authz import DocumentOwners, DocumentOwnerStore
 
@@ -133,6 +135,7 @@ def _http_client(
     provider: Provider,
     sandbox: Controlled | None,
     breaker: CircuitBreaker,
+    fleet: FleetLimits,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
@@ -151,12 +154,34 @@ def _http_client(
             max_connections=settings.max_connections,
             max_answer_bytes=settings.max_upstream_bytes,
         )
+    rate = outbound_rate(settings, provider)
+    if rate > 0:
+        # Under the retries: every attempt takes a unit of the provider's quota.
+        limit = OutboundLimit(
+            key=f"gw:rl:provider:{provider.value}",
+            rate=rate,
+            burst=settings.provider_rate_burst or max(rate, 1.0),
+            max_wait=settings.provider_rate_max_wait,
+        )
+        inner = fleet.outbound[provider.value] = RateLimitedTransport(
+            inner, limit=limit, limiter=fleet.limiter
+        )
     transport: httpx.AsyncBaseTransport = ResilientTransport(
-        inner, name=provider.value, policy=policy(settings), breaker=breaker
+        inner,
+        name=provider.value,
+        policy=policy(settings),
+        breaker=breaker,
+        budget=fleet.retry_budget(settings, provider.value),
     )
     if settings.coalesce_reads:
         transport = Coalescing(transport, total_timeout=settings.request_deadline)
     return httpx.AsyncClient(transport=transport, base_url=base_url, timeout=timeout)
+
+
+def outbound_rate(settings: Settings, provider: Provider) -> float:
+    """Calls per second allowed to ``provider`` (``GATEWAY_<NAME>_RATE_LIMIT``)."""
+    rate: float = getattr(settings, f"{provider.value}_rate_limit")
+    return rate
 
 
 def create_upstreams(
@@ -165,9 +190,13 @@ def create_upstreams(
     *,
     connectfi_token: SharedToken | None = None,
     document_owners: DocumentOwnerStore | None = None,
+    fleet: FleetLimits | None = None,
 ) -> Upstreams:
-    """Build every provider's client; ``sandboxes`` lets tests pass their own,
-    ``connectfi_token`` and ``document_owners`` are the fleet's (gateway/state)."""
+    """Build every provider's client; ``sandboxes`` lets tests pass their own;
+    ``connectfi_token`` and ``document_owners`` are the fleet's (gateway/state);
+    ``fleet`` holds the limits shared with other replicas (in-process if None)."""
+    if fleet is None:
+        fleet = FleetLimits.from_settings(Settings.model_construct())
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
     breakers = {
@@ -179,7 +208,8 @@ def create_upstreams(
         for p in Provider
     }
     http = {
-        p: _http_client(settings, p, sandboxes.get(p), breakers[p]) for p in Provider
+        p: _http_client(settings, p, sandboxes.get(p), breakers[p], fleet)
+        for p in Provider
     }
     sandboxed = settings.sandboxed()
     concurrency = settings.max_concurrency_per_provider

@@ -102,6 +102,11 @@ class Forbidden(UserError):
     pass
 
 
+# A provider rate limiting the gateway, or the gateway rate limiting its caller
+# (HTTP 429 with Retry-After, ``extensions.limit`` saying which limit, nothing
+# run): wait ``retryAfter`` seconds and send it again.
+RATE_LIMITED = "RATE_LIMITED"
+
 # Failures a later retry of the same call may get past.
 RETRYABLE = (domain.ProviderUnavailable, domain.ProviderTimeout, domain.RateLimited)
 

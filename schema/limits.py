@@ -22,7 +22,7 @@ where introspection is off it is still refused (:mod:`schema.pipeline`).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,41 +188,87 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
             return 1 + max((self._depth(f) for f in self._inner(found)), default=0)
 
         def _page(self, field: FieldNode, root: bool) -> int:
-            for argument in field.arguments or ():
-                if argument.name.value == "first":
-                    value = argument.value
-                    if isinstance(value, IntValueNode):
-                        size = int(value.value)
-                    elif isinstance(value, VariableNode):
-                        # Variables are unknown while validating (and the result
-                        # is cached per document): assume the largest page.
-                        size = limits.max_page
-                    else:
-                        size = DEFAULT_PAGE
-                    if size > limits.max_page:
-                        self._refuse(
-                            f"first may be at most {limits.max_page} ({size} asked)",
-                            field,
-                        )
-                    return max(size, 1)
-                if argument.name.value == "ids":
-                    return max(len(getattr(argument.value, "values", ()) or ()), 1)
-            if any(a.name.value == "after" for a in field.arguments or ()):
-                return DEFAULT_PAGE
-            if root and field.name.value in CONNECTIONS:
-                return DEFAULT_PAGE
-            return 1
+            return page_size(field, root, limits.max_page, self._refuse)
 
         def _cost(self, found: Found, multiplier: int, root: bool) -> int:
-            field = found[0]
-            if field.selection_set is None:
-                return multiplier
-            inner = multiplier * self._page(field, root)
-            return multiplier + sum(
-                self._cost(f, inner, False) for f in self._inner(found)
+            return field_cost(
+                found, multiplier, root, self.fragments, limits.max_page, self._refuse
             )
 
     return Limits
+
+
+def page_size(
+    field: FieldNode,
+    root: bool,
+    max_page: int = MAX_PAGE,
+    refuse: Callable[[str, Any], None] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> int:
+    """How many items ``field`` fans out to, for the cost estimate; a page
+    over ``max_page`` goes to ``refuse`` (and counts as asked). A page size in a
+    variable is the largest page, unless ``variables`` gives it."""
+    for argument in field.arguments or ():
+        if argument.name.value == "first":
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                size = int(value.value)
+            elif isinstance(value, VariableNode):
+                # Variables are unknown while validating (and the result
+                # is cached per document): assume the largest page.
+                given = (variables or {}).get(value.name.value)
+                size = max_page
+                if isinstance(given, int) and not isinstance(given, bool):
+                    size = min(max(given, 0), max_page)
+            else:
+                size = DEFAULT_PAGE
+            if size > max_page and refuse is not None:
+                refuse(f"first may be at most {max_page} ({size} asked)", field)
+            return max(size, 1)
+        if argument.name.value == "ids":
+            return max(len(getattr(argument.value, "values", ()) or ()), 1)
+    if any(a.name.value == "after" for a in field.arguments or ()):
+        return DEFAULT_PAGE
+    if root and field.name.value in CONNECTIONS:
+        return DEFAULT_PAGE
+    return 1
+
+
+def field_cost(
+    found: Found,
+    multiplier: int,
+    root: bool,
+    fragments: Fragments,
+    max_page: int = MAX_PAGE,
+    refuse: Callable[[str, Any], None] | None = None,
+    variables: Mapping[str, Any] | None = None,
+) -> int:
+    """Every field costs 1, times the page sizes of the connections above it."""
+    field, seen = found
+    if field.selection_set is None:
+        return multiplier
+    inner = multiplier * page_size(field, root, max_page, refuse, variables)
+    return multiplier + sum(
+        field_cost(f, inner, False, fragments, max_page, refuse, variables)
+        for f in fields_of(field.selection_set, fragments, seen)
+    )
+
+
+def operation_cost(
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    max_page: int = MAX_PAGE,
+    variables: Mapping[str, Any] | None = None,
+) -> int:
+    """The estimated cost of ``operation`` as the limits rule computes it
+    (introspection fields aside), page sizes taken from ``variables`` where
+    given: what a caller's cost rate limit charges."""
+    fragments = fragments_of(document)
+    return sum(
+        field_cost(found, 1, True, fragments, max_page, None, variables)
+        for found in fields_of(operation.selection_set, fragments)
+        if found[0].name.value not in INTROSPECTION_ROOTS
+    )
 
 
 def introspection_cost(

@@ -1,6 +1,15 @@
 """The state ``ResilientTransport`` keeps per provider: a circuit breaker and a
 retry budget. Plain objects on an injectable clock, used from one event loop (no
 locks); :mod:`adapters.transport.resilience` says when they are consulted.
+
+A fleet shares each provider's retry budget (:class:`Budget` is its protocol; the
+Redis one is injected from ``gateway/``), so the fleet's retries stay a share of
+the fleet's calls however many replicas there are. The breakers stay per replica,
+on purpose: a breaker must react within a few calls and decide on every attempt,
+which a round trip to Redis per attempt would slow down on the hot path and make
+depend on Redis being up; each replica sees the same provider, so each opens
+after a handful of its own failures anyway, and a replica whose own network path
+to the provider fails (the case a shared breaker would hide) opens alone.
 """
 
 from __future__ import annotations
@@ -9,10 +18,20 @@ import enum
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 log = logging.getLogger("gateway.resilience")
 
 Clock = Callable[[], float]
+
+
+class Budget(Protocol):
+    """A provider's retry budget: ``deposit`` on every call (cheap, no I/O),
+    ``take`` before each retry."""
+
+    def deposit(self) -> None: ...
+
+    async def take(self) -> bool: ...
 
 
 class RetryBudget:
@@ -59,6 +78,10 @@ class RetryBudget:
             return False
         self._balance = max(0.0, self._balance - 1.0)
         return True
+
+    async def take(self) -> bool:
+        """``withdraw``, as the :class:`Budget` protocol asks."""
+        return self.withdraw()
 
     def _refill(self) -> None:
         now = self._clock()
@@ -107,6 +130,15 @@ class CircuitBreaker:
     @property
     def state(self) -> BreakerState:
         return self._state
+
+    @property
+    def refusing(self) -> bool:
+        """Open and still cooling down: every call would be refused now. (After
+        the cool-down the state stays OPEN until a call comes to probe.)"""
+        return (
+            self._state is BreakerState.OPEN
+            and self._clock() - self._opened_at < self.cooldown
+        )
 
     def try_acquire(self) -> bool:
         """May an attempt go now? In half-open, True reserves the one probe."""

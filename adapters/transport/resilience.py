@@ -61,7 +61,13 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from adapters.transport.breaker import BreakerState, CircuitBreaker, Clock, RetryBudget
+from adapters.transport.breaker import (
+    BreakerState,
+    Budget,
+    CircuitBreaker,
+    Clock,
+    RetryBudget,
+)
 
 log = logging.getLogger("gateway.resilience")
 
@@ -171,7 +177,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         name: str,
         policy: Policy | None = None,
         breaker: CircuitBreaker | None = None,
-        budget: RetryBudget | None = None,
+        budget: Budget | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         draw: Callable[[], float] = random.random,
@@ -179,7 +185,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.name = name  # for logs
         self.policy = policy = policy or Policy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
-        self.budget = budget or RetryBudget(
+        self.budget: Budget = budget or RetryBudget(
             ratio=policy.budget_ratio,
             minimum=policy.budget_minimum,
             window=policy.budget_window,
@@ -210,7 +216,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             if (
                 delay is None
                 or self.breaker.state is BreakerState.OPEN
-                or not self.budget.withdraw()
+                or not await self.budget.take()
             ):
                 return _settle(outcome)
             retry += 1
