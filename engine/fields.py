@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from engine.internals import graphql_schema
+
 AT_HAND = "_gateway_at_hand"
 DECLARED = "gateway.declared"  # StrawberryField.metadata: "direct" | "resolver"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,7 +100,7 @@ def _basic_code() -> object:
     class Probe:
         plain: int = 0
 
-    probe = strawberry.Schema(query=Probe)._schema.query_type
+    probe = graphql_schema(strawberry.Schema(query=Probe)).query_type
     assert probe is not None
     code: object = getattr(probe.fields["plain"].resolve, "__code__", None)
     assert code is not None
