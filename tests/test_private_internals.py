@@ -6,6 +6,9 @@ file by name rather than a request at run time.
   ``adapters.transport.cap.content_decoder``: the public ``aiter_bytes``
   decodes a raw chunk whole, so a gzip bomb inflates past the cap before it is
   counted.
+- httpx ``Response._content``, behind ``adapters.transport.cap.answered``: no
+  public setter for a body read by hand (a new Response would lose the request
+  and the extensions).
 - httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
 - aiohttp ``ClientSession._retry_connection``, behind
@@ -34,7 +37,7 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.transport.cap import content_decoder
+from adapters.transport.cap import answered, content_decoder
 from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
 from adapters.transport.pooled import no_retry_on_dropped_connection
 from engine.internals import graphql_schema, raw_info
@@ -49,6 +52,14 @@ def test_httpx_decoder_inflates_in_steps() -> None:
     packed = gzip.compress(body)
     out = b"".join(decoder.decode(packed[i : i + 7]) for i in range(0, len(packed), 7))
     assert out + decoder.flush() == body
+
+
+def test_httpx_response_takes_a_body_read_by_hand() -> None:
+    request = httpx.Request("GET", "https://tenant.example/a")
+    response = httpx.Response(200, request=request, stream=httpx.ByteStream(b""))
+    answered(response, b'{"a":1}')
+    assert response.content == b'{"a":1}' and response.json() == {"a": 1}
+    assert response.text == '{"a":1}' and response.request is request
 
 
 def _canonical(alphabet: str) -> st.SearchStrategy[str]:

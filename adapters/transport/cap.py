@@ -109,7 +109,14 @@ async def read_within(response: httpx.Response, limit: int) -> None:
             parts.append(piece)
     finally:
         await response.aclose()
-    response._content = b"".join(parts)
+    answered(response, b"".join(parts))
+
+
+def answered(response: httpx.Response, content: bytes) -> None:
+    """Give a response read by hand its body, as ``aread`` would (private:
+    ``Response._content``; httpx has no public setter, and a new Response would
+    lose the request, the extensions and the elapsed time its callers read)."""
+    response._content = content
 
 
 class CappedTransport(httpx.AsyncBaseTransport):
