@@ -1,17 +1,28 @@
 """What the engine learns from a field's declaration: whether Strawberry reads
 it straight off its object (``read_directly``), and whether its resolver answers
-an attribute whenever that attribute is not None (``at_hand``)."""
+an attribute whenever that attribute is not None (``at_hand``).
+
+A field derived from a domain record's declaration carries how it is answered in
+its metadata under ``DECLARED`` (``schema.types.presenting.shows``): ``"direct"``
+(the object holds the value) or ``"resolver"``. A field declared ``"resolver"``
+is never read directly; one declared ``"direct"`` is, once Strawberry is seen to
+put nothing around it (``read_directly``): a declaration with a guard added is
+reported by the guard test (``tests/schema/test_fast_path_guard.py``) rather
+than read unguarded."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import strawberry
 from strawberry.types.field import StrawberryField
 
+from engine.internals import graphql_schema
+
 AT_HAND = "_gateway_at_hand"
+DECLARED = "gateway.declared"  # StrawberryField.metadata: "direct" | "resolver"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -22,10 +33,9 @@ def at_hand(attribute: str) -> Callable[[F], F]:
     Plans then read the attribute as they read a plain field, and an object
     whose every selected field is plain or at hand is built in one loop (and,
     for an immutable type, kept: see ``rendered``). Where the attribute is None
-    the object takes graphql-core's path, and the resolver runs. Put it under
-    ``@strawberry.field``::
+    the object takes graphql-core's path, and the resolver runs. Put it on the
+    resolver (under ``@strawberry.field``, if the type declares the field)::
 
-        @strawberry.field(...)
         @at_hand("listed_documents")
         def documents(self, info: Info) -> ...
     """
@@ -59,6 +69,8 @@ def read_directly(definition: StrawberryField, resolve: Any) -> bool:
     in Strawberry's ``DirectivesExtension``, a ``resolve`` middleware, and with
     any middleware the whole operation takes graphql-core's path.
     """
+    if declared(definition) not in (None, "direct"):
+        return False
     return (
         getattr(resolve, "__code__", None) is _basic_code()
         and getattr(resolve, "_is_default", False) is True
@@ -71,6 +83,14 @@ def read_directly(definition: StrawberryField, resolve: Any) -> bool:
     )
 
 
+def declared(definition: StrawberryField) -> str | None:
+    """How the field's declaration says it is answered (None: not derived
+    from a record's declaration)."""
+    metadata: Mapping[str, object] = definition.metadata or {}
+    found = metadata.get(DECLARED)
+    return found if isinstance(found, str) else None
+
+
 @functools.cache
 def _basic_code() -> object:
     """The code of the resolver Strawberry gives a field it reads directly,
@@ -80,7 +100,7 @@ def _basic_code() -> object:
     class Probe:
         plain: int = 0
 
-    probe = strawberry.Schema(query=Probe)._schema.query_type
+    probe = graphql_schema(strawberry.Schema(query=Probe)).query_type
     assert probe is not None
     code: object = getattr(probe.fields["plain"].resolve, "__code__", None)
     assert code is not None

@@ -43,7 +43,7 @@ from strawberry.types.field import StrawberryField
 
 from engine import plans
 from engine.context import GatewayExecutionContext
-from engine.fields import at_hand_attribute, read_directly
+from engine.fields import at_hand_attribute, declared, read_directly
 
 
 def survey(
@@ -119,4 +119,23 @@ def shared_attributes(schema: GraphQLSchema) -> dict[str, tuple[str, ...]]:
         cls = getattr(definition, "origin", None)
         if cls in plans._IMMUTABLE and dataclasses.is_dataclass(cls):
             found[name] = tuple(f.name for f in dataclasses.fields(cls))
+    return found
+
+
+def declarations(schema: GraphQLSchema) -> dict[str, dict[str, str]]:
+    """Type name -> field name -> how its declaration says it is answered, for
+    the fields derived from a domain record's declaration (``engine.fields``)."""
+    found: dict[str, dict[str, str]] = {}
+    for name, type_ in sorted(schema.type_map.items()):
+        if not isinstance(type_, GraphQLObjectType):
+            continue
+        for field_name, field in type_.fields.items():
+            definition = field.extensions.get("strawberry-definition")
+            kind = (
+                declared(definition)
+                if isinstance(definition, StrawberryField)
+                else None
+            )
+            if kind is not None:
+                found.setdefault(name, {})[field_name] = kind
     return found

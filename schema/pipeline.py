@@ -31,6 +31,7 @@ from strawberry.extensions import SchemaExtension
 from adapters.transport.resilience import deadline_scope
 from caching import bounds
 from engine import documents
+from engine.internals import graphql_schema
 from schema.context import Context
 from schema.deadline import DEFAULT_SECONDS
 from schema.errors import code_errors
@@ -94,7 +95,7 @@ class Pipeline(SchemaExtension):
         ctx = self.execution_context
         assert ctx.graphql_document is not None
         ctx.pre_execution_errors = self.documents.validate(
-            ctx.schema._schema,
+            graphql_schema(ctx.schema),
             ctx.query,
             ctx.graphql_document,
             tuple(ctx.validation_rules),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine import selection
+from engine.internals import raw_info
 from schema.context import Info
 
 # Fields every representation carries, summary or not.
@@ -18,7 +19,7 @@ ALWAYS = frozenset({"id", "provider", "provider_id", "state", "provider_state"})
 def selected_fields(info: Info, path: Sequence[str] = ()) -> frozenset[str]:
     """Python names of the fields selected under ``path`` of the current field
     (``engine.selection``)."""
-    return selection.selected_fields(info._raw_info, path)
+    return selection.selected_fields(raw_info(info), path)
 
 
 def needs_detail(selected: frozenset[str], carried: frozenset[str]) -> bool:

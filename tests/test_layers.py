@@ -2,7 +2,8 @@
 
 The flow is gateway -> schema -> engine / adapters -> caching: a package imports
 only those to its right, and no modules import each other in a cycle. Modules
-of the engine, the schema and the cache stay under 400 lines.
+of the engine, the schema, the cache and the adapters (but for the sandboxes,
+which serve tests and benchmarks, never a gateway request) stay under 400 lines.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ MAY_IMPORT = {
 # ports, adapters/ports.py.)
 KNOWN_AGAINST_FLOW: set[tuple[str, str]] = set()
 MAX_LINES = 400
-SIZED = ("engine", "schema", "caching")
+SIZED = ("engine", "schema", "caching", "adapters")
+
+
+def on_the_request_path(name: str) -> bool:
+    """Not a sandbox: a provider's stand-in package or the kit they share."""
+    parts = name.split(".")
+    return "sandbox" not in parts and not parts[-1].startswith("sandbox_")
 
 
 def modules() -> Iterator[tuple[str, Path]]:
@@ -180,7 +187,9 @@ def test_modules_stay_small() -> None:
     sizes = {
         name: len(path.read_text("utf-8").splitlines())
         for name, path in modules()
-        if name.split(".")[0] in SIZED
+        if name.split(".")[0] in SIZED and on_the_request_path(name)
     }
     assert sizes and max(sizes.values()) > 50
+    assert "adapters.apiture.mapping" in sizes and "adapters.mambu.client" in sizes
+    assert not any("sandbox" in name for name in sizes)
     assert {n: s for n, s in sizes.items() if s > MAX_LINES} == {}

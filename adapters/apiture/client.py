@@ -20,7 +20,8 @@ Endpoints used (all 21):
 
 Choices where the seed is silent or contradicts itself (query parameters are in
 :mod:`adapters.apiture.queries`, error mapping in :mod:`adapters.apiture.errors`,
-field mapping in :mod:`adapters.apiture.mapping`, each with its own choices):
+field mapping in :mod:`adapters.apiture.mapping` and request bodies in
+:mod:`adapters.apiture.bodies`, each with its own choices):
 - Paging: ``count`` is the total, a ``next`` link means more (§8). ``next`` hrefs
   are followed whether absolute or relative to the host (the seed shows both).
 - If-Match: sent whenever the caller gives one, as given. PUT, PATCH and DELETE
@@ -63,7 +64,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from adapters.apiture import answers, mapping, queries
+from adapters.apiture import answers, bodies, mapping, queries
 from adapters.apiture.errors import Kind, domain_error
 from adapters.apiture.items import APPLICATIONS, ENROLLMENTS, Items
 from adapters.errors import (
@@ -175,22 +176,20 @@ class ApitureClient:
                 [Violation(("input", "productUri"), "required")],
                 provider=APITURE,
             )
-        return await self._applications.create(mapping.create_body(data))
+        return await self._applications.create(bodies.create_body(data))
 
     async def update_application(
         self, id: str, changes: ApplicationInput, if_match: str | None
     ) -> Application:
         _check_funding(changes)
-        return await self._applications.update(
-            id, mapping.patch_body(changes), if_match
-        )
+        return await self._applications.update(id, bodies.patch_body(changes), if_match)
 
     async def replace_application(
         self, id: str, data: ApplicationInput, if_match: str | None
     ) -> Application:
         _check_funding(data)
         return await self._applications.replace(
-            id, lambda current: mapping.replacement_body(current, data), if_match
+            id, lambda current: bodies.replacement_body(current, data), if_match
         )
 
     async def delete_application(self, id: str, if_match: str | None) -> None:
@@ -223,20 +222,20 @@ class ApitureClient:
                 [Violation(("input", "applicant"), "required")],
                 provider=APITURE,
             )
-        return await self._enrollments.create(mapping.enrollment_body(data))
+        return await self._enrollments.create(bodies.enrollment_body(data))
 
     async def update_enrollment(
         self, id: str, changes: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
         return await self._enrollments.update(
-            id, mapping.enrollment_body(changes), if_match
+            id, bodies.enrollment_body(changes), if_match
         )
 
     async def replace_enrollment(
         self, id: str, data: EnrollmentInput, if_match: str | None
     ) -> Enrollment:
         return await self._enrollments.replace(
-            id, lambda current: mapping.enrollment_body(data, current), if_match
+            id, lambda current: bodies.enrollment_body(data, current), if_match
         )
 
     async def delete_enrollment(self, id: str) -> None:

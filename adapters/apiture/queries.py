@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from adapters.apiture import mapping
+from adapters.apiture import bodies
 from adapters.errors import ValidationFailed, Violation
 from adapters.model import ApplicationQuery, Provider, State
 
@@ -106,7 +106,7 @@ def _common_params(
     if query.search:
         params["q"] = query.search
     try:
-        sort_by = mapping.sort_param(query.sort)
+        sort_by = bodies.sort_param(query.sort)
         for field in (sort_by or "").split(","):
             if field and sortable is not None and field.lstrip("-") not in sortable:
                 raise KeyError(field.lstrip("-"))

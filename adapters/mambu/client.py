@@ -39,35 +39,31 @@ Choices:
 - ``documentHolderKey`` is sent as the owner's id as the caller gives it; the seed
   calls it the holder's encoded key, which a real tenant may insist on (the sandbox
   accepts either).
-- Errors: 401 → ``ProviderAuthFailed``; 404, or a holder's entity code (301
-  ``INVALID_CLIENT_ID``…) → ``NotFound``; 413 → ``UploadTooLarge``; 400 with
-  ``INVALID_PARAMETERS`` on ``name``/``type``/``documentContent`` →
-  ``ValidationFailed``; any other refusal → ``ProviderRejected`` (429 and 5xx are
-  :func:`adapters.transport.http.send`'s). ``provider_code`` is Mambu's
-  ``returnStatus``; messages never quote a body, a URL or a credential.
+- Errors: :mod:`adapters.mambu.errors` (429 and 5xx are
+  :func:`adapters.transport.http.send`'s); the streamed upload body is
+  :mod:`adapters.mambu.upload`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import BinaryIO, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 import httpx
 
 from adapters.errors import (
     AdapterError,
     NotFound,
-    ProviderAuthFailed,
-    ProviderRejected,
     UploadTooLarge,
     ValidationFailed,
     Violation,
 )
 from adapters.mambu import answers, mapping
+from adapters.mambu.errors import no_document, raise_for
 from adapters.mambu.mapping import PROVIDER, DocumentKey, HolderKind
+from adapters.mambu.upload import json_body
 from adapters.model import Document, Owner, Page, Upload
 from adapters.transport.http import RequestBuilder, send, validated
 from adapters.transport.keys import mambu_document_key, mambu_holder
@@ -76,12 +72,9 @@ from adapters.transport.paths import path as url_path
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
 MAX_LIMIT = 1000  # Mambu v1's largest page
-CHUNK_BYTES = 48 * 1024  # read and encoded at a time; a multiple of 3
 
 K = TypeVar("K")
 V = TypeVar("V")
-
-log = logging.getLogger("gateway.mambu")
 
 
 class MambuClient:
@@ -153,7 +146,7 @@ class MambuClient:
                 continue
             result[key] = next(
                 (d for d in listed if d.provider_id == document_key.encoded_key),
-                _no_document(),
+                no_document(),
             )
         return result
 
@@ -174,7 +167,7 @@ class MambuClient:
             if isinstance(belongs, AdapterError):
                 result[key] = belongs
             elif document_key.encoded_key not in belongs:
-                result[key] = _no_document()
+                result[key] = no_document()
             else:
                 result[key] = content
         return result
@@ -217,11 +210,11 @@ class MambuClient:
                 "Content-Type": "application/json",
                 "Content-Length": str(length),
             },
-            content=_json_body(prefix, upload.file, upload.size, suffix),
+            content=json_body(prefix, upload.file, upload.size, suffix),
         )
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
-        self._raise_for(response, f"Mambu has no such {holder.noun}")
+        raise_for(response, self.max_upload_bytes, f"Mambu has no such {holder.noun}")
         meta = validated(answers.DOCUMENT, response, PROVIDER)
         return mapping.document_answer(meta, owner)
 
@@ -229,18 +222,18 @@ class MambuClient:
         """Delete the document, once it is known to belong to the key's holder."""
         document_key = _parse_key(key)
         if document_key is None:
-            raise _no_document()
+            raise no_document()
         members = (await self._members([document_key.owner]))[document_key.owner]
         if isinstance(members, AdapterError):
             raise members
         if document_key.encoded_key not in members:
-            raise _no_document()
+            raise no_document()
         request = self._request(
             "DELETE", url_path("api", "documents", document_key.encoded_key)
         )
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
-        self._raise_for(response, "Mambu has no such document")
+        raise_for(response, self.max_upload_bytes, "Mambu has no such document")
 
     # internals ------------------------------------------------------------------------
 
@@ -264,7 +257,7 @@ class MambuClient:
         request = self._request("GET", path, {"offset": offset, "limit": limit})
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
-        self._raise_for(response, f"Mambu has no such {holder.noun}")
+        raise_for(response, self.max_upload_bytes, f"Mambu has no such {holder.noun}")
         found: tuple[Document, ...] | None = self._lists.get(owner, response.content)
         if found is None:
             metas = validated(answers.DOCUMENTS, response, PROVIDER)
@@ -296,7 +289,7 @@ class MambuClient:
         path = url_path("api", "documents", document_key.encoded_key)
         async with self._slots:
             response = await send(self._http, PROVIDER, self._request("GET", path))
-        self._raise_for(response, "Mambu has no such document")
+        raise_for(response, self.max_upload_bytes, "Mambu has no such document")
         return mapping.content_from_body(response.text)
 
     async def _each(
@@ -324,56 +317,10 @@ class MambuClient:
         for key in dict.fromkeys(keys):
             document_key = _parse_key(key)
             if document_key is None:
-                refused[key] = _no_document()
+                refused[key] = no_document()
             else:
                 parsed[key] = document_key
         return parsed, refused
-
-    def _raise_for(self, response: httpx.Response, missing: str) -> None:
-        """Translate a refusal; ``missing`` is what a 404 means on this endpoint."""
-        if response.is_success:
-            return
-        status = response.status_code
-        try:
-            body: object = response.json()
-        except ValueError:
-            body = None
-        answer = mapping.return_code(body)
-        log.warning(
-            "mambu refused: HTTP %s returnCode=%s returnStatus=%s errorSource=%s",
-            status,
-            answer.code,
-            answer.status,
-            answer.source,
-        )
-        error = self._refusal(status, answer, missing)
-        error.provider_code = answer.status
-        raise error
-
-    def _refusal(
-        self, status: int, answer: mapping.ReturnCode, missing: str
-    ) -> AdapterError:
-        if status == 401:
-            return ProviderAuthFailed(
-                "Mambu refused the gateway's credentials", provider=PROVIDER
-            )
-        if status == 404:
-            return NotFound(missing, provider=PROVIDER)
-        if answer.code in mapping.HOLDER_NOT_FOUND_CODES:
-            return NotFound("Mambu has no such document holder", provider=PROVIDER)
-        if status == 413:
-            return UploadTooLarge(
-                f"Mambu accepts files up to {self.max_upload_bytes} bytes.",
-                self.max_upload_bytes,
-                provider=PROVIDER,
-            )
-        path = mapping.INPUT_PATHS.get(answer.source or "")
-        if status == 400 and answer.code == 4 and path is not None:
-            violation = Violation(path, f"Mambu refused the {path[-1]}.")
-            return ValidationFailed(violation.message, [violation], provider=PROVIDER)
-        return ProviderRejected(
-            f"Mambu refused the request (HTTP {status})", provider=PROVIDER
-        )
 
 
 def _holder(owner: Owner) -> HolderKind:
@@ -389,36 +336,3 @@ def _parse_key(key: str) -> DocumentKey | None:
     """The key's parts when it fits the grammar (:mod:`adapters.transport.keys`), else
     None."""
     return mapping.parse_key(key) if mambu_document_key(key) else None
-
-
-def _no_document() -> NotFound:
-    return NotFound("Mambu has no such document", provider=PROVIDER)
-
-
-async def _json_body(
-    prefix: bytes, file: BinaryIO, size: int, suffix: bytes
-) -> AsyncIterator[bytes]:
-    """The upload body: ``prefix``, the file's base64 chunk by chunk, ``suffix``.
-
-    Reads are synchronous: 48 KiB from a local spooled file takes microseconds, less
-    than handing each chunk to a thread would cost.
-    """
-    yield prefix
-    file.seek(0)
-    remaining = size
-    carry = b""
-    while remaining:
-        data = file.read(min(CHUNK_BYTES, remaining))
-        if not data:
-            raise ValidationFailed(
-                "The file is shorter than its declared size.",
-                [Violation(("file",), "The file is shorter than its declared size.")],
-                provider=PROVIDER,
-            )
-        remaining -= len(data)
-        data = carry + data
-        # Encode whole 3-byte groups only, so that no padding appears mid-stream.
-        cut = len(data) if not remaining else len(data) - len(data) % 3
-        carry = data[cut:]
-        yield base64.b64encode(data[:cut])
-    yield suffix

@@ -11,12 +11,19 @@ applies it to what aiohttp reads. :func:`adapters.transport.http.send` turns
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import httpx
 
 DEFAULT_MAX_ANSWER_BYTES = 24 * 1024 * 1024
 # Compressed bytes given to the decoder at once: deflate inflates at most ~1032:1,
 # so one step can overshoot the cap by ~4 MiB at worst, never by the whole bomb.
 _DECODE_STEP = 4096
+
+
+class Decoder(Protocol):
+    def decode(self, data: bytes) -> bytes: ...
+    def flush(self) -> bytes: ...
 
 
 class UpstreamTooLarge(httpx.DecodingError):
@@ -53,6 +60,16 @@ def request_of(response: httpx.Response) -> httpx.Request | None:
         return None
 
 
+def content_decoder(response: httpx.Response) -> Decoder:
+    """httpx's decoder for the response's ``Content-Encoding`` (private:
+    ``Response._get_content_decoder``; ``decode(bytes)``, ``flush()``). httpx's
+    public ``aiter_bytes`` decodes each raw chunk whole, so a small compressed
+    chunk could expand past the cap before it is counted; fed a few KiB at a time
+    here, it never does. The same decoders as httpx's (gzip, deflate, and br and
+    zstd when installed), chosen as it chooses them."""
+    return response._get_content_decoder()
+
+
 async def read_within(response: httpx.Response, limit: int) -> None:
     """Read ``response`` (decoded, as ``aread`` would) without ever holding more
     than ``limit`` bytes of it, raw or decoded; ``UpstreamTooLarge`` past that.
@@ -68,9 +85,7 @@ async def read_within(response: httpx.Response, limit: int) -> None:
     try:
         refuse_declared(response.headers, limit, request)
         encoding = response.headers.get("content-encoding", "").strip().lower()
-        decoder = (
-            None if encoding in ("", "identity") else response._get_content_decoder()
-        )
+        decoder = None if encoding in ("", "identity") else content_decoder(response)
         parts: list[bytes] = []
         raw_total = total = 0
         async for raw in response.aiter_raw():
@@ -94,7 +109,14 @@ async def read_within(response: httpx.Response, limit: int) -> None:
             parts.append(piece)
     finally:
         await response.aclose()
-    response._content = b"".join(parts)
+    answered(response, b"".join(parts))
+
+
+def answered(response: httpx.Response, content: bytes) -> None:
+    """Give a response read by hand its body, as ``aread`` would (private:
+    ``Response._content``; httpx has no public setter, and a new Response would
+    lose the request, the extensions and the elapsed time its callers read)."""
+    response._content = content
 
 
 class CappedTransport(httpx.AsyncBaseTransport):

@@ -79,10 +79,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
-            # aiohttp sends an idempotent request (PUT and DELETE too) again when
-            # a kept-alive connection drops; what is repeated is decided once,
-            # by the resilient transport, as it was with httpx's pool.
-            self._session._retry_connection = False
+            no_retry_on_dropped_connection(self._session)
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -161,3 +158,13 @@ def _translate(exc: aiohttp.ClientError, request: httpx.Request) -> httpx.HTTPEr
     if isinstance(exc, aiohttp.ClientPayloadError):
         return httpx.ReadError(message, request=request)
     return httpx.RemoteProtocolError(message, request=request)
+
+
+def no_retry_on_dropped_connection(session: aiohttp.ClientSession) -> None:
+    """aiohttp sends an idempotent request (PUT and DELETE too) again when a
+    kept-alive connection drops; what is repeated is decided once, by the
+    resilient transport, as it was with httpx's pool. aiohttp has no public
+    switch for it: ``ClientSession._retry_connection`` (3.9 and later)."""
+    if not hasattr(session, "_retry_connection"):
+        raise RuntimeError("aiohttp no longer has ClientSession._retry_connection")
+    session._retry_connection = False

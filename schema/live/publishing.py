@@ -31,9 +31,9 @@ def change_of(result: object, mutation: str) -> Change | None:
     """The change a mutation's result makes; None for a failure."""
     state: str | None
     if isinstance(result, Application | Enrollment):
-        state = result.state.name
+        state = result.domain.state.name
     elif isinstance(result, Document):
-        state = result.status.name
+        state = result.domain.status.name
     elif isinstance(result, Deleted):
         state = None
     else:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from typing import Any
 
 import strawberry
 
 from adapters import model
-from schema.types.presenting import FromDomain
+from schema.types.presenting import FromDomain, shows
 
 
 @strawberry.enum(description="The provider that holds a record.")
@@ -85,79 +85,72 @@ class DocumentOwnerKind(enum.Enum):
     MAMBU_USER = "MAMBU_USER"
 
 
+# The API's enums for the records' (each record's state and actions are its own).
+ENUMS: dict[Any, Any] = {
+    model.Provider: Provider,
+    model.DocumentStatus: DocumentStatus,
+    model.OwnerKind: DocumentOwnerKind,
+}
+
+# Each type below shows the fields its record declares (schema.types.presenting).
+
+
 @strawberry.type(description="An amount of money.")
+@shows(model.Money, ENUMS)
 class Money(FromDomain):
-    value: str = strawberry.field(description="Decimal amount, as a string: '1500.00'.")
-    currency: str = strawberry.field(description="ISO 4217 currency code.")
+    pass
 
 
 @strawberry.type(description="The external account that funds a new account.")
+@shows(model.FundingAccount, ENUMS)
 class FundingAccount(FromDomain):
-    title: str | None = strawberry.field(description="Account holder's title.")
-    institution_name: str | None = strawberry.field(description="Bank name.")
-    routing_number: str | None = strawberry.field(description="ABA routing number.")
-    masked_account_number: str | None = strawberry.field(
-        description="Account number with all but the last digits masked."
-    )
+    pass
 
 
 @strawberry.type(description="A person applying or enrolling.")
+@shows(model.Applicant, ENUMS)
 class Applicant(FromDomain):
-    name: str | None = strawberry.field(description="Full display name.")
-    first_name: str | None = strawberry.field(description="Given name.")
-    last_name: str | None = strawberry.field(description="Family name.")
-    username: str | None = strawberry.field(description="Online banking username.")
-    role: str | None = strawberry.field(description="Role, e.g. primaryUser.")
-    email: str | None = strawberry.field(description="Preferred email address.")
-    phone: str | None = strawberry.field(description="Preferred phone number.")
-    birthdate: str | None = strawberry.field(description="Date of birth, YYYY-MM-DD.")
-    verified: bool | None = strawberry.field(
-        description="Whether identity verification passed."
-    )
-    contact_id: str | None = strawberry.field(
-        description="The provider's contact id for this person."
-    )
+    pass
 
 
 @strawberry.type(
     description="An entity of a connectFi application: the customer or a "
     "business representative, with its own status."
 )
+@shows(model.ApplicationEntity, {**ENUMS, model.State: ApplicationState})
 class ApplicationEntity(FromDomain):
-    entity_id: str = strawberry.field(description="connectFi entity id.")
-    is_customer: bool = strawberry.field(description="True for the customer itself.")
-    state: ApplicationState = strawberry.field(description="Normalized state.")
-    provider_state: str = strawberry.field(description="connectFi's own status.")
-    outcome: str | None = strawberry.field(description="Approved or Denied when done.")
+    pass
 
 
 @strawberry.type(description="A document an enrollment requires.")
+@shows(model.RequiredDocument, ENUMS)
 class RequiredDocument(FromDomain):
-    label: str | None = strawberry.field(description="What to show the applicant.")
-    type: str | None = strawberry.field(description="Document type, e.g. governmentId.")
-    category: str | None = strawberry.field(description="e.g. driversLicense.")
-    product_target: str | None = strawberry.field(description="personal or business.")
-    document_uri: str | None = strawberry.field(description="Where it is described.")
-    require_if_verified: bool | None = strawberry.field(
-        description="Required even when identity is already verified."
-    )
+    pass
 
 
 @strawberry.type(description="A participant in an e-signature process (Auco).")
+@shows(model.Signer, ENUMS)
 class Signer(FromDomain):
-    name: str | None = strawberry.field(description="Signer's name.")
-    email: str | None = strawberry.field(description="Signer's email.")
-    phone: str | None = strawberry.field(description="Signer's phone.")
-    role: str | None = strawberry.field(description="SIGNER, READER, …")
-    order: int | None = strawberry.field(description="Position in the signing order.")
-    status: str | None = strawberry.field(description="The provider's own status.")
-    signed_at: datetime | None = strawberry.field(description="When they signed.")
+    pass
 
 
 @strawberry.type(description="The record a document belongs to.")
+@shows(model.Owner, ENUMS)
 class DocumentOwner(FromDomain):
-    kind: DocumentOwnerKind = strawberry.field(description="What kind of record.")
-    id: str = strawberry.field(description="The provider's id of that record.")
+    pass
+
+
+# The API's types for the records' enums and nested records.
+VALUES: dict[Any, Any] = {
+    **ENUMS,
+    model.Money: Money,
+    model.FundingAccount: FundingAccount,
+    model.Applicant: Applicant,
+    model.ApplicationEntity: ApplicationEntity,
+    model.RequiredDocument: RequiredDocument,
+    model.Signer: Signer,
+    model.Owner: DocumentOwner,
+}
 
 
 @strawberry.input(description="The record whose documents to list.")

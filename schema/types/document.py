@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
 
 import strawberry
 
@@ -13,14 +12,9 @@ from engine.presented import Presented
 from schema import ids
 from schema.context import Info
 from schema.documents import documents_at_hand
-from schema.types.common import (
-    DocumentOwner,
-    DocumentStatus,
-    Provider,
-    Signer,
-)
+from schema.types.common import VALUES
 from schema.types.node import Node
-from schema.types.presenting import presenter
+from schema.types.presenting import presenter, shows
 
 
 @strawberry.type(
@@ -28,33 +22,9 @@ from schema.types.presenting import presenter
     "document sent for signature, a Mambu attachment, or a document listed on an "
     "Apiture application or enrollment."
 )
+@shows(model.Document, VALUES, provider_id=str)
 class Document(Node):
-    provider: Provider = strawberry.field(description="Where the document lives.")
-    provider_id: str = strawberry.field(
-        description="The provider's id: connectFi doc id, Auco code, Mambu "
-        "encodedKey, Apiture document URI."
-    )
-    name: str = strawberry.field(description="File or document name.")
-    kind: str | None = strawberry.field(
-        description="The provider's document type (passport, license, contract…)."
-    )
-    file_extension: str | None = strawberry.field(description="e.g. pdf, jpg.")
-    content_type: str | None = strawberry.field(description="MIME type.")
-    size: int | None = strawberry.field(description="Size in bytes, when known.")
-    status: DocumentStatus = strawberry.field(description="Normalized status.")
-    provider_status: str | None = strawberry.field(
-        description="The provider's own status value."
-    )
-    created_at: datetime | None = strawberry.field(description="When it was created.")
-    owner: DocumentOwner | None = strawberry.field(
-        description="The record it belongs to."
-    )
-    download_url: str | None = strawberry.field(
-        description="Where to download it, where the provider gives a link (Auco)."
-    )
-    signers: list[Signer] = strawberry.field(
-        description="Signature participants and their status (Auco)."
-    )
+    # Every shown field is declared on the record (adapters.model).
     domain: strawberry.Private[model.Document]
 
     @strawberry.field(

@@ -1,27 +1,42 @@
-"""Schema objects made from domain records, derived from the type's declaration.
+"""GraphQL types derived from the domain records' declarations, and the objects
+made from records.
 
-A GraphQL type declares each field once, as a Strawberry attribute named like
-the domain record's attribute it presents; what the object is made from is
-derived from that declaration: the record's attribute, converted to the
-field's declared type (``by_name`` for an enum, ``from_domain`` for a nested
-type, item by item for a list, None kept). A field that is not the record's
-attribute as it is says so in one place, as a ``derived`` function of the record
-(a global id, a sorted list); a field with a resolver is never made. So adding
-a plain field is one declaration on each side (the record, the type) and no
-copying code; the engine reads it directly (``engine.fields.read_directly``).
+Each field is declared once, on the record (``adapters.model``, with
+``adapters.declaring.shown``). ``shows(record, types)`` under
+``@strawberry.type`` gives the type one Strawberry field per shown field, in the
+record's order, before the type's own attributes: its GraphQL type derived from
+the annotation (``types`` maps the record's enums and nested records to the
+API's), its name and description as declared, and ``DECLARED`` in its metadata
+(``"direct"``, or ``"resolver"`` for a field answered by the type's method of
+that name, then nullable). ``engine.fields`` reads that metadata.
+
+What the object is made from is derived from the same fields: the record's
+attribute, converted to the field's type (``by_name`` for an enum,
+``from_domain`` for a nested type, item by item for a list, None kept). A field
+that is not the record's attribute as it is says so in one place, as a
+``derived`` function of the record (a global id, a sorted list); a field with a
+resolver is never made. So adding a plain field is one line on the record.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import inspect
 import operator
-from collections.abc import Callable
-from typing import Any, Self, TypeVar
+import types as builtin_types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Self, TypeVar
 
+import strawberry
 from strawberry.types.base import StrawberryList, StrawberryOptional
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 from strawberry.types.private import is_private
+
+from adapters.declaring import Shown
+from engine.fields import DECLARED
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -35,6 +50,70 @@ def by_name(target: type[E], value: enum.Enum) -> E:
     if found is None:
         found = _BY_NAME[(target, value)] = target[value.name]
     return found  # type: ignore[return-value]
+
+
+def shows(
+    record: type, types: Mapping[Any, Any], **retyped: Any
+) -> Callable[[type[T]], type[T]]:
+    """Under ``@strawberry.type``: the fields ``record`` declares shown (see the
+    module); ``retyped`` gives a field a GraphQL type other than its record's
+    (when a ``derived`` value fills it: a key standing in for a missing id)."""
+
+    def declare(cls: type[T]) -> type[T]:
+        hints = typing.get_type_hints(record, include_extras=True)
+        unknown = set(retyped) - set(hints)
+        if unknown:
+            raise TypeError(f"{record.__name__} has no fields {sorted(unknown)}")
+        made: dict[str, Any] = {}
+        for field in dataclasses.fields(record):
+            hint = hints[field.name]
+            shown = _shown(hint)
+            if shown is None:
+                continue
+            type_ = retyped.get(field.name) or _graphql_type(hint.__origin__, types)
+            if shown.resolver:
+                resolve = cls.__dict__.get(field.name)
+                if not callable(resolve):
+                    raise TypeError(f"{cls.__name__} has no resolver {field.name}")
+                setattr(cls, field.name, _field(shown, "resolver", resolve, type_))
+            else:
+                made[field.name] = type_
+                setattr(cls, field.name, _field(shown, "direct"))
+        cls.__annotations__ = {**made, **inspect.get_annotations(cls)}
+        return cls
+
+    return declare
+
+
+def _shown(hint: Any) -> Shown | None:
+    if typing.get_origin(hint) is not Annotated:
+        return None
+    return next((m for m in hint.__metadata__ if isinstance(m, Shown)), None)
+
+
+def _field(shown: Shown, kind: str, resolve: Any = None, type_: Any = None) -> Any:
+    return strawberry.field(
+        description=shown.description,
+        name=shown.name,
+        resolver=resolve,
+        graphql_type=None if resolve is None else type_ | None,
+        metadata={DECLARED: kind},
+    )
+
+
+def _graphql_type(hint: Any, types: Mapping[Any, Any]) -> Any:
+    """The API's type for a record's annotation (see the module)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, builtin_types.UnionType) and type(None) in args:
+        (inner,) = (a for a in args if a is not type(None))
+        return _graphql_type(inner, types) | None
+    if origin in (tuple, frozenset):
+        return list[_graphql_type(args[0], types)]  # type: ignore[misc]
+    if hint in types:
+        return types[hint]
+    if hint in (str, int, bool, float) or hint.__module__ == "datetime":
+        return hint
+    raise TypeError(f"no GraphQL type given for {hint!r}")
 
 
 def presenter(cls: type[T], **derived: Convert) -> Callable[[Any], T]:

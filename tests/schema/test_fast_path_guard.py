@@ -13,7 +13,7 @@ caller may live there. A new attribute fails here until listed.
 
 from __future__ import annotations
 
-from engine.survey import shared_attributes, survey
+from engine.survey import declarations, shared_attributes, survey
 from schema.api import build_schema
 
 GUIDE = "see docs/adding-a-field.md"
@@ -92,6 +92,23 @@ def test_every_field_is_read_as_declared() -> None:
     assert not_direct(found) == NOT_DIRECT, GUIDE
     # The survey really planned the plain fields: most of Application's.
     assert sum(k == "direct" for k in found["Application"].values()) >= 19
+
+
+def test_every_field_a_record_declares_is_read_as_declared() -> None:
+    """A field declared on a record (``adapters.declaring.shown``) is read
+    directly, unless it says ``resolver=True``; then it is listed above."""
+    schema = build_schema()._schema
+    found, declared = survey(schema), declarations(schema)
+    assert {"Application", "Document", "Enrollment", "Applicant"} <= set(declared)
+    for type_name, fields in declared.items():
+        for field, kind in fields.items():
+            read = found[type_name][field]
+            if kind == "direct":
+                assert read == "direct", (type_name, field, GUIDE)
+            else:
+                assert NOT_DIRECT.get((type_name, field)) == read, GUIDE
+    assert declared["Application"]["documents"] == "resolver"
+    assert sum(k == "direct" for k in declared["Application"].values()) == 18
 
 
 def test_shared_objects_hold_only_what_every_caller_may_read() -> None:

@@ -4,12 +4,15 @@ mapping could produce."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Annotated, Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters import model
+from adapters.declaring import shown
 from schema import ids
 from schema.types import application, document
 from schema.types.common import (
@@ -25,7 +28,7 @@ from schema.types.common import (
     Provider,
     Signer,
 )
-from schema.types.presenting import by_name
+from schema.types.presenting import by_name, shows
 
 text = st.text(max_size=8)
 
@@ -176,3 +179,22 @@ def test_a_document_is_what_the_hand_written_copy_made(record: model.Document) -
     expected = _oracle_document(record)
     assert _plain(made) == expected
     assert made.provider_id == (record.provider_id or record.key)
+
+
+def test_a_declaration_the_schema_cannot_show_is_refused_when_the_type_is_made() -> (
+    None
+):
+    @dataclasses.dataclass(frozen=True)
+    class Odd:
+        when: Annotated[complex, shown("No GraphQL type for this.")]
+
+    @dataclasses.dataclass(frozen=True)
+    class Computed:
+        rows: Annotated[tuple[str, ...], shown("Needs a resolver.", resolver=True)]
+
+    with pytest.raises(TypeError, match="no GraphQL type"):
+        shows(Odd, {})(type("OddType", (), {}))
+    with pytest.raises(TypeError, match="has no resolver rows"):
+        shows(Computed, {})(type("ComputedType", (), {}))
+    with pytest.raises(TypeError, match="has no fields"):
+        shows(Computed, {}, nothing=str)(type("ComputedType", (), {}))

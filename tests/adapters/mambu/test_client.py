@@ -21,7 +21,7 @@ from adapters.errors import (
     UploadTooLarge,
     ValidationFailed,
 )
-from adapters.mambu import client as client_module
+from adapters.mambu import upload as upload_module
 from adapters.mambu.client import MAX_UPLOAD_BYTES, MambuClient
 from adapters.mambu.sandbox import create_app
 from adapters.model import (
@@ -424,7 +424,7 @@ async def test_the_body_is_streamed_in_bounded_chunks() -> None:
     data = os.urandom(200_003)
     chunks = [
         chunk
-        async for chunk in client_module._json_body(
+        async for chunk in upload_module.json_body(
             b"<",
             TrickleFile(data),  # type: ignore[arg-type]  # a RawIOBase reads bytes too
             len(data),
@@ -435,7 +435,7 @@ async def test_the_body_is_streamed_in_bounded_chunks() -> None:
     encoded = b"".join(chunks[1:-1])
     assert encoded == base64.b64encode(data)
     assert b"=" not in b"".join(chunks[1:-2])  # padding only at the very end
-    assert max(len(c) for c in chunks) <= 4 * client_module.CHUNK_BYTES // 3
+    assert max(len(c) for c in chunks) <= 4 * upload_module.CHUNK_BYTES // 3
 
 
 async def test_a_file_shorter_than_announced_is_refused(mambu: MambuClient) -> None:

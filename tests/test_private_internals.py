@@ -1,0 +1,154 @@
+"""Every private internal of a library the gateway uses, each behind one small
+function, checked here so that a library release that changes one fails this
+file by name rather than a request at run time.
+
+- httpx ``Response._get_content_decoder``, behind
+  ``adapters.transport.cap.content_decoder``: the public ``aiter_bytes``
+  decodes a raw chunk whole, so a gzip bomb inflates past the cap before it is
+  counted.
+- httpx ``Response._content``, behind ``adapters.transport.cap.answered``: no
+  public setter for a body read by hand (a new Response would lose the request
+  and the extensions).
+- httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
+  ``copy_with`` parses the URL again on every upstream request.
+- aiohttp ``ClientSession._retry_connection``, behind
+  ``adapters.transport.pooled.no_retry_on_dropped_connection``: no public
+  switch, and retries are the resilient transport's alone.
+- aiodataloader ``DataLoader._queue`` and ``dispatch_queue``, behind
+  ``schema.loaders._PromptDataLoader.do_resolve_reject``: the public path
+  dispatches through a task and two loop iterations more.
+- Strawberry ``Schema._schema``, behind ``engine.internals.graphql_schema``: no
+  public accessor for the graphql-core schema.
+- Strawberry ``Info._raw_info``, behind ``engine.internals.raw_info``:
+  ``Info.selected_fields`` converts the whole selection on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from typing import Any
+
+import aiodataloader
+import aiohttp
+import httpx
+import strawberry
+from graphql import GraphQLResolveInfo, GraphQLSchema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.transport.cap import answered, content_decoder
+from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
+from adapters.transport.pooled import no_retry_on_dropped_connection
+from engine.internals import graphql_schema, raw_info
+from schema.api import build_schema
+from schema.loaders import Loader
+
+
+def test_httpx_decoder_inflates_in_steps() -> None:
+    body = b"a fairly repetitive answer " * 400
+    response = httpx.Response(200, headers={"Content-Encoding": "gzip"})
+    decoder = content_decoder(response)
+    packed = gzip.compress(body)
+    out = b"".join(decoder.decode(packed[i : i + 7]) for i in range(0, len(packed), 7))
+    assert out + decoder.flush() == body
+
+
+def test_httpx_response_takes_a_body_read_by_hand() -> None:
+    request = httpx.Request("GET", "https://tenant.example/a")
+    response = httpx.Response(200, request=request, stream=httpx.ByteStream(b""))
+    answered(response, b'{"a":1}')
+    assert response.content == b'{"a":1}' and response.json() == {"a": 1}
+    assert response.text == '{"a":1}' and response.request is request
+
+
+def _canonical(alphabet: str) -> st.SearchStrategy[str]:
+    return st.text(st.sampled_from(alphabet), max_size=20)
+
+
+PATH_CHARS = "".join(
+    c for c in map(chr, range(0x21, 0x7F)) if _UNCHANGED_PATH.fullmatch(c)
+)
+QUERY_CHARS = "".join(
+    c for c in map(chr, range(0x21, 0x7F)) if _UNCHANGED_QUERY.fullmatch(c)
+)
+
+
+@settings(derandomize=True, max_examples=100, deadline=None)
+@given(
+    path=_canonical(PATH_CHARS.replace("%", "")),
+    query=_canonical(QUERY_CHARS.replace("%", "")) | st.none(),
+)
+def test_httpx_url_built_from_parts_is_httpxs_own_parse(
+    path: str, query: str | None
+) -> None:
+    base = httpx.URL("https://tenant.example:8443/api/")
+    full = "/api/" + path
+    url = _url_with(base, full, query)
+    expected = httpx.URL(
+        "https://tenant.example:8443" + full + ("" if query is None else "?" + query)
+    )
+    assert url == expected
+    assert (str(url), url.raw_path, url.host, url.port) == (
+        str(expected),
+        expected.raw_path,
+        expected.host,
+        expected.port,
+    )
+
+
+async def test_aiohttp_session_does_not_retry_on_a_dropped_connection() -> None:
+    assert "_retry_connection" in aiohttp.ClientSession.ATTRS
+    async with aiohttp.ClientSession() as session:
+        assert session._retry_connection is True  # aiohttp's default
+        no_retry_on_dropped_connection(session)
+        assert session._retry_connection is False
+
+
+def test_a_session_without_the_switch_is_refused_loudly() -> None:
+    class Other:
+        pass
+
+    try:
+        no_retry_on_dropped_connection(Other())  # type: ignore[arg-type]
+    except RuntimeError as exc:
+        assert "_retry_connection" in str(exc)
+    else:
+        raise AssertionError("no error")
+
+
+async def test_aiodataloader_queue_batches_one_iteration_of_loads() -> None:
+    assert callable(aiodataloader.dispatch_queue)
+    batches: list[list[int]] = []
+
+    async def fetch(keys: Any) -> dict[int, int]:
+        batches.append(list(keys))
+        return {k: k * 10 for k in keys}
+
+    loader: Loader[int, int] = Loader(fetch)
+    assert isinstance(loader._loader._queue, list)
+    found = await asyncio.gather(loader.load(1), loader.load(2), loader.load(3))
+    assert found == [10, 20, 30]
+    assert batches == [[1, 2, 3]]
+
+
+def test_strawberry_schema_and_raw_info() -> None:
+    schema = build_schema()
+    core = graphql_schema(schema)
+    assert isinstance(core, GraphQLSchema)
+    assert core.query_type is not None and "node" in core.query_type.fields
+
+    seen: list[GraphQLResolveInfo[Any]] = []
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def probe(self, info: strawberry.Info) -> int:
+            seen.append(raw_info(info))
+            return 1
+
+    result = strawberry.Schema(query=Query).execute_sync("{ probe }")
+    assert result.data == {"probe": 1}
+    assert seen[0].field_name == "probe"
+    assert seen[0].field_nodes[0].name.value == "probe"
+    assert seen[0].schema is not None
