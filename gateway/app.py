@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware.cors import CORSMiddleware
 from strawberry.exceptions import ConnectionRejectionError
 
@@ -32,6 +33,7 @@ from gateway.runtime import settle_heap
 from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
+from gateway.tracing import Tracing
 from gateway.upstreams import Upstreams, create_upstreams
 from gateway.webhooks.receivers import Webhooks
 from schema.api import build_schema
@@ -51,10 +53,15 @@ def create_app(
     settings: Settings | None = None,
     *,
     sandboxes: dict[Provider, Controlled] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The gateway. ``sandboxes`` lets tests hand in sandboxes they control."""
+    """The gateway. ``sandboxes`` lets tests hand in sandboxes they control, and
+    ``tracer_provider`` a tracer provider (otherwise the ``OTEL_*`` variables
+    decide, once, here: ``gateway.tracing``)."""
     settings = settings or Settings()
     authenticator = authenticator_for(settings)
+    tracing = Tracing.configure(tracer_provider)
+    tracer = tracing.tracer
     # Changes to records (schema.live): webhooks and mutations publish, subscriptions
     # listen. In-process: one replica's events reach its own subscribers.
     events = InProcessBus()
@@ -66,7 +73,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        upstreams = create_upstreams(settings, sandboxes)
+        upstreams = create_upstreams(settings, sandboxes, tracer=tracer)
         app.state.upstreams = upstreams
         live.pollers = app.state.pollers = Pollers(
             upstreams.apiture,
@@ -83,6 +90,7 @@ def create_app(
         finally:
             await webhooks.disconnect_sandboxes(upstreams.sandboxes)
             await upstreams.aclose()
+            tracing.shutdown()  # the spans still queued exported first
 
     async def context(request: Request | WebSocket) -> LiveContext:
         upstreams: Upstreams = request.app.state.upstreams
@@ -100,7 +108,7 @@ def create_app(
             )
         context = LiveContext(
             upstreams=upstreams,
-            loaders=create_loaders(upstreams),
+            loaders=create_loaders(upstreams, tracer),
             caller=caller,
             live=live,
             expires_at=expires_at,
@@ -139,6 +147,7 @@ def create_app(
             max_tokens=settings.max_tokens,
             max_cost=settings.max_query_cost,
         ),
+        tracer=tracer,
     )
     cors = cors_policy(settings)
     graphql = GraphQLHTTP(
@@ -150,9 +159,11 @@ def create_app(
         connect=connect,
         websocket_origin=lambda origin: _cors_allows(cors, origin),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        trace_context=tracer is not None,
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
+    app.state.tracing = tracing
     app.state.events = events
     app.state.live = live
     # Provider webhooks publish there (gateway/webhooks): outside the guard below.

@@ -31,6 +31,10 @@ nothing for this one endpoint. What Strawberry's view leaves to us:
   Events (graphql-sse's distinct connections mode: ``Accept:
   text/event-stream``), a POST like any other behind the HTTP guard. A streamed
   operation resolves persisted queries like any other.
+- Tracing (``trace_context``, on when the app traces: ``gateway.tracing``): the
+  W3C ``traceparent``/``tracestate`` of an HTTP request is the parent of its
+  operation's span; one that does not parse is ignored (a new trace). Here,
+  since ``/graphql`` never reaches FastAPI's routing or its middleware.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from cross_web import (
     StarletteRequestAdapter,
 )
 from graphql import GraphQLError
+from opentelemetry import context as trace_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import FormData as StarletteFormData
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,6 +128,7 @@ ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
 # ConnectionRejectionError to refuse it.
 Connect = Callable[[Any], Awaitable[None]]
 SSE = "graphql-sse"
+_W3C = TraceContextTextMapPropagator()
 
 
 class GraphQLHTTP(GraphQL[Any, None]):
@@ -137,6 +144,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         websocket_origin: Callable[[str], bool] | None = None,
         max_subscriptions_per_connection: int = 20,
         subscription_protocols: Sequence[str] = (GRAPHQL_TRANSPORT_WS_PROTOCOL, SSE),
+        trace_context: bool = False,
     ) -> None:
         super().__init__(
             schema,
@@ -151,6 +159,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
+        self.trace_context = trace_context
         files = max_upload_files
 
         class BoundedForm(_BoundedForm):
@@ -242,12 +251,18 @@ class GraphQLHTTP(GraphQL[Any, None]):
                     expiry.cancel()
         media_type = negotiate(request.headers.get("accept"))
         request.state.graphql_media_type = media_type
+        token = None
+        if self.trace_context:  # the caller's trace, continued (or a new one)
+            token = trace_context.attach(_W3C.extract(request.headers))
         try:
             response = await super().run(
                 request, context=context, root_value=root_value
             )
         except HTTPException as exc:
             return _error_response(exc.reason, exc.status_code, media_type)
+        finally:
+            if token is not None:
+                trace_context.detach(token)
         if response.headers.get("content-type", "").startswith(JSON):
             request_error = getattr(request.state, "graphql_request_error", False)
             if media_type == GRAPHQL_RESPONSE_JSON:

@@ -162,7 +162,6 @@ class Settings(BaseSettings):
 
     # -- tracing (issue 21; OTEL_* variables configure the exporter): below --
 
-
     @property
     def graphiql_enabled(self) -> bool:
         if self.graphiql is not None:

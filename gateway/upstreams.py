@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from adapters.apiture import sandbox as apiture_sandbox
 from adapters.apiture.client import ApitureClient
@@ -133,6 +134,7 @@ def _http_client(
     provider: Provider,
     sandbox: Controlled | None,
     breaker: CircuitBreaker,
+    tracer: Tracer | None = None,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
@@ -152,7 +154,11 @@ def _http_client(
             max_answer_bytes=settings.max_upstream_bytes,
         )
     transport: httpx.AsyncBaseTransport = ResilientTransport(
-        inner, name=provider.value, policy=policy(settings), breaker=breaker
+        inner,
+        name=provider.value,
+        policy=policy(settings),
+        breaker=breaker,
+        tracer=tracer,
     )
     if settings.coalesce_reads:
         transport = Coalescing(transport, total_timeout=settings.request_deadline)
@@ -160,9 +166,13 @@ def _http_client(
 
 
 def create_upstreams(
-    settings: Settings, sandboxes: dict[Provider, Controlled] | None = None
+    settings: Settings,
+    sandboxes: dict[Provider, Controlled] | None = None,
+    *,
+    tracer: Tracer | None = None,
 ) -> Upstreams:
-    """Build every provider's client; ``sandboxes`` lets tests pass their own."""
+    """Build every provider's client; ``sandboxes`` lets tests pass their own;
+    with a ``tracer`` every attempt is a span and sends ``traceparent``."""
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
     breakers = {
@@ -174,7 +184,8 @@ def create_upstreams(
         for p in Provider
     }
     http = {
-        p: _http_client(settings, p, sandboxes.get(p), breakers[p]) for p in Provider
+        p: _http_client(settings, p, sandboxes.get(p), breakers[p], tracer)
+        for p in Provider
     }
     sandboxed = settings.sandboxed()
     concurrency = settings.max_concurrency_per_provider
