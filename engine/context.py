@@ -232,16 +232,16 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if tracer is None or self._planning:
             return self._make_plan(parent_type, fields, at_hand)
         self._planning = True
+        span = tracer.start_span(
+            "graphql.plan", attributes={"gateway.plan.type": parent_type.name}
+        )
         try:
-            with tracer.start_as_current_span(
-                "graphql.plan",
-                attributes={"gateway.plan.type": parent_type.name},
-            ) as span:
-                plan = self._make_plan(parent_type, fields, at_hand)
-                span.set_attribute("gateway.plan.fast", plan is not None)
-                return plan
+            plan = self._make_plan(parent_type, fields, at_hand)
+            span.set_attribute("gateway.plan.fast", plan is not None)
+            return plan
         finally:
             self._planning = False
+            span.end()
 
     def _make_plan(
         self, parent_type: GraphQLObjectType, fields: GroupedFieldSet, at_hand: bool

@@ -252,7 +252,8 @@ class GraphQLHTTP(GraphQL[Any, None]):
         media_type = negotiate(request.headers.get("accept"))
         request.state.graphql_media_type = media_type
         token = None
-        if self.trace_context:  # the caller's trace, continued (or a new one)
+        if self.trace_context and "traceparent" in request.headers:
+            # the caller's trace, continued (one that does not parse: a new one)
             token = trace_context.attach(_W3C.extract(request.headers))
         try:
             response = await super().run(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader, dispatch_queue
 from aiodataloader import Loader as Queued
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Tracer, use_span
 
 from adapters import model
 from adapters.errors import AdapterError, NotFound
@@ -50,9 +50,8 @@ class Loader(Generic[K, V]):
                     "gateway.loader": name,
                     "gateway.batch.size": len(keys),
                 }
-                with tracer.start_as_current_span(
-                    "dataloader.batch", attributes=attributes
-                ):
+                span = tracer.start_span("dataloader.batch", attributes=attributes)
+                with use_span(span, end_on_exit=True):  # its calls' parent
                     return await untraced(keys)
 
         self._loader = _PromptDataLoader(batch_load_fn=batch)

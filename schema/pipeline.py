@@ -22,9 +22,12 @@ coding builds new errors.
 Tracing (``tracer`` given: the gateway's, only when tracing is on): a server span
 per operation (``graphql.operation.name``/``.type``, ``gateway.cost`` as the
 limits estimated it, ``gateway.outcome``: ``ok``, ``partial`` or the first
-error's code), current while it runs, so the loaders' batches and the upstream
-calls nest under it; a child span each for parsing and validation (the engine
-adds its own for planning). With no tracer none of it runs.
+error's code, ``gateway.document.cached``: its document was parsed and
+validated before), current while it runs, so the loaders' batches and the
+upstream calls nest under it; a child span for parsing and one for validation
+when they happen: a document kept from an earlier request is neither parsed nor
+validated again, and costs no span (the engine does the same for planning). With
+no tracer none of it runs.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
 )
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
@@ -92,13 +95,13 @@ class Pipeline(SchemaExtension):
                 yield
             self._code_errors()
             return
-        with self.tracer.start_as_current_span(
-            "graphql.operation", kind=SpanKind.SERVER, record_exception=False
-        ) as span:
+        cached = self.documents.parsed(ctx.query)
+        span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
+        with use_span(span, end_on_exit=True, record_exception=False):
             with deadline_scope(seconds):
                 yield
             self._code_errors()
-            _describe_operation(span, ctx)
+            _describe_operation(span, ctx, cached)
 
     def _code_errors(self) -> None:
         ctx = self.execution_context
@@ -111,13 +114,17 @@ class Pipeline(SchemaExtension):
             result.errors = code_errors(result.errors or (), partial)
 
     def on_parse(self) -> Iterator[None]:
-        if self.tracer is None:
-            self._parse()
+        tracer = self.tracer
+        if tracer is None or self.documents.parsed(self.execution_context.query):
+            self._parse()  # a kept document: no parsing, no span
             yield
             return
-        with self.tracer.start_as_current_span("graphql.parse"):
+        span = tracer.start_span("graphql.parse")
+        try:
             self._parse()
-            yield
+        finally:
+            span.end()
+        yield
 
     def _parse(self) -> None:
         ctx = self.execution_context
@@ -128,16 +135,22 @@ class Pipeline(SchemaExtension):
                 ctx.graphql_document = self.documents.parse(ctx.query)
 
     def on_validate(self) -> Iterator[None]:
-        if self.tracer is None:
-            self._validate()
+        tracer = self.tracer
+        ctx = self.execution_context
+        assert ctx.graphql_document is not None
+        if tracer is None or self.documents.validated(
+            ctx.query, ctx.graphql_document, tuple(ctx.validation_rules)
+        ):
+            self._validate()  # validated before: no validation, no span
             yield
             return
-        with self.tracer.start_as_current_span("graphql.validate") as span:
+        span = tracer.start_span("graphql.validate")
+        try:
             self._validate()
-            span.set_attribute(
-                "gateway.errors", len(self.execution_context.pre_execution_errors or ())
-            )
-            yield
+            span.set_attribute("gateway.errors", len(ctx.pre_execution_errors or ()))
+        finally:
+            span.end()
+        yield
 
     def _validate(self) -> None:
         ctx = self.execution_context
@@ -150,24 +163,26 @@ class Pipeline(SchemaExtension):
         )
 
 
-def _describe_operation(span: Span, ctx: ExecutionContext) -> None:
+def _describe_operation(span: Span, ctx: ExecutionContext, cached: bool) -> None:
     """Name, type, estimated cost and outcome of the operation, on its span."""
     name = ctx.operation_name
     kind: str | None = None
+    outcome = operation_outcome(ctx)
+    attributes: dict[str, str | int | bool] = {
+        "gateway.outcome": outcome,
+        "gateway.document.cached": cached,
+    }
     operation = _operation(ctx)
     if operation is not None:
-        kind = operation.operation.value
+        kind = attributes["graphql.operation.type"] = operation.operation.value
         name = name or (operation.name.value if operation.name else None)
         cost = estimated_cost(operation)
         if cost is not None:
-            span.set_attribute("gateway.cost", cost)
-    if kind is not None:
-        span.set_attribute("graphql.operation.type", kind)
+            attributes["gateway.cost"] = cost
     if name:
-        span.set_attribute("graphql.operation.name", name)
+        attributes["graphql.operation.name"] = name
+    span.set_attributes(attributes)
     span.update_name(" ".join(p for p in (kind, name) if p) or "graphql.operation")
-    outcome = operation_outcome(ctx)
-    span.set_attribute("gateway.outcome", outcome)
     if outcome not in ("ok", "partial"):
         span.set_status(StatusCode.ERROR, outcome)
 

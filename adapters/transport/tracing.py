@@ -11,7 +11,7 @@ Attributes (OpenTelemetry's HTTP client conventions where they have a name):
 ``http.request.method``, ``url.template`` (the route template of
 :mod:`adapters.transport.paths`: never the URL, which holds ids),
 ``server.address``, ``gateway.provider``, ``gateway.attempt`` (1 for the first),
-``http.request.resend_count`` (on retries), ``gateway.retry_delay_s`` (the
+on a retry ``http.request.resend_count`` and ``gateway.retry_delay_s`` (the
 backoff waited before this attempt), ``http.response.status_code``,
 ``http.response.body.size`` (bytes as read) and ``error.type`` when the attempt
 failed (a status of 400 or more, or the transport error's short name).
@@ -26,7 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    StatusCode,
+    Tracer,
+    set_span_in_context,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
@@ -45,8 +51,9 @@ def route_of(request: httpx.Request) -> str:
 def upstream_span(
     tracer: Tracer, provider: str, request: httpx.Request, attempt: int, delay: float
 ) -> Iterator[Span]:
-    """The attempt's client span, current inside the block; the request carries
-    its trace context (written again on every attempt: each is its own span)."""
+    """The attempt's client span (ended with the block; a leaf, so never made
+    current); the request carries its trace context (written again on every
+    attempt: each is its own span)."""
     route = route_of(request)
     attributes: dict[str, str | int | float] = {
         "http.request.method": request.method,
@@ -54,18 +61,21 @@ def upstream_span(
         "server.address": request.url.host,
         "gateway.provider": provider,
         "gateway.attempt": attempt,
-        "gateway.retry_delay_s": delay,
     }
     if attempt > 1:
         attributes["http.request.resend_count"] = attempt - 1
-    with tracer.start_as_current_span(
-        f"{request.method} {route}",
-        kind=SpanKind.CLIENT,
-        attributes=attributes,
-        record_exception=False,
-    ) as span:
-        _W3C.inject(request.headers)  # the current context: this span
+        attributes["gateway.retry_delay_s"] = delay
+    span = tracer.start_span(
+        f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
+    )
+    try:
+        _W3C.inject(request.headers, context=set_span_in_context(span))
         yield span
+    except BaseException as exc:  # cancelled, or a bug: no verdict on the call
+        span.set_status(StatusCode.ERROR, type(exc).__name__)
+        raise
+    finally:
+        span.end()
 
 
 def record_outcome(

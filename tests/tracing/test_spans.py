@@ -51,6 +51,7 @@ async def test_the_span_tree_of_a_page_with_documents() -> None:
         "graphql.operation.type": "query",
         "gateway.cost": operation.attributes["gateway.cost"],  # type: ignore[index]
         "gateway.outcome": "ok",
+        "gateway.document.cached": False,
     }
     assert operation.attributes["gateway.cost"] > 3  # type: ignore[index, operator]
     # the caller's trace, continued
@@ -84,9 +85,22 @@ async def test_the_span_tree_of_a_page_with_documents() -> None:
         assert attributes["http.request.method"] == "GET"
         assert attributes["http.response.status_code"] == 200
         assert attributes["gateway.attempt"] == 1
-        assert attributes["gateway.retry_delay_s"] == 0.0
+        assert "gateway.retry_delay_s" not in attributes  # not a retry
         assert "http.request.resend_count" not in attributes
         assert attributes["http.response.body.size"] > 100  # type: ignore[operator]
+    # the same query again: its document is kept, neither parsed nor validated
+    # again (no span for either); its plans too
+    async with serve_traced() as traced:
+        for _ in range(2):
+            traced.exporter.clear()
+            await traced.gateway.data(PAGE_WITH_DOCUMENTS, {"first": 3})
+        again = traced.spans()
+    names = [s.name for s in again]
+    assert not {"graphql.parse", "graphql.validate", "graphql.plan"} & set(names)
+    (operation,) = [s for s in again if s.kind is SpanKind.SERVER]
+    assert operation.attributes["gateway.document.cached"] is True  # type: ignore[index]
+    assert names.count("GET /applications/{id}") == 3
+
     # no span names a record: every upstream span is named by its template
     keys = [e["node"]["id"] for e in edges]
     for span in spans:
