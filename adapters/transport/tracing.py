@@ -10,7 +10,7 @@ when the trace carries one) naming the attempt's span as the provider's parent.
 Attributes (OpenTelemetry's HTTP client conventions where they have a name):
 ``http.request.method``, ``url.template`` (the route template of
 :mod:`adapters.transport.paths`: never the URL, which holds ids),
-``server.address``, ``gateway.provider``, ``gateway.attempt`` (1 for the first),
+``gateway.provider`` (the server, named), ``gateway.attempt`` (1 for the first),
 on a retry ``http.request.resend_count`` and ``gateway.retry_delay_s`` (the
 backoff waited before this attempt), ``http.response.status_code``,
 ``http.response.body.size`` (bytes as read) and ``error.type`` when the attempt
@@ -26,20 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
-from opentelemetry.trace import (
-    Span,
-    SpanKind,
-    StatusCode,
-    Tracer,
-    set_span_in_context,
-)
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 
 # Set on a response by the layer that read its body: its size as read.
 BODY_BYTES = "gateway.body_bytes"
-_W3C = TraceContextTextMapPropagator()
 
 
 def route_of(request: httpx.Request) -> str:
@@ -58,7 +50,6 @@ def upstream_span(
     attributes: dict[str, str | int | float] = {
         "http.request.method": request.method,
         "url.template": route,
-        "server.address": request.url.host,
         "gateway.provider": provider,
         "gateway.attempt": attempt,
     }
@@ -69,7 +60,7 @@ def upstream_span(
         f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
     )
     try:
-        _W3C.inject(request.headers, context=set_span_in_context(span))
+        send_context(span, request.headers)
         yield span
     except BaseException as exc:  # cancelled, or a bug: no verdict on the call
         span.set_status(StatusCode.ERROR, type(exc).__name__)
@@ -78,19 +69,32 @@ def upstream_span(
         span.end()
 
 
+def send_context(span: Span, headers: httpx.Headers) -> None:
+    """W3C ``traceparent`` naming ``span`` as the parent, and the trace's
+    ``tracestate`` when it has one: what ``TraceContextTextMapPropagator``
+    writes, without looking the span up in a context first."""
+    found = span.get_span_context()
+    headers["traceparent"] = (
+        f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
+    )
+    if found.trace_state:
+        headers["tracestate"] = found.trace_state.to_header()
+
+
 def record_outcome(
     span: Span, response: httpx.Response | None, error: Exception | None
 ) -> None:
     """What the attempt came to, on its span (no URL, no body)."""
     if response is not None:
         status = response.status_code
-        span.set_attribute("http.response.status_code", status)
+        attributes: dict[str, str | int] = {"http.response.status_code": status}
         size = body_bytes(response)
         if size is not None:
-            span.set_attribute("http.response.body.size", size)
+            attributes["http.response.body.size"] = size
         if status >= 400:
-            span.set_attribute("error.type", str(status))
+            attributes["error.type"] = str(status)
             span.set_status(StatusCode.ERROR)
+        span.set_attributes(attributes)
     elif error is not None:
         kind = type(error).__name__
         span.set_attribute("error.type", kind)

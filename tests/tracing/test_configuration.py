@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    TraceState,
+    set_span_in_context,
+)
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE, path, route, template_of
+from adapters.transport.tracing import send_context
 from gateway.tracing import (
     DiscardingExporter,
     Tracing,
@@ -178,3 +188,38 @@ def test_a_path_without_a_template_is_named_by_no_part_of_it() -> None:
     assert template_of(path("applications", "secret-id")) == UNKNOWN_ROUTE
     assert template_of("/akepa/list") == "/akepa/list"  # a literal path
     assert ROUTE == "gateway.route"
+
+
+TRACE_STATES = st.lists(
+    st.tuples(
+        st.from_regex(r"[a-z][a-z0-9_\-*/]{0,20}", fullmatch=True),
+        st.from_regex(r"[!-+\--<>-~]{1,20}", fullmatch=True),
+    ),
+    max_size=4,
+    unique_by=lambda kv: kv[0],
+)
+
+
+@settings(derandomize=True, max_examples=200, database=None)
+@given(
+    st.integers(1, 2**128 - 1),
+    st.integers(1, 2**64 - 1),
+    st.sampled_from([0, 1]),
+    TRACE_STATES,
+)
+def test_the_trace_context_sent_is_what_the_w3c_propagator_writes(
+    trace_id: int, span_id: int, flags: int, state: list[tuple[str, str]]
+) -> None:
+    context = SpanContext(
+        trace_id,
+        span_id,
+        is_remote=False,
+        trace_flags=TraceFlags(flags),
+        trace_state=TraceState(state),
+    )
+    span = NonRecordingSpan(context)
+    ours = httpx.Headers()
+    send_context(span, ours)
+    theirs: dict[str, str] = {}
+    TraceContextTextMapPropagator().inject(theirs, set_span_in_context(span))
+    assert dict(ours) == theirs
