@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
+    parser.add_argument(
+        "--settings", default="off,on", help="off, on or both (a commit's own cost)"
+    )
     args = parser.parse_args(argv)
+    chosen = {k: v for k, v in SETTINGS.items() if k in args.settings.split(",")}
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind is not installed: `apt-get install valgrind`")
         return 2
@@ -66,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         urls, population = _sandboxes(work, base, started)
         bearer = f"Bearer {token()}"
         counts: dict[tuple[str, str], float] = {}
-        for setting, extra in SETTINGS.items():
+        for setting, extra in chosen.items():
             print(f"our gateway under callgrind, observability {setting} …", flush=True)
             gateway = _gateway(work, {**ours_env(urls, base), **extra}, setting)
             started.append(gateway)
@@ -82,15 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             started.remove(gateway)
     finally:
         processes.stop(started)
+    names = list(chosen)
     rows = [
-        "| op | off (M instr./req) | on (M instr./req) | on / off |",
-        "|---|---:|---:|---:|",
+        "| op | "
+        + " | ".join(f"{n} (M instr./req)" for n in names)
+        + (" | on / off |" if len(names) == 2 else " |"),
+        "|---|" + "---:|" * (len(names) + (len(names) == 2)),
     ]
     for op in operations:
-        off, on = counts[(op.key, "off")], counts[(op.key, "on")]
-        rows.append(
-            f"| {op.key} | {off / 1e6:.2f} | {on / 1e6:.2f} | {on / off:.3f}x |"
-        )
+        found = [counts[(op.key, n)] for n in names]
+        cells = " | ".join(f"{c / 1e6:.2f}" for c in found)
+        share = f" | {found[1] / found[0]:.3f}x" if len(found) == 2 else ""
+        rows.append(f"| {op.key} | {cells}{share} |")
     table = "\n".join(rows)
     print()
     print(table)

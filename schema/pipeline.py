@@ -80,6 +80,7 @@ class Pipeline(SchemaExtension):
     def __init__(self, documents: Documents, tracer: Tracer | None = None) -> None:
         self.documents = documents
         self.tracer = tracer
+        self._kept = False  # tracing: the query's document was kept already
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -95,7 +96,7 @@ class Pipeline(SchemaExtension):
                 yield
             self._code_errors()
             return
-        cached = self.documents.parsed(ctx.query)
+        cached = self._kept = self.documents.parsed(ctx.query)
         span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
         with use_span(span, end_on_exit=True, record_exception=False):
             with deadline_scope(seconds):
@@ -115,7 +116,7 @@ class Pipeline(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         tracer = self.tracer
-        if tracer is None or self.documents.parsed(self.execution_context.query):
+        if tracer is None or self._kept:
             self._parse()  # a kept document: no parsing, no span
             yield
             return
