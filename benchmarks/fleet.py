@@ -121,7 +121,7 @@ def start_fleet(
     stack: Stack, work: Path, replicas: int, redis: bool, label: str
 ) -> Started:
     port = processes.free_port()
-    env = ours_env(stack, clean_env()) | LIMITS
+    env = ours_env(stack.sandboxes, clean_env()) | LIMITS
     command = [*GATEWAY_CLI, "fleet", f"--replicas={replicas}", f"--port={port}"]
     if not redis:
         command.append("--no-redis")

@@ -41,8 +41,17 @@ OURS_DIR = ROOT / "benchmarks" / "operations"
 FRONT_END_DIR = ROOT / "operations"
 MESH_DIR = ROOT / "benchmarks" / "mesh" / "queries"
 
-Gateway = Literal["ours", "hive"]
-GATEWAYS: tuple[Gateway, ...] = ("ours", "hive")
+# "observed": our gateway again, with metrics and every request traced (to an
+# exporter that drops the spans): what observability costs (``--observability``).
+Gateway = Literal["ours", "observed", "hive"]
+GATEWAYS: tuple[Gateway, ...] = ("ours", "observed", "hive")
+OBSERVED: Gateway = "observed"
+
+
+def flavour(gateway: Gateway) -> Literal["ours", "hive"]:
+    """Which gateway's queries and answers: ours also when observed."""
+    return "hive" if gateway == "hive" else "ours"
+
 
 SEED_CUSTOMER = "cstap_5mBHiIx3QbkvEpjGfKsI9k"  # connectFi customer = Mambu client
 DETAIL_ID = "21ee302e-974d-4d49-9bc6-98825a7c831a"  # an Apiture demo application
@@ -73,7 +82,12 @@ class Operation:
     fresh: bool = False
 
     def query(self, gateway: Gateway) -> str:
-        return (self.ours if gateway == "ours" else self.mesh).read_text("utf-8")
+        path = self.ours if flavour(gateway) == "ours" else self.mesh
+        return path.read_text("utf-8")
+
+    def marker(self, gateway: Gateway) -> str:
+        """Text every good answer of ``gateway`` holds."""
+        return self.expect[flavour(gateway)]
 
     def template(self, gateway: Gateway) -> str:
         """The request body up to its variables' value (the body ends with ``}``)."""
@@ -113,7 +127,7 @@ def gateway_variables(gateway: Gateway, variables: dict[str, Any]) -> dict[str, 
     application by its global id and a page by a cursor (``after``), Mesh by the
     Apiture id and ``start``."""
     out = dict(variables)
-    if "id" in out and gateway == "ours":
+    if "id" in out and flavour(gateway) == "ours":
         out["id"] = global_application_id(out["id"])
     if "offset" in out:
         offset = out.pop("offset")

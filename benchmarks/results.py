@@ -316,12 +316,27 @@ def markdown(report: Report) -> str:
             ),
             "",
         ]
-    lines += ["## Ours / Hive", ""]
-    for scenario in report.scenarios():
+    hive = any(m.gateway == "hive" for m in report.measurements)
+    lines += ["## Ours / Hive", ""] if hive else []
+    for scenario in report.scenarios() if hive else ():
         lines += [
             f"### {SCENARIO_TITLES.get(scenario, scenario)}",
             "",
             *ratio_rows(report, scenario),
+            "",
+        ]
+    overhead = observability_rows(report)
+    if overhead:
+        lines += [
+            "## Observability on / off (ours)",
+            "",
+            "Our gateway measured twice in the same run: as it ships (metrics and "
+            "tracing off) and 'observed' (metrics on, every request traced, the "
+            "spans exported to an exporter that drops them). CPU per request of "
+            "the gateway's process tree; the ratio is on / off (target: at most "
+            f"{OBSERVED_TARGET:.2f}).",
+            "",
+            *overhead,
             "",
         ]
     lines += [
@@ -341,6 +356,44 @@ def markdown(report: Report) -> str:
         lines += ["## Notes", "", *(f"- {n}" for n in report.notes), ""]
     lines += ["## Settings", "", "```json", json.dumps(s, indent=2), "```", ""]
     return "\n".join(lines)
+
+
+# CPU per request with every request traced (and metrics on) over without: the
+# issue's target, +15 %.
+OBSERVED_TARGET = 1.15
+
+
+def observability_pairs(
+    report: Report,
+) -> list[tuple[str, str, Measurement, Measurement]]:
+    """(scenario, label, off, on) for every run measured both ways."""
+    found = {(m.scenario, m.label, m.gateway): m for m in report.measurements}
+    out = []
+    for (scenario, label, gateway), on in found.items():
+        off = found.get((scenario, label, "ours"))
+        if gateway == "observed" and off is not None:
+            out.append((scenario, label, off, on))
+    return out
+
+
+def observability_rows(report: Report) -> list[str]:
+    pairs = observability_pairs(report)
+    if not pairs:
+        return []
+    rows = [
+        "| scenario | op | CPU/req off (ms) | CPU/req on (ms) | on / off "
+        "| req/s off | req/s on |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, label, off, on in pairs:
+        share = ratio(on.cpu_ms_per_request, off.cpu_ms_per_request)
+        flag = "" if share is None or share <= OBSERVED_TARGET else " **over**"
+        rows.append(
+            f"| {scenario} | {label} | {off.cpu_ms_per_request:.2f} "
+            f"| {on.cpu_ms_per_request:.2f} | {_x(share)}{flag} "
+            f"| {off.rps:,.0f} | {on.rps:,.0f} |"
+        )
+    return rows
 
 
 def as_json(report: Report) -> dict[str, Any]:
@@ -371,6 +424,14 @@ def as_json(report: Report) -> dict[str, Any]:
             **ratios(ours, hive),
             "targets": asdict(verdict(ours, hive)),
         }
+    out["observability"] = {
+        f"{scenario} {label}": {
+            "cpu_ms_per_request_off": off.cpu_ms_per_request,
+            "cpu_ms_per_request_on": on.cpu_ms_per_request,
+            "ratio": ratio(on.cpu_ms_per_request, off.cpu_ms_per_request),
+        }
+        for scenario, label, off, on in observability_pairs(report)
+    }
     return out
 
 

@@ -55,6 +55,7 @@ from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
     GATEWAYS,
     MIX,
+    OBSERVED,
     Gateway,
     Operation,
     Population,
@@ -86,9 +87,11 @@ class Stack:
     hive: str
     started: dict[str, Started]
     population: Population = field(default_factory=lambda: Population((), ()))
+    observed: str = ""  # ours with metrics and tracing on (--observability)
 
     def url(self, gateway: Gateway) -> str:
-        return (self.ours if gateway == "ours" else self.hive) + "/graphql"
+        base = {"ours": self.ours, "observed": self.observed, "hive": self.hive}
+        return base[gateway] + "/graphql"
 
     def gateway(self, gateway: Gateway) -> Started:
         return self.started[gateway]
@@ -112,7 +115,7 @@ class Unit:
         return None if self.key == "mix" else self.ops[0].critical_path
 
     def expect(self, gateway: Gateway) -> list[str]:
-        return [o.expect[gateway] for o in self.ops]
+        return [o.marker(gateway) for o in self.ops]
 
     def plan(self, count: int, rng: random.Random) -> list[Operation]:
         if self.key == "mix":
@@ -161,8 +164,21 @@ def source_version() -> str:
 
 
 def clean_env() -> dict[str, str]:
-    """The environment without any GATEWAY_ setting a developer may have."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    """The environment without any GATEWAY_ or OTEL_ setting a developer may have
+    (tracing is off unless a run turns it on)."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OTEL_"))
+    }
+
+
+# The "observed" gateway: metrics on, every request traced, the spans built and
+# exported in full to an exporter that drops them (gateway/tracing.py).
+OBSERVED_ENV = {
+    "GATEWAY_METRICS": "on",
+    "OTEL_TRACES_EXPORTER": "discard",
+    "OTEL_TRACES_SAMPLER": "always_on",
+    "OTEL_SERVICE_NAME": "onboarding-gateway-bench",
+}
 
 
 def token() -> str:
@@ -172,7 +188,7 @@ def token() -> str:
 
 def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack:
     ports: list[int] = []
-    while len(ports) < 6:  # free ones, asked of the OS (others share the machine)
+    while len(ports) < 7:  # free ones, asked of the OS (others share the machine)
         port = processes.free_port()
         if port not in ports:
             ports.append(port)
@@ -185,6 +201,9 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
         hive=f"http://127.0.0.1:{ports[5]}",
         started=started,
     )
+    observed = OBSERVED in args.gateway_list
+    if observed:
+        stack.observed = f"http://127.0.0.1:{ports[6]}"
     try:
         for provider, port in sandbox_ports.items():
             started[provider] = processes.start(
@@ -206,9 +225,15 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
             )
         stack.population = _population(work)
         _start_ours(args, stack, work, base)
-        _start_hive(args, stack, work, base, notes)
+        if observed:
+            _start_ours(args, stack, work, {**base, **OBSERVED_ENV}, OBSERVED)
+        if "hive" in args.gateway_list:
+            _start_hive(args, stack, work, base, notes)
         processes.wait_until_ready(started["ours"], stack.ours + "/healthz")
-        processes.wait_until_ready(started["hive"], stack.hive + "/healthcheck")
+        if observed:
+            processes.wait_until_ready(started[OBSERVED], stack.observed + "/healthz")
+        if "hive" in args.gateway_list:
+            processes.wait_until_ready(started["hive"], stack.hive + "/healthcheck")
     except BaseException:
         processes.stop(started.values())
         raise
@@ -228,27 +253,31 @@ def _population(work: Path) -> Population:
 
 
 def _start_ours(
-    args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
+    args: argparse.Namespace,
+    stack: Stack,
+    work: Path,
+    base: dict[str, str],
+    name: Gateway = "ours",
 ) -> None:
-    env = ours_env(stack, base)
-    port = stack.ours.rsplit(":", 1)[1]
-    stack.started["ours"] = processes.start(
-        "our gateway",
+    env = ours_env(stack.sandboxes, base)
+    port = stack.url(name).rsplit(":", 1)[1].removesuffix("/graphql")
+    stack.started[name] = processes.start(
+        "our gateway" if name == "ours" else "our gateway, observed",
         [
             *GATEWAY_CLI,
             "serve",
             f"--port={port}",
             f"--workers={args.workers}",
         ],
-        log=work / "ours.log",
+        log=work / f"{name}.log",
         env=env,
         cwd=ROOT,
     )
 
 
-def ours_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
-    """Our gateway's environment: every provider at its sandbox, production."""
-    s = stack.sandboxes
+def ours_env(s: dict[str, str], base: dict[str, str]) -> dict[str, str]:
+    """Our gateway's environment as production runs it, over the sandboxes at
+    ``s`` (provider -> base URL)."""
     return dict(
         base,
         GATEWAY_ENVIRONMENT="production",
@@ -401,7 +430,7 @@ def check_sample(
         )
         name = f"sample-{unit.scenario}-{op.key}-{gateway}.json"
         (work / name).write_text(answer.text, "utf-8")
-        expect = op.expect[gateway]
+        expect = op.marker(gateway)
         if answer.status_code != 200:
             return f"{op.key}: HTTP {answer.status_code}: " + answer.text[:300]
         if '"errors"' in answer.text:
@@ -461,7 +490,7 @@ def count_calls(
     reqs = make_requests(stack, unit, n, "count")
     if len(reqs) == 1:
         reqs = reqs * n
-    bodies = [(traffic.body(gateway, r), r[0].expect[gateway]) for r in reqs]
+    bodies = [(traffic.body(gateway, r), r[0].marker(gateway)) for r in reqs]
     wait_for_drain(stack)
     reset_sandboxes(stack)
     failed = asyncio.run(
@@ -638,6 +667,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--operations", default="abcde", help="keys, e.g. abe")
     parser.add_argument("--gateways", default="ours,hive")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="also measure our gateway with metrics and every request traced "
+        "(gateway 'observed'), and print its CPU per request against ours",
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
@@ -691,9 +726,6 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import fleet
 
         return fleet.main(args)
-    if not (MESH / "node_modules" / ".bin" / "hive-gateway").exists():
-        print("Mesh is not installed: `npm ci` in benchmarks/mesh (make bench does)")
-        return 2
     operations = select(args.operations)
     scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
     unknown = set(scenarios) - set(traffic.SCENARIOS)
@@ -701,7 +733,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown scenarios: {', '.join(sorted(unknown))}")
         return 2
     runs = units(scenarios, operations)
-    gateways = [g for g in GATEWAYS if g in args.gateways.split(",")]
+    asked = args.gateways.split(",") + ([OBSERVED] if args.observability else [])
+    gateways = [g for g in GATEWAYS if g in asked]
+    args.gateway_list = gateways
+    hive_gateway = MESH / "node_modules" / ".bin" / "hive-gateway"
+    if "hive" in gateways and not hive_gateway.exists():
+        print("Mesh is not installed: `npm ci` in benchmarks/mesh (make bench does)")
+        return 2
     started_at = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     output = Path(args.output)
     work = output / started_at
@@ -725,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     stack = start_stack(args, work, notes)
     settings["urls"] = {"ours": stack.ours, "hive": stack.hive, **stack.sandboxes}
+    if stack.observed:
+        settings["urls"][OBSERVED] = stack.observed
     bearer_token = token()
     widths = {w for op in operations for w in op.critical_path}
     args.hops_ms = upstream_hop_ms(stack, widths)

@@ -106,4 +106,4 @@ def read(path: Path) -> list[str]:
 
 def expect(gateway: Gateway, reqs: Sequence[Request]) -> list[str]:
     """The markers of the operations in ``reqs``: a good answer holds one."""
-    return list(dict.fromkeys(op.expect[gateway] for op, _ in reqs))
+    return list(dict.fromkeys(op.marker(gateway) for op, _ in reqs))

@@ -58,6 +58,24 @@ class Documents:
         self._entries.put(query, _Entry(document))
         return document
 
+    def parsed(self, query: str | None) -> bool:
+        """Whether ``query``'s document is kept: ``parse`` will not parse it."""
+        return query is not None and self._entries.get(query) is not None
+
+    def validated(
+        self,
+        query: str | None,
+        document: DocumentNode,
+        base_rules: tuple[type[ASTValidationRule], ...],
+    ) -> bool:
+        """Whether ``validate`` will answer from what it kept, without validating."""
+        entry = self._entries.get(query) if query is not None else None
+        return (
+            entry is not None
+            and entry.document is document
+            and entry.rules == (*base_rules, *self.extra_rules)
+        )
+
     def validate(
         self,
         schema: GraphQLSchema,

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware.cors import CORSMiddleware
 from strawberry.exceptions import ConnectionRejectionError
 
@@ -36,6 +37,7 @@ from gateway.security import GraphQLGuard
 from gateway.settings import Settings, secret
 from gateway.slow_clients import BodyReadTimeout
 from gateway.state import FleetState, fleet_state
+from gateway.tracing import Tracing
 from gateway.upstreams import Upstreams, create_upstreams
 from gateway.webhooks.dedupe import InMemoryDedupe
 from gateway.webhooks.receivers import Webhooks
@@ -55,10 +57,15 @@ def create_app(
     settings: Settings | None = None,
     *,
     sandboxes: dict[Provider, Controlled] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
-    """The gateway. ``sandboxes`` lets tests hand in sandboxes they control."""
+    """The gateway. ``sandboxes`` lets tests hand in sandboxes they control, and
+    ``tracer_provider`` a tracer provider (otherwise the ``OTEL_*`` variables
+    decide, once, here: ``gateway.tracing``)."""
     settings = settings or Settings()
     authenticator = authenticator_for(settings)
+    tracing = Tracing.configure(tracer_provider)
+    tracer = tracing.tracer
     # Changes to records (schema.live): webhooks and mutations publish, subscriptions
     # listen. In-process: one replica's events reach its own subscribers; with
     # Redis (gateway/state) every replica's, like the rest of the shared state.
@@ -82,6 +89,7 @@ def create_app(
             connectfi_token=state.connectfi_token,
             document_owners=state.document_owners(),
             fleet=fleet,
+            tracer=tracer,
         )
         app.state.upstreams = upstreams
         health.breakers = upstreams.breakers.values()
@@ -109,6 +117,7 @@ def create_app(
             await upstreams.aclose()
             await state.aclose()
             await fleet.aclose()
+            tracing.shutdown()  # the spans still queued exported first
 
     async def context(request: Request | WebSocket) -> LiveContext:
         upstreams: Upstreams = request.app.state.upstreams
@@ -126,7 +135,7 @@ def create_app(
             )
         context = LiveContext(
             upstreams=upstreams,
-            loaders=create_loaders(upstreams),
+            loaders=create_loaders(upstreams, tracer),
             caller=caller,
             live=live,
             expires_at=expires_at,
@@ -166,6 +175,7 @@ def create_app(
             max_tokens=settings.max_tokens,
             max_cost=settings.max_query_cost,
         ),
+        tracer=tracer,
     )
     cors = cors_policy(settings)
     caller_limits = fleet.caller_limits(settings)
@@ -179,9 +189,11 @@ def create_app(
         websocket_origin=lambda origin: _cors_allows(cors, origin),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         caller_limits=caller_limits if caller_limits.enabled else None,
+        trace_context=tracer is not None,
     )
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
+    app.state.tracing = tracing
     app.state.events = events
     app.state.live = live
     app.state.fleet = state

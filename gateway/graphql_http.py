@@ -31,6 +31,10 @@ nothing for this one endpoint. What Strawberry's view leaves to us:
   Events (graphql-sse's distinct connections mode: ``Accept:
   text/event-stream``), a POST like any other behind the HTTP guard. A streamed
   operation resolves persisted queries like any other.
+- Tracing (``trace_context``, on when the app traces: ``gateway.tracing``): the
+  W3C ``traceparent``/``tracestate`` of an HTTP request is the parent of its
+  operation's span; one that does not parse is ignored (a new trace). Here,
+  since ``/graphql`` never reaches FastAPI's routing or its middleware.
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ from cross_web import (
     StarletteRequestAdapter,
 )
 from graphql import GraphQLError
+from opentelemetry import context as trace_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import FormData as StarletteFormData
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -123,6 +129,7 @@ ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
 # ConnectionRejectionError to refuse it.
 Connect = Callable[[Any], Awaitable[None]]
 SSE = "graphql-sse"
+_W3C = TraceContextTextMapPropagator()
 
 
 class GraphQLHTTP(GraphQL[Any, None]):
@@ -139,6 +146,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         max_subscriptions_per_connection: int = 20,
         subscription_protocols: Sequence[str] = (GRAPHQL_TRANSPORT_WS_PROTOCOL, SSE),
         caller_limits: CallerLimits | None = None,
+        trace_context: bool = False,
     ) -> None:
         super().__init__(
             schema,
@@ -155,6 +163,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self.max_upload_files = max_upload_files
         # Each caller's rate limits (gateway.fleet_limits), None when off.
         self.caller_limits = caller_limits
+        self.trace_context = trace_context
         files = max_upload_files
 
         class BoundedForm(_BoundedForm):
@@ -246,12 +255,19 @@ class GraphQLHTTP(GraphQL[Any, None]):
                     expiry.cancel()
         media_type = negotiate(request.headers.get("accept"))
         request.state.graphql_media_type = media_type
+        token = None
+        if self.trace_context and "traceparent" in request.headers:
+            # the caller's trace, continued (one that does not parse: a new one)
+            token = trace_context.attach(_W3C.extract(request.headers))
         try:
             response = await super().run(
                 request, context=context, root_value=root_value
             )
         except HTTPException as exc:
             return _error_response(exc.reason, exc.status_code, media_type)
+        finally:
+            if token is not None:
+                trace_context.detach(token)
         if response.headers.get("content-type", "").startswith(JSON):
             request_error = getattr(request.state, "graphql_request_error", False)
             if media_type == GRAPHQL_RESPONSE_JSON:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from adapters.apiture import sandbox as apiture_sandbox
 from adapters.apiture.client import ApitureClient
@@ -136,6 +137,7 @@ def _http_client(
     sandbox: Controlled | None,
     breaker: CircuitBreaker,
     fleet: FleetLimits,
+    tracer: Tracer | None = None,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
@@ -172,6 +174,7 @@ def _http_client(
         policy=policy(settings),
         breaker=breaker,
         budget=fleet.retry_budget(settings, provider.value),
+        tracer=tracer,
     )
     if settings.coalesce_reads:
         transport = Coalescing(transport, total_timeout=settings.request_deadline)
@@ -191,10 +194,12 @@ def create_upstreams(
     connectfi_token: SharedToken | None = None,
     document_owners: DocumentOwnerStore | None = None,
     fleet: FleetLimits | None = None,
+    tracer: Tracer | None = None,
 ) -> Upstreams:
     """Build every provider's client; ``sandboxes`` lets tests pass their own;
     ``connectfi_token`` and ``document_owners`` are the fleet's (gateway/state);
-    ``fleet`` holds the limits shared with other replicas (in-process if None)."""
+    ``fleet`` holds the limits shared with other replicas (in-process if None);
+    with a ``tracer`` every attempt is a span and sends ``traceparent``."""
     if fleet is None:
         fleet = FleetLimits.from_settings(Settings.model_construct())
     if sandboxes is None:
@@ -208,7 +213,7 @@ def create_upstreams(
         for p in Provider
     }
     http = {
-        p: _http_client(settings, p, sandboxes.get(p), breakers[p], fleet)
+        p: _http_client(settings, p, sandboxes.get(p), breakers[p], fleet, tracer)
         for p in Provider
     }
     sandboxed = settings.sandboxed()

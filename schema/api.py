@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from opentelemetry.trace import Tracer
 
-from engine.context import GatewayExecutionContext
+from engine.context import GatewayExecutionContext, traced
 from schema.authz import make_authorized
 from schema.errors import (
     Forbidden,
@@ -62,9 +63,13 @@ class QuietExecutionContext(GatewayExecutionContext):
 
 
 def build_schema(
-    *, introspection: bool = True, limits: QueryLimits | None = None
+    *,
+    introspection: bool = True,
+    limits: QueryLimits | None = None,
+    tracer: Tracer | None = None,
 ) -> strawberry.Schema:
-    """The schema; the app builds its own with the limits of its settings."""
+    """The schema; the app builds its own with the limits of its settings (and
+    its tracer when tracing is on: spans per operation, parse, validation, plan)."""
     documents = Documents(limits or QueryLimits(), introspection=introspection)
     return strawberry.Schema(
         query=Query,
@@ -85,9 +90,10 @@ def build_schema(
         ],
         # One extension for parsing, validation, the deadline and error codes
         # (schema.pipeline says why one); its document cache lives per schema.
-        extensions=[lambda: Pipeline(documents)],
-        execution_context_class=(
-            GatewayExecutionContext if introspection else QuietExecutionContext
+        extensions=[lambda: Pipeline(documents, tracer)],
+        execution_context_class=traced(
+            GatewayExecutionContext if introspection else QuietExecutionContext,
+            tracer,
         ),
     )
 

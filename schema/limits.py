@@ -48,6 +48,7 @@ from graphql import (
     parse,
 )
 
+from caching import Cache, bounds, per_entry
 from schema.pagination import DEFAULT_PAGE, MAX_PAGE
 
 CODE = "QUERY_TOO_COMPLEX"
@@ -115,6 +116,19 @@ def fragments_of(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
     }
 
 
+# Each validated operation's estimated cost, for its trace (validation runs once
+# per document: the entry keeps the node, so its id is not reused meanwhile).
+_COSTS: Cache[int, tuple[OperationDefinitionNode, int]] = Cache(
+    bounds.STATIC_MAX_BYTES, per_entry(bounds.STATIC_BYTES)
+)
+
+
+def estimated_cost(operation: OperationDefinitionNode) -> int | None:
+    """The cost the limits estimated when ``operation`` was validated."""
+    found = _COSTS.get(id(operation))
+    return found[1] if found is not None and found[0] is operation else None
+
+
 def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
     """A validation rule enforcing ``limits`` on each operation."""
 
@@ -151,6 +165,7 @@ def limits_rule(limits: QueryLimits) -> type[ValidationRule]:
                     node,
                 )
             cost = sum(self._cost(found, 1, True) for found in data)
+            _COSTS.put(id(node), (node, cost))
             if cost > limits.max_cost:
                 self._refuse(
                     f"the query's estimated cost is {cost}; at most "

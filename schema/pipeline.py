@@ -18,6 +18,16 @@ than executing a one-record query. One extension does all of it:
 
 Cached answers are the same objects each time and never mutated here: error
 coding builds new errors.
+
+Tracing (``tracer`` given: the gateway's, only when tracing is on): a server span
+per operation (``graphql.operation.name``/``.type``, ``gateway.cost`` as the
+limits estimated it, ``gateway.outcome``: ``ok``, ``partial`` or the first
+error's code, ``gateway.document.cached``: its document was parsed and
+validated before), current while it runs, so the loaders' batches and the
+upstream calls nest under it; a child span for parsing and one for validation
+when they happen: a document kept from an earlier request is neither parsed nor
+validated again, and costs no span (the engine does the same for planning). With
+no tracer none of it runs.
 """
 
 from __future__ import annotations
@@ -25,8 +35,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import suppress
 
-from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+)
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
 from strawberry.extensions import SchemaExtension
+from strawberry.types.execution import ExecutionContext
 
 from adapters.transport.resilience import deadline_scope
 from caching import bounds
@@ -34,8 +51,8 @@ from engine import documents
 from engine.internals import graphql_schema
 from schema.context import Context
 from schema.deadline import DEFAULT_SECONDS
-from schema.errors import code_errors
-from schema.limits import QueryLimits, limits_rule
+from schema.errors import code_errors, request_error_code
+from schema.limits import QueryLimits, estimated_cost, limits_rule
 
 
 class Documents(documents.Documents):
@@ -61,8 +78,10 @@ class Documents(documents.Documents):
 
 
 class Pipeline(SchemaExtension):
-    def __init__(self, documents: Documents) -> None:
+    def __init__(self, documents: Documents, tracer: Tracer | None = None) -> None:
         self.documents = documents
+        self.tracer = tracer
+        self._kept = False  # tracing: the query's document was kept already
 
     def on_operation(self) -> Iterator[None]:
         ctx = self.execution_context
@@ -73,25 +92,69 @@ class Pipeline(SchemaExtension):
             if isinstance(context, Context)
             else DEFAULT_SECONDS
         )
-        with deadline_scope(seconds):
-            yield
+        if self.tracer is None:
+            with deadline_scope(seconds):
+                yield
+            self._code_errors()
+            return
+        cached = self._kept = self.documents.parsed(ctx.query)
+        span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
+        with use_span(span, end_on_exit=True, record_exception=False):
+            with deadline_scope(seconds):
+                yield
+            self._code_errors()
+            _describe_operation(span, ctx, cached)
+
+    def _code_errors(self) -> None:
+        ctx = self.execution_context
         result = ctx.result
         if result is None or not hasattr(result, "errors"):
             return
+        context = ctx.context
         partial = context.partial_errors if isinstance(context, Context) else ()
         if result.errors or partial:
             result.errors = code_errors(result.errors or (), partial)
 
     def on_parse(self) -> Iterator[None]:
+        tracer = self.tracer
+        if tracer is None or self._kept:
+            self._parse()  # a kept document: no parsing, no span
+            yield
+            return
+        span = tracer.start_span("graphql.parse")
+        try:
+            self._parse()
+        finally:
+            span.end()
+        yield
+
+    def _parse(self) -> None:
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
             # A syntax error is left to Strawberry's own parse, which reports it
             # as a request error (it parses again, with the same token limit).
             with suppress(GraphQLError):
                 ctx.graphql_document = self.documents.parse(ctx.query)
-        yield
 
     def on_validate(self) -> Iterator[None]:
+        tracer = self.tracer
+        ctx = self.execution_context
+        assert ctx.graphql_document is not None
+        if tracer is None or self.documents.validated(
+            ctx.query, ctx.graphql_document, tuple(ctx.validation_rules)
+        ):
+            self._validate()  # validated before: no validation, no span
+            yield
+            return
+        span = tracer.start_span("graphql.validate")
+        try:
+            self._validate()
+            span.set_attribute("gateway.errors", len(ctx.pre_execution_errors or ()))
+        finally:
+            span.end()
+        yield
+
+    def _validate(self) -> None:
         ctx = self.execution_context
         assert ctx.graphql_document is not None
         ctx.pre_execution_errors = self.documents.validate(
@@ -100,4 +163,54 @@ class Pipeline(SchemaExtension):
             ctx.graphql_document,
             tuple(ctx.validation_rules),
         )
-        yield
+
+
+def _describe_operation(span: Span, ctx: ExecutionContext, cached: bool) -> None:
+    """Name, type, estimated cost and outcome of the operation, on its span."""
+    name = ctx.operation_name
+    kind: str | None = None
+    outcome = operation_outcome(ctx)
+    attributes: dict[str, str | int | bool] = {
+        "gateway.outcome": outcome,
+        "gateway.document.cached": cached,
+    }
+    operation = _operation(ctx)
+    if operation is not None:
+        kind = attributes["graphql.operation.type"] = operation.operation.value
+        name = name or (operation.name.value if operation.name else None)
+        cost = estimated_cost(operation)
+        if cost is not None:
+            attributes["gateway.cost"] = cost
+    if name:
+        attributes["graphql.operation.name"] = name
+    span.set_attributes(attributes)
+    span.update_name(" ".join(p for p in (kind, name) if p) or "graphql.operation")
+    if outcome not in ("ok", "partial"):
+        span.set_status(StatusCode.ERROR, outcome)
+
+
+def _operation(ctx: ExecutionContext) -> OperationDefinitionNode | None:
+    """The operation run: the one named, or the document's only one."""
+    document = ctx.graphql_document
+    if document is None:
+        return None
+    wanted = ctx.operation_name
+    operations = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (wanted is None or (d.name is not None and d.name.value == wanted))
+    ]
+    return operations[0] if len(operations) == 1 else None
+
+
+def operation_outcome(ctx: ExecutionContext) -> str:
+    """``ok``, ``partial`` (data with errors) or the first error's code."""
+    result = ctx.result
+    errors = getattr(result, "errors", None) if result is not None else None
+    if not errors:
+        return "ok" if result is not None else "INTERNAL"
+    if getattr(result, "data", None) is not None:
+        return "partial"
+    code = (errors[0].extensions or {}).get("code")
+    return code if isinstance(code, str) else request_error_code(errors[0].message)

@@ -84,12 +84,15 @@ from adapters.model import (
 )
 from adapters.transport.http import RequestBuilder, send, validated
 from adapters.transport.memo import MappedAnswers
+from adapters.transport.paths import ROUTE, Route
 from caching import bounds
 
 HAL = "application/hal+json"
 APITURE = Provider.APITURE
 JSON = dict[str, Any]
 T = TypeVar("T")
+# A page the provider's ``next`` link names: its path is the provider's own.
+NEXT_ROUTE = "{next link}"
 
 
 class ApitureClient:
@@ -273,13 +276,18 @@ class ApitureClient:
             return None
         url = httpx.URL(href)
         if url.is_absolute_url:
-            return self._http.build_request("GET", url, headers=self._headers)
+            return self._http.build_request(
+                "GET", url, headers=self._headers, extensions={ROUTE: NEXT_ROUTE}
+            )
         # relative to the host: strip the API root the base URL already holds
         root = self._http.base_url.raw_path.decode().split("?")[0]
         path = url.path
         if path.startswith(root):
             path = path[len(root) :]
-        return self._request("GET", path.lstrip("/"), params=dict(url.params))
+        # The link is the provider's: its path is not named after it.
+        return self._request(
+            "GET", Route(path.lstrip("/"), NEXT_ROUTE), params=dict(url.params)
+        )
 
     async def _send(
         self, request: httpx.Request, kind: Kind, *, action: bool = False

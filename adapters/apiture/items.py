@@ -25,7 +25,7 @@ from adapters.errors import NotFound, ValidationFailed, Violation
 from adapters.model import Action, Provider
 from adapters.transport.http import validated
 from adapters.transport.keys import apiture_id
-from adapters.transport.paths import path as url_path
+from adapters.transport.paths import route
 from caching import Cache, bounds, per_entry
 
 APITURE = Provider.APITURE
@@ -149,7 +149,8 @@ class Items(Generic[A, R]):
     def _at(self, id_: str) -> str:
         """The item's path: the id checked, then one encoded segment
         (adapters.transport.paths)."""
-        return url_path(self._resource.collection, _key(self._resource.kind, id_))
+        key = _key(self._resource.kind, id_)
+        return route(f"/{self._resource.collection}/{{id}}", id=key)
 
     async def get(self, id_: str) -> R:
         cached = self._cache.get(id_)

@@ -70,12 +70,17 @@ from adapters.errors import (
 from adapters.model import Document, Provider, Upload
 from adapters.transport.http import RequestBuilder, json_body, send, validated
 from adapters.transport.keys import auco_code
+from adapters.transport.paths import ROUTE
 
 AUCO = Provider.AUCO
 DEFAULT_SENDER = "onboarding@bank.example"  # the sandbox's demo Auco user
 CANCEL_MESSAGE = "Proceso cancelado por el remitente"
 PDF_MAGIC = b"%PDF-"
 _PDF_TYPES = {"application/pdf", "application/x-pdf", "application/octet-stream"}
+
+# The PUT to Auco's signed upload link: named by this, never by the URL (it
+# holds the signature).
+SIGNED_UPLOAD_ROUTE = "{signed upload link}"
 
 
 def _code(code: str) -> str:
@@ -278,6 +283,7 @@ class AucoClient:
                 "Content-Type": mapping.PDF,
                 "Content-Length": str(upload.size),
             },
+            extensions={ROUTE: SIGNED_UPLOAD_ROUTE},
         )
         async with self._limit:
             response = await send(self._http, AUCO, request)

@@ -69,7 +69,7 @@ from adapters.errors import (
 )
 from adapters.model import Application, Document, Page, Provider, Upload
 from adapters.transport.http import RequestBuilder, json_body, send
-from adapters.transport.paths import path as url_path
+from adapters.transport.paths import ROUTE, route, template_of
 from adapters.transport.resilience import RETRY_SAFE
 
 PROVIDER = Provider.CONNECTFI
@@ -239,7 +239,7 @@ class ConnectFiClient:
                 "connectFi would refuse this file", violations, provider=PROVIDER
             )
         data, request_id = await self._call(
-            url_path("akepa", "document", "upload", document_id),
+            route("/akepa/document/upload/{documentId}", documentId=document_id),
             mapping.UPLOAD_PATHS,
             upload=upload,
             content_type=mapping.CONTENT_TYPES[image_format],
@@ -294,7 +294,11 @@ class ConnectFiClient:
             upload.file.seek(0)
             part = (upload.filename, upload.file, content_type)
             request = self._http.build_request(
-                "POST", path, files={"file": part}, headers=headers
+                "POST",
+                path,
+                files={"file": part},
+                headers=headers,
+                extensions={ROUTE: template_of(path)},
             )
         async with self._bound:
             return await send(self._http, PROVIDER, request)

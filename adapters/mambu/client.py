@@ -68,7 +68,7 @@ from adapters.model import Document, Owner, Page, Upload
 from adapters.transport.http import RequestBuilder, send, validated
 from adapters.transport.keys import mambu_document_key, mambu_holder
 from adapters.transport.memo import MappedAnswers
-from adapters.transport.paths import path as url_path
+from adapters.transport.paths import route
 
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024  # the seed: "maximum 15 MB size"
 MAX_LIMIT = 1000  # Mambu v1's largest page
@@ -229,7 +229,7 @@ class MambuClient:
         if document_key.encoded_key not in members:
             raise no_document()
         request = self._request(
-            "DELETE", url_path("api", "documents", document_key.encoded_key)
+            "DELETE", route("/api/documents/{key}", key=document_key.encoded_key)
         )
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
@@ -253,7 +253,7 @@ class MambuClient:
     async def _list(
         self, holder: HolderKind, owner: Owner, offset: int, limit: int
     ) -> list[Document]:
-        path = url_path("api", holder.collection, owner.id, "documents")
+        path = route(f"/api/{holder.collection}/{{holder}}/documents", holder=owner.id)
         request = self._request("GET", path, {"offset": offset, "limit": limit})
         async with self._slots:
             response = await send(self._http, PROVIDER, request)
@@ -286,7 +286,7 @@ class MambuClient:
         }
 
     async def _content(self, document_key: DocumentKey) -> str:
-        path = url_path("api", "documents", document_key.encoded_key)
+        path = route("/api/documents/{key}", key=document_key.encoded_key)
         async with self._slots:
             response = await send(self._http, PROVIDER, self._request("GET", path))
         raise_for(response, self.max_upload_bytes, "Mambu has no such document")

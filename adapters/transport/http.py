@@ -48,6 +48,7 @@ from adapters.transport.cap import (
     UpstreamTooLarge,
     request_of,
 )
+from adapters.transport.paths import ROUTE, template_of
 from adapters.transport.resilience import (
     CircuitOpen,
     DeadlineExceeded,
@@ -108,7 +109,11 @@ class RequestBuilder:
         query = None
         if params:
             query = urlencode([(k, _query_value(v)) for k, v in params.items()])
-        extensions = {"timeout": dict(self.timeout), **(extensions or {})}
+        extensions = {
+            "timeout": dict(self.timeout),
+            ROUTE: template_of(path),
+            **(extensions or {}),
+        }
         if self._fast and (content is None or isinstance(content, bytes)):
             request = self._quick(method, path, query, json, content, headers)
             if request is not None:

@@ -6,6 +6,10 @@ percent-encoded segment (``quote(part, safe="")``), so a key holding ``/``, ``?`
 the same string. A part that would leave its segment however it is encoded (empty,
 ``.`` or ``..``, which URL normalization removes or climbs) is refused.
 
+An adapter builds a path holding ids with :func:`route`, which also keeps the
+path's template (``/applications/{id}``): the name traces and metrics give the call
+(request extension ``ROUTE``, set by the request builder), never the URL itself.
+
 Query values go only through the ``params=`` of
 :class:`adapters.transport.http.RequestBuilder` (``urlencode``: every value quoted,
 ``&``, ``=`` and ``#`` included), never into a path or query by string formatting. Keys
@@ -35,5 +39,49 @@ def segment(part: str) -> str:
 
 
 def path(*parts: str) -> str:
-    """``/part/part…``: every part one encoded segment (a literal stays as it is)."""
-    return "/" + "/".join(segment(p) for p in parts)
+    """``/part/part…``: every part one encoded segment (a literal stays as it is).
+
+    Which parts are ids it cannot tell: its route template is unknown (an
+    adapter names its routes with :func:`route`)."""
+    return Route("/" + "/".join(segment(p) for p in parts), UNKNOWN_ROUTE)
+
+
+# Route templates ------------------------------------------------------------------
+
+# The request extension holding the route template of an upstream call: its path
+# relative to the provider's base URL with every id as ``{name}``. Spans and
+# metrics name a call by it, never by its URL (which holds ids).
+ROUTE = "gateway.route"
+# A call whose path the gateway did not build (a provider's link, a signed URL).
+UNKNOWN_ROUTE = "{link}"
+
+
+class Route(str):
+    """A path built by :func:`route`: the string sent, and its ``template``."""
+
+    template: str
+
+    def __new__(cls, value: str, template: str) -> Route:
+        made = super().__new__(cls, value)
+        made.template = template
+        return made
+
+
+def route(template: str, **values: str) -> Route:
+    """``template`` (``/api/documents/{key}``) with each ``{name}`` part replaced
+    by ``values[name]``; every part one encoded segment, as :func:`path` makes
+    it. The result remembers its template."""
+    parts = []
+    for part in template.strip("/").split("/"):
+        if part.startswith("{") and part.endswith("}"):
+            part = values[part[1:-1]]
+        parts.append(segment(part))
+    return Route("/" + "/".join(parts), "/" + template.strip("/"))
+
+
+def template_of(path: str) -> str:
+    """The route template of a path an adapter passes: a :class:`Route`'s own;
+    any other path is a literal (ids only ever go in through :func:`route`)."""
+    if isinstance(path, Route):
+        return path.template
+    return "/" + path.lstrip("/")

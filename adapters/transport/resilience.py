@@ -60,6 +60,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+from opentelemetry.trace import Tracer
 
 from adapters.transport.breaker import (
     BreakerState,
@@ -68,6 +69,7 @@ from adapters.transport.breaker import (
     Clock,
     RetryBudget,
 )
+from adapters.transport.tracing import BODY_BYTES, record_outcome, upstream_span
 
 log = logging.getLogger("gateway.resilience")
 
@@ -181,8 +183,11 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         draw: Callable[[], float] = random.random,
+        tracer: Tracer | None = None,
     ) -> None:
-        self.name = name  # for logs
+        self.name = name  # for logs and spans
+        # None: tracing is off, and no attempt makes a span or sends a traceparent.
+        self.tracer = tracer
         self.policy = policy = policy or Policy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.budget: Budget = budget or RetryBudget(
@@ -209,8 +214,11 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout")
         self.budget.deposit()
         retry = 0
+        waited = 0.0
         while True:
-            outcome = await self._attempt(request, deadline, timeouts)
+            outcome = await self._observed_attempt(
+                request, deadline, timeouts, retry + 1, waited
+            )
             may = repeatable and _may_repeat(safe, outcome)
             delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
             if (
@@ -230,11 +238,30 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                 _describe(outcome),
             )
             await self._sleep(delay)
+            waited = delay
             if not self.breaker.try_acquire():
                 return _settle(outcome)  # opened meanwhile: answer what we have
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+    async def _observed_attempt(
+        self,
+        request: httpx.Request,
+        deadline: float,
+        timeouts: object,
+        attempt: int,
+        waited: float,
+    ) -> _Outcome:
+        """One attempt, observed: the single place per attempt where traces (and
+        metrics) see an upstream call, whatever the transport underneath.
+        ``attempt`` counts from 1; ``waited``: the backoff slept before it."""
+        if self.tracer is None:
+            return await self._attempt(request, deadline, timeouts)
+        with upstream_span(self.tracer, self.name, request, attempt, waited) as span:
+            outcome = await self._attempt(request, deadline, timeouts)
+            record_outcome(span, outcome.response, outcome.error)
+            return outcome
 
     async def _attempt(
         self, request: httpx.Request, deadline: float, timeouts: object
@@ -286,11 +313,12 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raw = [chunk async for chunk in response.aiter_raw()]
         finally:
             await response.aclose()
+        body = b"".join(raw)
         return httpx.Response(
             response.status_code,
             headers=response.headers,
-            stream=httpx.ByteStream(b"".join(raw)),
-            extensions=response.extensions,
+            stream=httpx.ByteStream(body),
+            extensions={**response.extensions, BODY_BYTES: len(body)},
         )
 
     def _retry_delay(

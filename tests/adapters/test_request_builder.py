@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from adapters.transport.http import RequestBuilder
+from adapters.transport.paths import ROUTE
 
 BASES = [
     "http://connectfi.test",
@@ -47,6 +48,8 @@ def test_the_same_request_as_httpx(
     assert ours.url == theirs.url
     assert ours.headers.multi_items() == theirs.headers.multi_items()
     assert ours.read() == theirs.read()
+    # and the route template (adapters.transport.paths), which httpx has not
+    assert ours.extensions.pop(ROUTE) == "/" + path.lstrip("/")
     assert ours.extensions == theirs.extensions
 
 

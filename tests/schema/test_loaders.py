@@ -18,11 +18,11 @@ class Upstreams:
 
 async def test_loaders_are_made_on_first_use_and_kept() -> None:
     loaders = Loaders(Upstreams())  # type: ignore[arg-type]
-    assert vars(loaders).keys() == {"_upstreams"}
+    assert vars(loaders).keys() == {"_upstreams", "_tracer"}
     first = loaders.apiture_application
     assert isinstance(first, Loader)
     assert loaders.apiture_application is first
-    assert vars(loaders).keys() == {"_upstreams", "apiture_application"}
+    assert vars(loaders).keys() == {"_upstreams", "_tracer", "apiture_application"}
 
 
 async def test_a_batch_leaves_the_loop_iteration_after_its_keys() -> None:

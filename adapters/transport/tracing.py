@@ -1,0 +1,111 @@
+"""A span per upstream attempt, and the W3C trace context sent with it.
+
+:class:`~adapters.transport.resilience.ResilientTransport` calls
+:func:`upstream_span` around each attempt (``_observed_attempt``), on both
+transports (a sandbox's ``httpx.ASGITransport``, the pooled one), only when the
+gateway gave it a tracer: with tracing off no span is made and no header
+written. Inside the span the request gets ``traceparent`` (and ``tracestate``
+when the trace carries one) naming the attempt's span as the provider's parent.
+
+Attributes (OpenTelemetry's HTTP client conventions where they have a name):
+``http.request.method``, ``url.template`` (the route template of
+:mod:`adapters.transport.paths`: never the URL, which holds ids),
+``gateway.provider`` (the server, named), ``gateway.attempt`` (1 for the first),
+on a retry ``http.request.resend_count`` and ``gateway.retry_delay_s`` (the
+backoff waited before this attempt), ``http.response.status_code``,
+``http.response.body.size`` (bytes as read) and ``error.type`` when the attempt
+failed (a status of 400 or more, or the transport error's short name).
+
+This package imports only OpenTelemetry's API (``opentelemetry.trace``): the
+SDK and the exporters are the gateway's (``gateway.tracing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+
+from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
+
+# Set on a response by the layer that read its body: its size as read.
+BODY_BYTES = "gateway.body_bytes"
+
+
+def route_of(request: httpx.Request) -> str:
+    found = request.extensions.get(ROUTE)
+    return found if isinstance(found, str) else UNKNOWN_ROUTE
+
+
+@contextmanager
+def upstream_span(
+    tracer: Tracer, provider: str, request: httpx.Request, attempt: int, delay: float
+) -> Iterator[Span]:
+    """The attempt's client span (ended with the block; a leaf, so never made
+    current); the request carries its trace context (written again on every
+    attempt: each is its own span)."""
+    route = route_of(request)
+    attributes: dict[str, str | int | float] = {
+        "http.request.method": request.method,
+        "url.template": route,
+        "gateway.provider": provider,
+        "gateway.attempt": attempt,
+    }
+    if attempt > 1:
+        attributes["http.request.resend_count"] = attempt - 1
+        attributes["gateway.retry_delay_s"] = delay
+    span = tracer.start_span(
+        f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
+    )
+    try:
+        send_context(span, request.headers)
+        yield span
+    except BaseException as exc:  # cancelled, or a bug: no verdict on the call
+        span.set_status(StatusCode.ERROR, type(exc).__name__)
+        raise
+    finally:
+        span.end()
+
+
+def send_context(span: Span, headers: httpx.Headers) -> None:
+    """W3C ``traceparent`` naming ``span`` as the parent, and the trace's
+    ``tracestate`` when it has one: what ``TraceContextTextMapPropagator``
+    writes, without looking the span up in a context first."""
+    found = span.get_span_context()
+    headers["traceparent"] = (
+        f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
+    )
+    if found.trace_state:
+        headers["tracestate"] = found.trace_state.to_header()
+
+
+def record_outcome(
+    span: Span, response: httpx.Response | None, error: Exception | None
+) -> None:
+    """What the attempt came to, on its span (no URL, no body)."""
+    if response is not None:
+        status = response.status_code
+        attributes: dict[str, str | int] = {"http.response.status_code": status}
+        size = body_bytes(response)
+        if size is not None:
+            attributes["http.response.body.size"] = size
+        if status >= 400:
+            attributes["error.type"] = str(status)
+            span.set_status(StatusCode.ERROR)
+        span.set_attributes(attributes)
+    elif error is not None:
+        kind = type(error).__name__
+        span.set_attribute("error.type", kind)
+        span.set_status(StatusCode.ERROR, kind)
+
+
+def body_bytes(response: httpx.Response) -> int | None:
+    size = response.extensions.get(BODY_BYTES)
+    if isinstance(size, int):
+        return size
+    try:
+        return len(response.content)
+    except httpx.ResponseNotRead:
+        return None

@@ -1,0 +1,219 @@
+"""Instructions per request of our gateway, counted by callgrind: with
+observability off (as it ships) and on (metrics on, every request traced to an
+exporter that drops the spans), to set what it costs apart from this VM's drift.
+
+    python -m benchmarks.observability_cost [--operations acd] [--requests 50]
+        [--warmup 20] [--output bench-results]
+
+The four sandboxes run as in ``make bench`` (own processes, no latency); our
+gateway runs under ``valgrind --tool=callgrind --instr-atstart=no`` as
+``gateway serve`` runs it in production (every provider configured at its
+sandbox, pooled transport, authentication). Per operation: ``--warmup``
+sequential requests, then instrumentation on (``callgrind_control -i on``),
+``--requests`` sequential requests of varied traffic (the same draws for both
+settings), off again and dumped: the dump's instruction total over the requests
+is the figure. Only the gateway's process is counted; the sandboxes and this
+driver are not. Slow (Python under valgrind): a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks import processes, traffic
+from benchmarks.operations import Operation, Population, select
+from benchmarks.run import (
+    GATEWAY_CLI,
+    OBSERVED_ENV,
+    PROVIDERS,
+    ROOT,
+    SANDBOX_CLI,
+    clean_env,
+    ours_env,
+    token,
+)
+
+SETTINGS = {"off": {}, "on": OBSERVED_ENV}
+_TOTALS = re.compile(r"^totals:\s+(\d+)", re.MULTILINE)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.observability_cost")
+    parser.add_argument("--operations", default="acd", help="keys, e.g. ac")
+    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--output", default=str(ROOT / "bench-results"))
+    parser.add_argument(
+        "--settings", default="off,on", help="off, on or both (a commit's own cost)"
+    )
+    args = parser.parse_args(argv)
+    chosen = {k: v for k, v in SETTINGS.items() if k in args.settings.split(",")}
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("valgrind is not installed: `apt-get install valgrind`")
+        return 2
+    operations = [op for op in select(args.operations) if not op.fresh]
+    work = Path(args.output) / ("instructions-" + time.strftime("%Y%m%dT%H%M%SZ"))
+    work.mkdir(parents=True, exist_ok=True)
+    base = clean_env()
+    started: list[processes.Started] = []
+    try:
+        urls, population = _sandboxes(work, base, started)
+        bearer = f"Bearer {token()}"
+        counts: dict[tuple[str, str], float] = {}
+        for setting, extra in chosen.items():
+            print(f"our gateway under callgrind, observability {setting} …", flush=True)
+            gateway = _gateway(work, {**ours_env(urls, base), **extra}, setting)
+            started.append(gateway)
+            url = gateway.name
+            for op in operations:
+                bodies = _bodies(op, population, args.warmup + args.requests)
+                counts[(op.key, setting)] = _count(
+                    gateway, url, bodies, args.warmup, bearer, work
+                )
+                per = counts[(op.key, setting)]
+                print(f"  {op.key} {op.name}: {per / 1e6:.2f}M instructions/request")
+            processes.stop([gateway])
+            started.remove(gateway)
+    finally:
+        processes.stop(started)
+    names = list(chosen)
+    rows = [
+        "| op | "
+        + " | ".join(f"{n} (M instr./req)" for n in names)
+        + (" | on / off |" if len(names) == 2 else " |"),
+        "|---|" + "---:|" * (len(names) + (len(names) == 2)),
+    ]
+    for op in operations:
+        found = [counts[(op.key, n)] for n in names]
+        cells = " | ".join(f"{c / 1e6:.2f}" for c in found)
+        share = f" | {found[1] / found[0]:.3f}x" if len(found) == 2 else ""
+        rows.append(f"| {op.key} | {cells}{share} |")
+    table = "\n".join(rows)
+    print()
+    print(table)
+    (work / "instructions.md").write_text(table + "\n", "utf-8")
+    return 0
+
+
+def _sandboxes(
+    work: Path, base: dict[str, str], started: list[processes.Started]
+) -> tuple[dict[str, str], Population]:
+    urls: dict[str, str] = {}
+    for provider in PROVIDERS:
+        port = processes.free_port()
+        urls[provider] = f"http://127.0.0.1:{port}"
+        started.append(
+            processes.start(
+                f"{provider} sandbox",
+                [
+                    *SANDBOX_CLI,
+                    f"--provider={provider}",
+                    f"--port={port}",
+                    "--latency=0",
+                    f"--population={work / f'population-{provider}.json'}",
+                ],
+                log=work / f"sandbox-{provider}.log",
+                env=base,
+                cwd=ROOT,
+            )
+        )
+    for provider, s in zip(PROVIDERS, started, strict=True):
+        processes.wait_until_ready(s, urls[provider] + "/_sandbox/calls")
+
+    def ids(provider: str, kind: str) -> list[str]:
+        path = work / f"population-{provider}.json"
+        found: list[str] = json.loads(path.read_text("utf-8"))[kind]
+        return found
+
+    population = Population(
+        applications=ids("apiture", "applications"),
+        customers=ids("connectfi", "customers"),
+    )
+    return urls, population
+
+
+def _gateway(work: Path, env: dict[str, str], setting: str) -> processes.Started:
+    port = processes.free_port()
+    out = work / f"callgrind.{setting}.out"
+    started = processes.start(
+        f"http://127.0.0.1:{port}/graphql",  # its name: where it listens
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}",
+            *GATEWAY_CLI,
+            "serve",
+            f"--port={port}",
+            "--workers=1",
+        ],
+        log=work / f"gateway-{setting}.log",
+        env=env,
+        cwd=ROOT,
+    )
+    processes.wait_until_ready(
+        started, f"http://127.0.0.1:{port}/healthz", timeout=600.0
+    )
+    return started
+
+
+def _bodies(op: Operation, population: Population, count: int) -> list[str]:
+    rng = random.Random(f"instructions:{op.key}")
+    return [traffic.body("ours", (op, op.draw(rng, population))) for _ in range(count)]
+
+
+def _count(
+    gateway: processes.Started,
+    url: str,
+    bodies: list[str],
+    warmup: int,
+    bearer: str,
+    work: Path,
+) -> float:
+    """Instructions per request over ``bodies[warmup:]``, sent one at a time."""
+    headers = {"Content-Type": "application/json", "Authorization": bearer}
+    pid = str(gateway.pid)
+    with httpx.Client(timeout=120) as client:
+
+        def send(body: str) -> None:
+            answer = client.post(url, content=body, headers=headers)
+            if answer.status_code != 200 or '"errors"' in answer.text:
+                raise RuntimeError(f"a request failed: {answer.text[:300]}")
+
+        for body in bodies[:warmup]:
+            send(body)
+        before = set(work.glob("callgrind.*.out*"))
+        _control("--zero", pid)
+        _control("--instr=on", pid)
+        for body in bodies[warmup:]:
+            send(body)
+        _control("--instr=off", pid)
+        _control("--dump", pid)
+    for _ in range(100):
+        dumped = set(work.glob("callgrind.*.out*")) - before
+        if dumped:
+            break
+        time.sleep(0.1)
+    (dump,) = dumped
+    found = _TOTALS.search(dump.read_text("utf-8", errors="replace"))
+    if found is None:
+        raise RuntimeError(f"no total in {dump}")
+    return int(found[1]) / (len(bodies) - warmup)
+
+
+def _control(option: str, pid: str) -> None:
+    subprocess.run(["callgrind_control", option, pid], check=True, capture_output=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
