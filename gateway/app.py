@@ -77,6 +77,8 @@ def create_app(
         )
         # The embedded sandboxes' webhooks come back to this app, in process.
         webhooks.connect_sandboxes(upstreams.sandboxes, app)
+        # Given to connectFi when identification starts (its manual review's webhook).
+        upstreams.connectfi.webhook_url = webhooks.connectfi_url()
         settle_heap()
         try:
             yield
