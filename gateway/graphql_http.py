@@ -55,15 +55,16 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.persisted import PersistedQueries, PersistedQueryError
@@ -124,7 +125,25 @@ Connect = Callable[[Any], Awaitable[None]]
 SSE = "graphql-sse"
 
 
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames, as the protocol has them:
+    ``encode_json`` gives bytes (orjson), which Strawberry would send as binary
+    frames, and a browser's graphql-ws client refuses those ("Message not
+    parsable": GraphiQL's subscriptions never started)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        if isinstance(encoded, bytes):
+            encoded = encoded.decode("utf-8")
+        try:
+            await self.ws.send_text(encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLHTTP(GraphQL[Any, None]):
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(
         self,
         schema: BaseSchema,
@@ -179,10 +198,13 @@ class GraphQLHTTP(GraphQL[Any, None]):
     ) -> Any:
         return await self.context(request)
 
-    async def on_ws_connect(self, context: Any) -> None:
+    async def on_ws_connect(self, context: Any) -> UnsetType:
         if self.connect is None:
             raise ConnectionRejectionError()
         await self.connect(context)
+        # No payload: ``{"type": "connection_ack"}``. None would send
+        # ``"payload": null``, which graphql-ws (GraphiQL's client) refuses.
+        return cast(UnsetType, UNSET)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         return self.websocket_origin is not None and self.websocket_origin(origin)
