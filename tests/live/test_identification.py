@@ -17,7 +17,8 @@ from adapters.connectfi import checks
 from adapters.connectfi.sandbox import JOURNEY_CUSTOMER_ID, SEED_CUSTOMER_ID
 from adapters.connectfi.sandbox.schema import IDENTIFICATION, validate
 from adapters.model import Provider
-from gateway.webhooks.receivers import CONNECTFI_PATH
+from gateway.webhooks.receivers import CONNECTFI_PATH, Webhooks
+from schema.live.bus import InProcessBus
 from tests.live.support import connect, serving, settle
 from tests.security.tokens import bearer, secured_settings, token
 
@@ -148,3 +149,19 @@ def test_the_client_refuses_what_connectfi_would(customer: str, reference: str) 
         v.path[-1] for v in checks.identification_violations(customer, reference, None)
     }
     assert by_client == by_sandbox
+
+
+def test_a_real_connectfi_is_given_the_public_url_or_none() -> None:
+    def webhook_url(**extra: Any) -> str | None:
+        settings = secured_settings(
+            connectfi_url="https://connectfi.example",
+            connectfi_webhook_token="t0ken",
+            **extra,
+        )
+        return Webhooks.from_settings(settings, InProcessBus()).connectfi_url()
+
+    # Without GATEWAY_PUBLIC_URL connectFi could not reach the gateway: no URL.
+    assert webhook_url() is None
+    assert webhook_url(public_url=f"{PUBLIC_URL}/") == (
+        f"{PUBLIC_URL}{CONNECTFI_PATH}/t0ken"
+    )
