@@ -18,8 +18,11 @@ shown (the one checked when subscribing, each one delivered; the last
 ``REMEMBERED`` of them): a change to state ``DELETED`` of a remembered record is
 delivered with the record as this subscription last saw it and ``deleted:
 true`` (a subscription to that one record then ends); of any other record it is
-skipped. So the only thing a deletion tells a subscriber is that a record it was
-shown is gone: nothing reaches a caller who was never shown the record.
+skipped. A record that a later delivery finds is no longer the caller's (it
+changed hands) is forgotten; one whose read failed is not. So the only thing a
+deletion tells a subscriber is that a record it was shown, and still may see as
+far as the gateway knows, is gone: nothing reaches a caller who was never shown
+the record, or who lost it.
 """
 
 from __future__ import annotations
@@ -112,10 +115,19 @@ def _not_found(raw: str) -> GraphQLError:
     return GraphQLError(f"no record with id {raw}", extensions={"code": "NOT_FOUND"})
 
 
+class _ReadFailed:
+    """The provider did not answer: whether the caller may see the record is
+    unknown (not the same as a record the caller may not see)."""
+
+
+READ_FAILED = _ReadFailed()
+
+
 async def _read_now(
     ctx: LiveContext, visible: Visible[R], gid: ids.GlobalId
-) -> R | None:
-    """The record as ``ctx``'s caller may see it now, read as a new request."""
+) -> R | _ReadFailed | None:
+    """The record as ``ctx``'s caller may see it now, read as a new request:
+    None when it is missing or not the caller's."""
     fresh = LiveContext(
         upstreams=ctx.upstreams,
         loaders=create_loaders(ctx.upstreams),
@@ -133,7 +145,7 @@ async def _read_now(
         return await asyncio.create_task(read(), context=contextvars.Context())
     except AdapterError as exc:
         log.info("live: %s not delivered, its read failed (%s)", gid.typename, exc.code)
-        return None
+        return READ_FAILED
 
 
 def _expired() -> GraphQLError:
@@ -177,7 +189,7 @@ async def follow(
         if target is None or target.typename != kind:
             raise _not_found(raw_id)
         checked = await _read_now(ctx, visible, target)
-        if checked is None:
+        if checked is None or isinstance(checked, _ReadFailed):
             raise _not_found(raw_id)
         shown[target.provider.name, target.key] = checked
     with live.slot(ctx.caller):
@@ -203,12 +215,15 @@ async def follow(
                         continue
                     gid = ids.GlobalId(kind, change.provider, change.key)
                     record = await _read_now(ctx, visible, gid)
-                    if record is not None:
-                        shown.pop(record_key, None)
-                        shown[record_key] = record
-                        while len(shown) > REMEMBERED:
-                            shown.popitem(last=False)
-                        yield change, record
+                    if isinstance(record, _ReadFailed):
+                        continue  # unknown: what was shown stays remembered
+                    shown.pop(record_key, None)
+                    if record is None:
+                        continue  # not (or no longer) the caller's: forgotten
+                    shown[record_key] = record
+                    while len(shown) > REMEMBERED:
+                        shown.popitem(last=False)
+                    yield change, record
         finally:
             listener.close()
 

@@ -5,6 +5,7 @@ watched Apiture application deleted upstream is found by its poller."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any
 
 import httpx
@@ -156,3 +157,57 @@ async def test_a_watched_application_deleted_upstream_is_published_once() -> Non
         ]
     finally:
         await upstreams.aclose()
+
+
+def apiture_change(key: str, n: int, state: str = "RUNNING") -> Change:
+    return Change(
+        kind="Application",
+        provider=Provider.APITURE,
+        key=key,
+        state=state,
+        previous_state=None,
+        cause="test",
+        event_id=f"test:{n}",
+    )
+
+
+async def test_a_record_that_changed_hands_is_forgotten_before_its_deletion() -> None:
+    async with serving(secured_settings()) as served:
+        store = served.sandboxes[Provider.APITURE].store
+
+        def contact_of(key: str) -> str | None:
+            people = store.applications[key].data.get("applicants") or []
+            return people[0]["contact"]["_links"]["self"]["href"] if people else None
+
+        running = [k for k in store.ids_in_state("running") if contact_of(k)]
+        mine = running[0]
+        contact = contact_of(mine)
+        theirs = next(k for k in running if contact_of(k) != contact)
+        twin = store.application(mine)
+        twin["_id"] = "0000aaaa-own-second-application"
+        second = store.add_application(twin).id
+        me = bearer(token("ana", roles=["applicant"], apiture_contact=contact))
+        async with connect(served, me) as sub:
+            await sub.subscribe(
+                "subscription { applicationUpdated { application { id } eventId "
+                "deleted } }"
+            )
+            await settle(served, 1)
+            await served.publish(apiture_change(mine, 1))
+            shown = await asyncio.wait_for(sub.receive(), 30)
+            # The application changes hands: no longer hers.
+            record = store.applications[mine]
+            other = store.applications[theirs].data["applicants"][0]["contact"]
+            record.data["applicants"][0]["contact"] = copy.deepcopy(other)
+            record.touch()
+            await served.publish(apiture_change(mine, 2))
+            await served.publish(apiture_change(mine, 3, state=DELETED))
+            await served.publish(apiture_change(second, 4))
+            after = await asyncio.wait_for(sub.receive(), 30)
+    assert shown["payload"]["data"]["applicationUpdated"]["eventId"] == "test:1"
+    # Neither the change after the handover nor the deletion reached her.
+    assert after["payload"]["data"]["applicationUpdated"] == {
+        "application": {"id": ids.encode("Application", Provider.APITURE, second)},
+        "eventId": "test:4",
+        "deleted": False,
+    }
