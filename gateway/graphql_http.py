@@ -47,7 +47,7 @@ from cross_web import (
     HTTPException,
     StarletteRequestAdapter,
 )
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.datastructures import FormData as StarletteFormData
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -123,6 +123,28 @@ ContextGetter = Callable[[Request | WebSocket], Awaitable[Any]]
 # ConnectionRejectionError to refuse it.
 Connect = Callable[[Any], Awaitable[None]]
 SSE = "graphql-sse"
+
+
+SUBSCRIPTION_NEEDS_A_STREAM = (
+    "A subscription is served over a WebSocket (graphql-transport-ws) or as "
+    "Server-Sent Events (a POST with Accept: text/event-stream), not as a plain "
+    "request."
+)
+# A subscription is found by parsing the query again: only a query that says
+# "subscription", and at most this many tokens (a longer one goes on, to be
+# refused by the usual limits).
+_SUBSCRIPTION_PARSE_TOKENS = 10_000
+
+
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    if not query or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, no_location=True, max_tokens=_SUBSCRIPTION_PARSE_TOKENS)
+    except GraphQLError:
+        return False  # the schema's own parse reports it
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -356,6 +378,12 @@ class GraphQLHTTP(GraphQL[Any, None]):
             if exc.status != 200:
                 sub_response.status_code = exc.status
             error = GraphQLError(exc.message, extensions={"code": exc.code})
+            return ExecutionResult(data=None, errors=[error])
+        if _is_subscription(query, request_data.operation_name):
+            # Executed as a query it would fail inside (a stream is no value).
+            error = GraphQLError(
+                SUBSCRIPTION_NEEDS_A_STREAM, extensions={"code": "BAD_USER_INPUT"}
+            )
             return ExecutionResult(data=None, errors=[error])
         return await super().execute_single(
             request=request,
