@@ -217,10 +217,24 @@ class ApiturePort(
     """Apiture: applications and enrollments, read, searched and acted on."""
 
 
+class StartsIdentification(Protocol):
+    """KYC started for a customer: a new application, its asynchronous changes
+    (manual review) posted to the gateway's webhook."""
+
+    async def start_identification(
+        self, customer_id: str, *, reference: str
+    ) -> Application: ...
+
+
 class ConnectFiPort(
-    ReadsApplications, ListsCustomerApplications, GeneratesDocuments, Protocol
+    ReadsApplications,
+    ListsCustomerApplications,
+    GeneratesDocuments,
+    StartsIdentification,
+    Protocol,
 ):
-    """connectFi: a customer's applications; documents generated, then uploaded."""
+    """connectFi: a customer's applications, identification started; documents
+    generated, then uploaded."""
 
 
 class MambuPort(

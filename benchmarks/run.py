@@ -50,7 +50,7 @@ import httpx
 import jwt
 
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
-from benchmarks import processes, profile, results, traffic
+from benchmarks import live, processes, profile, results, traffic
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
     GATEWAYS,
@@ -718,6 +718,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if "--live" in given:  # the live-status benchmark, with its own options
+        return live.main([a for a in given if a != "--live"])
     args = parse_args(argv)
     if wrk_path() is None:
         print("wrk is not installed: `apt-get install wrk` (make bench does)")

@@ -103,6 +103,8 @@ def create_app(
         )
         # The embedded sandboxes' webhooks come back to this app, in process.
         webhooks.connect_sandboxes(upstreams.sandboxes, app)
+        # Given to connectFi when identification starts (its manual review's webhook).
+        upstreams.connectfi.webhook_url = webhooks.connectfi_url()
         settle_heap()
         health.start_watchdog()
         restore_sigterm = drain_on_sigterm(health, settings.shutdown_drain)

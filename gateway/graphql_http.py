@@ -51,7 +51,7 @@ from cross_web import (
     HTTPException,
     StarletteRequestAdapter,
 )
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from opentelemetry import context as trace_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import FormData as StarletteFormData
@@ -61,15 +61,16 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.streaming import HTTPStreamTransport
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.fleet_limits import CallerLimits
 from gateway.graphiql import CONTENT_SECURITY_POLICY
@@ -132,7 +133,47 @@ SSE = "graphql-sse"
 _W3C = TraceContextTextMapPropagator()
 
 
+SUBSCRIPTION_NEEDS_A_STREAM = (
+    "A subscription is served over a WebSocket (graphql-transport-ws) or as "
+    "Server-Sent Events (a POST with Accept: text/event-stream), not as a plain "
+    "request."
+)
+# A subscription is found by parsing the query again: only a query that says
+# "subscription", and at most this many tokens (a longer one goes on, to be
+# refused by the usual limits).
+_SUBSCRIPTION_PARSE_TOKENS = 10_000
+
+
+def _is_subscription(query: str | None, operation_name: str | None) -> bool:
+    if not query or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, no_location=True, max_tokens=_SUBSCRIPTION_PARSE_TOKENS)
+    except GraphQLError:
+        return False  # the schema's own parse reports it
+    operation = get_operation_ast(document, operation_name)
+    return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+
+class TextWebSocketAdapter(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames, as the protocol has them:
+    ``encode_json`` gives bytes (orjson), which Strawberry would send as binary
+    frames, and a browser's graphql-ws client refuses those ("Message not
+    parsable": GraphiQL's subscriptions never started)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        encoded = self.view.encode_json(message)
+        if isinstance(encoded, bytes):
+            encoded = encoded.decode("utf-8")
+        try:
+            await self.ws.send_text(encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLHTTP(GraphQL[Any, None]):
+    websocket_adapter_class = TextWebSocketAdapter
+
     def __init__(
         self,
         schema: BaseSchema,
@@ -192,10 +233,13 @@ class GraphQLHTTP(GraphQL[Any, None]):
     ) -> Any:
         return await self.context(request)
 
-    async def on_ws_connect(self, context: Any) -> None:
+    async def on_ws_connect(self, context: Any) -> UnsetType:
         if self.connect is None:
             raise ConnectionRejectionError()
         await self.connect(context)
+        # No payload: ``{"type": "connection_ack"}``. None would send
+        # ``"payload": null``, which graphql-ws (GraphiQL's client) refuses.
+        return cast(UnsetType, UNSET)
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
         return self.websocket_origin is not None and self.websocket_origin(origin)
@@ -378,6 +422,12 @@ class GraphQLHTTP(GraphQL[Any, None]):
                     },
                 )
                 return ExecutionResult(data=None, errors=[error])
+        if _is_subscription(query, request_data.operation_name):
+            # Executed as a query it would fail inside (a stream is no value).
+            error = GraphQLError(
+                SUBSCRIPTION_NEEDS_A_STREAM, extensions={"code": "BAD_USER_INPUT"}
+            )
+            return ExecutionResult(data=None, errors=[error])
         return await super().execute_single(
             request=request,
             request_adapter=request_adapter,

@@ -247,6 +247,12 @@ async def refusal(
         )
     if field_name == "createEnrollment":
         return _foreign_document_uri(kwargs.get("input"), frozenset())
+    if field_name == "startIdentification":
+        # Only for the applicant's own connectFi customer; another reads as missing.
+        customer = getattr(kwargs.get("input"), "customer_id", None)
+        if not caller.connectfi_customer_id or customer != caller.connectfi_customer_id:
+            return _not_found(customer)
+        return None
     if field_name in ANYONE:
         return None
     return _forbidden(field_name)  # a mutation the policy does not know

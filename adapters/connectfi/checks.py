@@ -126,6 +126,39 @@ def generate_violations(
     return found
 
 
+_REFERENCE = re.compile(r"[0-9a-zA-Z]{1,32}")
+MAX_WEBHOOK_URL = 500
+
+
+def identification_violations(
+    customer_id: str, reference: str, webhook_url: str | None
+) -> list[Violation]:
+    """``/akepa/identification``'s rules (reference §1.4 step 2)."""
+    found: list[Violation] = []
+    if not is_id(customer_id):
+        found.append(
+            Violation(
+                ("input", "customerId"),
+                "customerId must be 1 to 36 letters, digits or underscores",
+            )
+        )
+    if _REFERENCE.fullmatch(reference) is None:
+        found.append(
+            Violation(
+                ("input", "reference"), "reference must be 1 to 32 letters or digits"
+            )
+        )
+    if webhook_url is not None and len(webhook_url) > MAX_WEBHOOK_URL:
+        # The gateway's own URL: a configuration error, not the caller's input.
+        found.append(
+            Violation(
+                ("webhookURL",),
+                f"the gateway's webhook URL is over {MAX_WEBHOOK_URL} characters",
+            )
+        )
+    return found
+
+
 def list_violations(customer_id: str, *, offset: int, limit: int) -> list[Violation]:
     found: list[Violation] = []
     if not is_id(customer_id):

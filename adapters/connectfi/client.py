@@ -7,6 +7,10 @@ Endpoints used (all ``POST``; seeds ``000_…`` and ``002_…``, reference §1):
 - ``/akepa/list`` (seed 002): a customer's applications, ``numberOfRecords`` ≤ 1000
   and ``skipRecords``, ``total.more``.
 - ``/akepa/status``: ``{customerId, applicationId}`` → one application.
+- ``/akepa/identification`` (reference §1.4 step 2): ``{customerId, reference,
+  webhookURL}`` → the new application. ``webhookURL`` is ``webhook_url``, the
+  gateway's ``/webhooks/connectfi/{token}`` (set by the app; None: not sent, and
+  connectFi's manual-review webhook goes nowhere). Not retried (it creates).
 - ``/akepa/document/generate`` (seed 000): a document id to upload into.
 - ``/akepa/document/upload/{documentId}``: ``multipart/form-data``, field ``file``.
 
@@ -123,6 +127,8 @@ class ConnectFiClient:
         self._expires = 0.0
         self._shared = shared
         self._logins = 0  # bumped by each login; waiters on the lock compare it
+        # Where connectFi posts an application's asynchronous changes.
+        self.webhook_url: str | None = None
 
     # Applications
 
@@ -187,6 +193,31 @@ class ConnectFiClient:
             return envelope.parse(mapping.application_answer, data, request_id)
         except AdapterError as exc:
             return exc
+
+    async def start_identification(
+        self, customer_id: str, *, reference: str
+    ) -> Application:
+        """Start KYC for a customer (``/akepa/identification``): a new application,
+        whose manual review connectFi posts to ``webhook_url``."""
+        violations = checks.identification_violations(
+            customer_id, reference, self.webhook_url
+        )
+        if violations:
+            raise ValidationFailed(
+                "connectFi would refuse this identification",
+                violations,
+                provider=PROVIDER,
+            )
+        body: dict[str, object] = {"customerId": customer_id, "reference": reference}
+        if self.webhook_url is not None:
+            body["webhookURL"] = self.webhook_url
+        data, request_id = await self._call(
+            "/akepa/identification",
+            mapping.IDENTIFICATION_PATHS,
+            json=body,
+            shape=answers.APPLICATION_ANSWER,
+        )
+        return envelope.parse(mapping.application_answer, data, request_id)
 
     # Documents
 

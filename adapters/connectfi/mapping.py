@@ -237,6 +237,10 @@ LIST_PATHS: Mapping[str, tuple[str, ...]] = {
     "numberOfRecords": ("first",),
     "skipRecords": ("after",),
 }
+IDENTIFICATION_PATHS: Mapping[str, tuple[str, ...]] = {
+    "customerId": ("input", "customerId"),
+    "reference": ("input", "reference"),
+}
 STATUS_PATHS: Mapping[str, tuple[str, ...]] = {
     "customerId": ("id",),
     "applicationId": ("id",),

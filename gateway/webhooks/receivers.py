@@ -67,6 +67,8 @@ class Webhooks:
     connectfi_token: str | None = field(repr=False)
     public_url: str = IN_PROCESS_URL
     sandbox_time_factor: float = 1.0
+    # connectFi served by its embedded sandbox (which reaches this app in process).
+    connectfi_sandboxed: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, bus: EventBus) -> Webhooks:
@@ -94,6 +96,7 @@ class Webhooks:
             ),
             public_url=(settings.public_url or IN_PROCESS_URL).rstrip("/"),
             sandbox_time_factor=settings.sandbox_webhook_time_factor,
+            connectfi_sandboxed=Provider.CONNECTFI in sandboxed,
         )
 
     # routes ---------------------------------------------------------------------
@@ -205,8 +208,13 @@ class Webhooks:
             connectfi.store.webhooks.transport = transport
 
     def connectfi_url(self) -> str | None:
-        """The ``webhookURL`` to give connectFi when identification starts."""
+        """The ``webhookURL`` to give connectFi when identification starts:
+        ``GATEWAY_PUBLIC_URL`` + ``/webhooks/connectfi/{token}``. None (no URL
+        given) when the receiver is off, or when a real connectFi could not reach
+        the gateway (no public URL configured)."""
         if self.connectfi_token is None:
+            return None
+        if self.public_url == IN_PROCESS_URL and not self.connectfi_sandboxed:
             return None
         return f"{self.public_url}{CONNECTFI_PATH}/{self.connectfi_token}"
 

@@ -6,6 +6,10 @@ normalized state before and after where known, and its cause: a provider's event
 (``mutation:approveApplication``) or a poll (``poll``). It carries no personal data
 and not the record itself: a subscriber reads the record as it is now, through its
 own request's loaders and authorization, when the event is delivered.
+
+A record deleted (so that it can no longer be read) changes to the state
+:data:`DELETED`: a subscriber who was shown the record gets a last event for it
+(``schema.live.subscriptions``) instead of silence.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Literal
 from adapters.model import Provider
 
 RecordKind = Literal["Application", "Enrollment", "Document"]
+
+# The state of a change that removed its record (in no state enum of the schema).
+DELETED = "DELETED"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ the ETag (no event), then once per interval; a changed ETag publishes a
 ``Change`` with cause ``poll``. All pollers of a provider share a budget (reads
 per minute, a token bucket): past it a poll is skipped until the next interval,
 so many watched records slow polling down instead of flooding the provider.
+A record known to the poller that then reads as not found (404: deleted
+upstream) publishes one change to the state ``DELETED``, and no further one.
 
 Each poll runs in a context of its own (no request's deadline: a subscription
 outlives its request's), with a deadline of ``deadline`` seconds.
@@ -28,11 +30,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from adapters.apiture.client import ApitureClient
-from adapters.errors import AdapterError
+from adapters.errors import AdapterError, NotFound
 from adapters.model import Provider
 from adapters.transport.resilience import deadline_scope
 from schema import ids
-from schema.live.events import Change
+from schema.live.events import DELETED, Change
 
 log = logging.getLogger("gateway.live")
 
@@ -118,6 +120,21 @@ class Pollers:
                 try:
                     with deadline_scope(self.deadline):
                         found = await self.apiture.application_if_changed(key, etag)
+                except NotFound:
+                    found = None
+                    if etag is not None and state != DELETED:
+                        await self.publish(
+                            Change(
+                                kind="Application",
+                                provider=Provider.APITURE,
+                                key=key,
+                                state=DELETED,
+                                previous_state=state,
+                                cause="poll",
+                                event_id=f"poll:{key}:deleted",
+                            )
+                        )
+                        state = DELETED
                 except AdapterError as exc:
                     log.info("poll of an Apiture application failed: %s", exc.code)
                     found = None

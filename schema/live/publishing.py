@@ -3,10 +3,10 @@
 One field extension on every mutation (``make_published``), innermost: it sees
 the resolver's result, and a replay from the idempotency store (outside it)
 publishes nothing again. A result that is a record (an ``Application``,
-``Enrollment`` or ``Document``) or ``Deleted`` publishes a ``Change`` with cause
-``mutation:<field>``; a failure (a union member such as ``NotFound``) publishes
-nothing. The state before is the one this process saw last, where it saw one
-(``Live.remember``).
+``Enrollment`` or ``Document``) or ``Deleted`` (state ``DELETED``) publishes a
+``Change`` with cause ``mutation:<field>``; a failure (a union member such as
+``NotFound``) publishes nothing. The state before is the one this process saw
+last, where it saw one (``Live.remember``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from strawberry.extensions import FieldExtension
 from schema import ids
 from schema.context import Info
 from schema.errors import Deleted
-from schema.live.events import Change, RecordKind
+from schema.live.events import DELETED, Change, RecordKind
 from schema.live.hub import LiveContext
 from schema.types.application import Application
 from schema.types.document import Document
@@ -35,7 +35,7 @@ def change_of(result: object, mutation: str) -> Change | None:
     elif isinstance(result, Document):
         state = result.domain.status.name
     elif isinstance(result, Deleted):
-        state = None
+        state = DELETED
     else:
         return None
     gid = ids.decode(str(result.id))

@@ -11,6 +11,18 @@ cannot be checked) and one deleted since.
 Given an id, the record must be visible when subscribing (otherwise
 ``NOT_FOUND``), and an Apiture application is polled while watched
 (``schema.live.polling``).
+
+**Deletions.** A deleted record can no longer be read, so its authorization
+cannot be checked at delivery. Each subscription remembers the records it was
+shown (the one checked when subscribing, each one delivered; the last
+``REMEMBERED`` of them): a change to state ``DELETED`` of a remembered record is
+delivered with the record as this subscription last saw it and ``deleted:
+true`` (a subscription to that one record then ends); of any other record it is
+skipped. A record that a later delivery finds is no longer the caller's (it
+changed hands) is forgotten; one whose read failed is not. So the only thing a
+deletion tells a subscriber is that a record it was shown, and still may see as
+far as the gateway knows, is gone: nothing reaches a caller who was never shown
+the record, or who lost it.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import contextvars
 import enum
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable
 from contextlib import nullcontext
 from datetime import datetime
@@ -33,7 +46,7 @@ from adapters.errors import AdapterError
 from adapters.transport.resilience import deadline_scope
 from schema import authz, ids
 from schema.context import Context, Info
-from schema.live.events import Change, RecordKind
+from schema.live.events import DELETED, Change, RecordKind
 from schema.live.hub import LiveContext
 from schema.loaders import create_loaders
 from schema.types.application import Application
@@ -45,6 +58,15 @@ log = logging.getLogger("gateway.live")
 R = TypeVar("R")
 E = TypeVar("E", bound=enum.Enum)
 Visible = Callable[[Context, ids.GlobalId], Awaitable[R | None]]
+
+DELETED_FIELD = (
+    "The record was deleted and can no longer be read: the record above is as "
+    "this subscription last saw it, the state after is null, and this is the "
+    "record's last event (a subscription to it by id ends after it)."
+)
+
+# Records one subscription remembers having shown (for their deletion).
+REMEMBERED = 256
 
 CAUSE = (
     "Why: a provider's event (`AUCO:NOTIFICATION`, `CONNECTFI:webhook`), a "
@@ -71,6 +93,7 @@ class ApplicationUpdate:
     cause: str = strawberry.field(description=CAUSE)
     event_id: str = strawberry.field(description="The event's id.")
     at: datetime = strawberry.field(description="When the gateway learnt of it.")
+    deleted: bool = strawberry.field(default=False, description=DELETED_FIELD)
 
 
 @strawberry.type(description="A document changed: as it is now, and why.")
@@ -85,16 +108,26 @@ class DocumentUpdate:
     cause: str = strawberry.field(description=CAUSE)
     event_id: str = strawberry.field(description="The event's id.")
     at: datetime = strawberry.field(description="When the gateway learnt of it.")
+    deleted: bool = strawberry.field(default=False, description=DELETED_FIELD)
 
 
 def _not_found(raw: str) -> GraphQLError:
     return GraphQLError(f"no record with id {raw}", extensions={"code": "NOT_FOUND"})
 
 
+class _ReadFailed:
+    """The provider did not answer: whether the caller may see the record is
+    unknown (not the same as a record the caller may not see)."""
+
+
+READ_FAILED = _ReadFailed()
+
+
 async def _read_now(
     ctx: LiveContext, visible: Visible[R], gid: ids.GlobalId
-) -> R | None:
-    """The record as ``ctx``'s caller may see it now, read as a new request."""
+) -> R | _ReadFailed | None:
+    """The record as ``ctx``'s caller may see it now, read as a new request:
+    None when it is missing or not the caller's."""
     fresh = LiveContext(
         upstreams=ctx.upstreams,
         loaders=create_loaders(ctx.upstreams),
@@ -112,7 +145,7 @@ async def _read_now(
         return await asyncio.create_task(read(), context=contextvars.Context())
     except AdapterError as exc:
         log.info("live: %s not delivered, its read failed (%s)", gid.typename, exc.code)
-        return None
+        return READ_FAILED
 
 
 def _expired() -> GraphQLError:
@@ -150,11 +183,15 @@ async def follow(
         raise GraphQLError("subscriptions are not served here")
     live = ctx.live
     target = ids.decode(raw_id) if raw_id is not None else None
+    # What this subscription was shown, by record key (most recent last).
+    shown: OrderedDict[tuple[str, str], R] = OrderedDict()
     if raw_id is not None:
         if target is None or target.typename != kind:
             raise _not_found(raw_id)
-        if await _read_now(ctx, visible, target) is None:
+        checked = await _read_now(ctx, visible, target)
+        if checked is None or isinstance(checked, _ReadFailed):
             raise _not_found(raw_id)
+        shown[target.provider.name, target.key] = checked
     with live.slot(ctx.caller):
         listener = live.bus.listen(live.max_queued)
         polled = live.pollers.watch(target) if live.pollers else nullcontext()
@@ -168,10 +205,25 @@ async def follow(
                         or change.key != target.key
                     ):
                         continue
+                    record_key = (change.provider.name, change.key)
+                    if change.state == DELETED:
+                        last = shown.pop(record_key, None)
+                        if last is not None:
+                            yield change, last
+                            if target is not None:
+                                return  # the record watched is gone
+                        continue
                     gid = ids.GlobalId(kind, change.provider, change.key)
                     record = await _read_now(ctx, visible, gid)
-                    if record is not None:
-                        yield change, record
+                    if isinstance(record, _ReadFailed):
+                        continue  # unknown: what was shown stays remembered
+                    shown.pop(record_key, None)
+                    if record is None:
+                        continue  # not (or no longer) the caller's: forgotten
+                    shown[record_key] = record
+                    while len(shown) > REMEMBERED:
+                        shown.popitem(last=False)
+                    yield change, record
         finally:
             listener.close()
 
@@ -197,6 +249,7 @@ class Subscription:
                 cause=change.cause,
                 event_id=change.event_id,
                 at=change.at,
+                deleted=change.state == DELETED,
             )
 
     @strawberry.subscription(
@@ -215,4 +268,5 @@ class Subscription:
                 cause=change.cause,
                 event_id=change.event_id,
                 at=change.at,
+                deleted=change.state == DELETED,
             )

@@ -1,5 +1,7 @@
 """Application mutations (Apiture): create, update (PATCH), replace (PUT), delete,
-and the five state actions, each with ``ifMatch`` wired to the ETag."""
+and the five state actions, each with ``ifMatch`` wired to the ETag; and
+connectFi's start of identification, which gives connectFi the gateway's webhook
+URL (``ConnectFiClient.webhook_url``)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,11 @@ from schema.mutations.common import (
     apiture_key,
 )
 from schema.types.application import Application
-from schema.types.inputs import ApplicationChangesInput, ApplicationInput
+from schema.types.inputs import (
+    ApplicationChangesInput,
+    ApplicationInput,
+    IdentificationInput,
+)
 
 
 async def _act(
@@ -125,3 +131,16 @@ class ApplicationMutations:
         if_match: IfMatch = None,
     ) -> ApplicationResult:
         return await _act(info, id, model.Action.START, if_match)
+
+    @strawberry.mutation(
+        description="Start connectFi identification (KYC/KYB) for a customer: a new "
+        "connectFi application. Its manual review reaches `applicationUpdated` "
+        "subscriptions through connectFi's webhook."
+    )
+    async def start_identification(
+        self, info: Info, input: IdentificationInput
+    ) -> ApplicationResult:
+        app = await info.context.upstreams.connectfi.start_identification(
+            input.customer_id, reference=input.reference
+        )
+        return Application.from_domain(app)

@@ -203,3 +203,18 @@ class EnrollmentFilter:
     search: str | None = strawberry.field(
         default=None, description="Case-insensitive text in the applicant's name."
     )
+
+
+@strawberry.input(
+    description="Start connectFi identification (KYC/KYB) for a customer: connectFi "
+    "posts the application's manual review to the gateway, which delivers it to "
+    "`applicationUpdated` subscriptions."
+)
+class IdentificationInput:
+    customer_id: str = strawberry.field(
+        description="The connectFi customer (`cstap_…`), created beforehand."
+    )
+    reference: str = strawberry.field(
+        description="The caller's reference: 1 to 32 letters or digits, one per "
+        "identification of the customer."
+    )

@@ -3,8 +3,10 @@
 // shows as the result, with every request the page tried to make.
 // Then what a person sees: the Docs panel (the schema, fetched by introspection),
 // autocomplete while typing, and a page on another localhost port calling the
-// gateway (CORS). GRAPHIQL_SCREENSHOTS=DIR saves graphiql-docs.png and
-// graphiql-autocomplete.png there.
+// gateway (CORS), and the example subscription running over the WebSocket while
+// an Auco signer signs in the sandbox (POST /_sandbox/auco/…/sign): the event it
+// shows. GRAPHIQL_SCREENSHOTS=DIR saves graphiql-docs.png,
+// graphiql-autocomplete.png and graphiql-subscription.png there.
 // usage: node graphiql.browser.mjs http://127.0.0.1:PORT/graphql [CHROMIUM]
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -71,6 +73,9 @@ try {
   const docs = await docsPanel(page, join(shots, "graphiql-docs.png"));
   const autocomplete = await autocompleteOffers(page, join(shots, "graphiql-autocomplete.png"));
   const crossOrigin = await callFromAnotherPort(context, url);
+  const subscription = await subscribeAndSign(
+    page, url, join(shots, "graphiql-subscription.png")
+  );
   console.log(
     JSON.stringify({
       title: await page.title(),
@@ -81,6 +86,7 @@ try {
       docs,
       autocomplete,
       crossOrigin,
+      subscription,
       requests,
       blocked,
       consoleErrors,
@@ -177,5 +183,88 @@ async function callFromAnotherPort(context, gateway) {
     return { origin, post, get, noPreflight };
   } finally {
     server.close();
+  }
+}
+
+// Runs the example subscription (every document: no $id) from the Examples
+// panel; once GraphiQL has sent its subscribe frame, a signer signs DEMOWAIT01
+// through the gateway's sandbox route (Node's own request, not the page's), the
+// Auco sandbox posts its webhook to the gateway, and the event reaches the page.
+// Returns the frames the page exchanged and what the result pane shows.
+async function subscribeAndSign(page, gateway, path) {
+  const frames = { sent: [], received: [] };
+  let subscribed;
+  const sentSubscribe = new Promise((resolve) => (subscribed = resolve));
+  page.on("websocket", (socket) => {
+    frames.url = socket.url();
+    socket.on("framesent", (frame) => {
+      const type = messageType(frame.payload);
+      frames.sent.push(type);
+      if (type === "subscribe") subscribed();
+    });
+    socket.on("framereceived", (frame) => {
+      frames.received.push(messageType(frame.payload));
+    });
+  });
+  // The Docs panel is open by now: back to the Examples panel.
+  const example = page.locator('[data-example="DocumentUpdates"]');
+  if (!(await example.isVisible())) {
+    await page.click('button[aria-label="Show Examples"]');
+  }
+  await example.click();
+  await page.evaluate(() => {
+    const box = document.querySelector(".graphiql-editor-tool .CodeMirror");
+    if (box && box.CodeMirror) box.CodeMirror.setValue("{}");
+  });
+  // GraphiQL parses the query a moment after it changes (debounced) and picks
+  // the WebSocket by the parsed operation: run it once the editor holds that
+  // (the operation name alone is set at once, by the example's loading).
+  await page.waitForFunction(
+    () => {
+      const box = document.querySelector(".graphiql-query-editor .CodeMirror");
+      const ast = box && box.CodeMirror && box.CodeMirror.documentAST;
+      return Boolean(
+        ast && ast.definitions.some((d) => d.operation === "subscription")
+      );
+    },
+    undefined,
+    { timeout: 20000 }
+  );
+  await page.click(".graphiql-execute-button");
+  await Promise.race([
+    sentSubscribe,
+    page.waitForTimeout(20000).then(() => {
+      throw new Error(`no subscribe frame: ${JSON.stringify(frames)}`);
+    }),
+  ]);
+  const signed = await fetch(
+    gateway.replace(/\/graphql$/, "/_sandbox/auco/documents/DEMOWAIT01/sign"),
+    {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: "ana.garcia@example.com" }),
+    }
+  );
+  await page.waitForFunction(
+    () => {
+      const box = document.querySelector(".result-window .CodeMirror");
+      const text = box && box.CodeMirror ? box.CodeMirror.getValue() : "";
+      return text.includes('"cause"') && text.trim().endsWith("}");
+    },
+    undefined,
+    { timeout: 20000 }
+  );
+  const shown = JSON.parse(await resultText(page));
+  await page.screenshot({ path });
+  // Stop the subscription (the execute button stops a running one).
+  await page.click(".graphiql-execute-button");
+  return { signed: signed.status, frames, shown };
+}
+
+function messageType(payload) {
+  try {
+    return JSON.parse(payload).type;
+  } catch {
+    return `unparsable: ${String(payload).slice(0, 200)}`;
   }
 }

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from adapters.model import Provider
+from schema import ids
 from tests.frontend.conftest import run_node
 
 
@@ -65,3 +67,24 @@ def test_a_page_on_another_localhost_port_can_call_the_gateway(
     error = calls["noPreflight"]["errors"][0]
     assert error["extensions"]["code"] == "CSRF_PREFLIGHT_REQUIRED"
     assert "GraphQL-Preflight: 1" in error["message"]
+
+
+def test_graphiql_runs_the_example_subscription_and_shows_an_event(
+    shown: dict[str, Any], served: str
+) -> None:
+    run = shown["subscription"]
+    # Over the gateway's own WebSocket, with GraphiQL's bundled graphql-ws client.
+    assert urlsplit(run["frames"]["url"]).netloc == urlsplit(served).netloc
+    assert run["frames"]["sent"][:2] == ["connection_init", "subscribe"]
+    assert run["frames"]["received"][:2] == ["connection_ack", "next"]
+    assert run["signed"] == 200
+    # The sandbox's webhook, received by the gateway, shown by the page.
+    event = run["shown"]["data"]["documentUpdated"]
+    assert event["cause"] in ("AUCO:NOTIFICATION", "AUCO:FINISH")
+    assert event["document"]["id"] == ids.encode(
+        "Document", Provider.AUCO, "DEMOWAIT01"
+    )
+    # Read when delivered: the document as it is after the signature.
+    expected = {"AUCO:NOTIFICATION": "AWAITING_SIGNATURE", "AUCO:FINISH": "SIGNED"}
+    assert event["document"]["status"] == expected[event["cause"]]
+    assert shown["consoleErrors"] == []

@@ -301,3 +301,40 @@ async def test_server_sent_events_end_when_the_token_expires() -> None:
         assert errors and errors[-1][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert "event: complete" in lines
         assert served.app.state.events.listeners == 0
+
+
+async def test_messages_are_text_frames_as_browsers_need() -> None:
+    # graphql-ws (GraphiQL's client) refuses a binary frame ("Message not
+    # parsable") and an acknowledgement whose payload is null ("Invalid message").
+    async with (
+        serving(secured_settings()) as served,
+        websockets.connect(
+            served.ws_url, subprotocols=[websockets.Subprotocol("graphql-transport-ws")]
+        ) as connection,
+    ):
+        init = {"type": "connection_init", "payload": applicant(LUIS)}
+        await connection.send(json.dumps(init))
+        ack = await connection.recv()
+        await connection.send(json.dumps({"type": "ping"}))
+        pong = await connection.recv()
+    assert isinstance(ack, str) and json.loads(ack) == {"type": "connection_ack"}
+    assert isinstance(pong, str) and json.loads(pong) == {"type": "pong"}
+
+
+@pytest.mark.parametrize(
+    "accept", ["application/json", "application/graphql-response+json"]
+)
+async def test_a_subscription_as_a_plain_request_is_told_where_it_runs(
+    accept: str,
+) -> None:
+    async with serving(secured_settings()) as served, httpx.AsyncClient() as client:
+        answer = await client.post(
+            served.http_url,
+            json={"query": DOCUMENT, "operationName": "Doc"},
+            headers={**applicant(LUIS), "Accept": accept},
+        )
+        assert served.app.state.events.listeners == 0
+    (error,) = answer.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "WebSocket" in error["message"] and "text/event-stream" in error["message"]
+    assert "data" not in answer.json() or answer.json()["data"] is None

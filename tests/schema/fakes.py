@@ -240,6 +240,12 @@ class FakeConnectFi(_Recording):
         self._call("generate_document", workflow, name, extension, type)
         raise NotImplementedError
 
+    async def start_identification(
+        self, customer_id: str, *, reference: str
+    ) -> Application:
+        self._call("start_identification", customer_id, reference)
+        raise NotImplementedError
+
     async def upload_document(self, document_id: str, upload: Upload) -> Document:
         self._call("upload_document", document_id, upload.filename)
         raise NotImplementedError

@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.connectfi.sandbox import SEED_CUSTOMER_ID
 from adapters.errors import ProviderUnavailable
 from adapters.model import Provider
 from adapters.sandbox_kit import Fault
@@ -98,6 +99,8 @@ CASES = [
          "file: $file, input: $input", PDF),
     Case("cancelSignature", AUCO, *ID),
     Case("deleteDocument", MAMBU, *ID),
+    Case("startIdentification", CONNECTFI, "$input: IdentificationInput!",
+         "input: $input"),
 ]  # fmt: skip
 
 
@@ -222,6 +225,9 @@ async def variables(case: Case, gateway: Gateway) -> dict[str, Any]:
             return {"id": ids.encode("Document", AUCO, AUCO_DOCUMENT)}
         case "deleteDocument":
             return {"id": mambu_document(gateway)}
+        case "startIdentification":
+            customer = {"customerId": SEED_CUSTOMER_ID, "reference": "kyc1"}
+            return {"input": customer}
     raise AssertionError(f"no variables for {case.name}")
 
 

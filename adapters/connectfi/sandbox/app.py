@@ -10,6 +10,13 @@ Endpoints (all ``POST``, JSON unless said otherwise):
   ``dateCreateFrom``/``dateCreateTo``; ``total.numberOfRecords`` counts the items
   returned and ``total.more`` says whether more match.
 - ``/akepa/status``: ``{customerId, applicationId}`` gives the application object.
+- ``/akepa/identification`` (reference §1.4 step 2): ``{customerId, reference,
+  syncMode?, webhookURL?}`` (``webhookUrl`` too, as the reference's example spells
+  it) starts KYC for a known customer: a new application in ``pending_step_up``,
+  its ``webhookURL`` kept for its manual review. An unknown customer is 400
+  ``customerNotFound`` (context ``{customerId}``); a reference the customer already
+  used is 400 ``referenceExists`` (connectFi is idempotent on it; the sandbox
+  refuses the repeat instead of guessing what it answers).
 - ``/akepa/document/generate`` (seed ``000_…``): a document id to upload into.
 - ``/akepa/document/upload/{documentId}``: ``multipart/form-data``, field ``file``.
 
@@ -242,6 +249,37 @@ def create_app(
             )
         return _ok(stored.record)
 
+    async def start_identification(request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        body = await body_of(request, schema.IDENTIFICATION)
+        if isinstance(body, Response):
+            return body
+        customer_id, reference = body["customerId"], body["reference"]
+        if customer_id not in store.customers():
+            return _error(
+                400,
+                "customerNotFound",
+                "Customer not found.",
+                {"customerId": customer_id},
+            )
+        used = {a.record["reference"] for a in store.applications_of(customer_id)}
+        if reference in used:
+            return _error(
+                400,
+                "referenceExists",
+                "Reference already exists.",
+                {"reference": reference},
+            )
+        stored = store.add_application(
+            customer_id,
+            status="pending_step_up",
+            created_at=datetime.fromtimestamp(clock(), UTC),
+            reference=reference,
+        )
+        stored.webhook_url = body.get("webhookURL") or body.get("webhookUrl")
+        return _ok(stored.record)
+
     async def generate_document(request: Request) -> Response:
         if not authorized(request):
             return _unauthorized()
@@ -328,6 +366,7 @@ def create_app(
             Route("/auth/get-token", get_token, methods=["POST"]),
             Route("/akepa/list", list_applications, methods=["POST"]),
             Route("/akepa/status", status, methods=["POST"]),
+            Route("/akepa/identification", start_identification, methods=["POST"]),
             Route("/akepa/document/generate", generate_document, methods=["POST"]),
             Route(
                 "/akepa/document/upload/{documentId}",

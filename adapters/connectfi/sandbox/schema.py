@@ -2,7 +2,8 @@
 
 The schemas are copied from the seeds' property tables (``000_…`` for
 ``/akepa/document/generate``, ``002_…`` for ``/akepa/list``) and from the public
-reference for the others (``/auth/get-token``, ``/akepa/status``). connectFi
+reference for the others (``/auth/get-token``, ``/akepa/status``,
+``/akepa/identification``). connectFi
 validates with AJV; :func:`validate` reproduces the part of AJV these schemas need
 and reports errors in AJV's shape (``instancePath``, ``schemaPath``, ``keyword``,
 ``params``, ``message``), which is what connectFi returns in the ``context`` of a
@@ -119,6 +120,23 @@ LIST = _object(  # seed 002
 STATUS = _object(
     {"customerId": COMMON_ID, "applicationId": COMMON_ID},
     ["customerId", "applicationId"],
+)
+
+IDENTIFICATION = _object(  # reference §1.4 step 2
+    {
+        "customerId": COMMON_ID,
+        "reference": {
+            "type": "string",
+            "pattern": "^[0-9a-zA-Z]+$",
+            "minLength": 1,
+            "maxLength": 32,
+        },
+        "syncMode": {"type": "boolean"},
+        # The schema spells it webhookURL, the request example webhookUrl: both.
+        "webhookURL": {"type": "string", "maxLength": 500},
+        "webhookUrl": {"type": "string", "maxLength": 500},
+    },
+    ["customerId", "reference"],
 )
 
 GENERATE_DOCUMENT = _object(  # seed 000
