@@ -35,6 +35,7 @@ from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from adapters.transport.breaker import CircuitBreaker
 from adapters.transport.cap import CappedTransport
+from adapters.transport.observe import NOBODY, CallObserver
 from adapters.transport.pooled import PooledTransport
 from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
 from adapters.transport.singleflight import Coalescing
@@ -53,6 +54,9 @@ class Upstreams:
     http: dict[Provider, httpx.AsyncClient]
     sandboxes: dict[Provider, Controlled] = field(default_factory=dict)
     breakers: dict[Provider, CircuitBreaker] = field(default_factory=dict)
+    # Each provider's transports, for the metrics (in flight, coalesced reads).
+    transports: dict[Provider, ResilientTransport] = field(default_factory=dict)
+    coalescing: dict[Provider, Coalescing] = field(default_factory=dict)
     request_deadline: float = 15.0  # seconds, for each GraphQL request
     # Who generated each connectFi document (schema/authz.py, the upload check).
     document_owners: DocumentOwners = field(default_factory=DocumentOwners)
@@ -133,6 +137,7 @@ def _http_client(
     provider: Provider,
     sandbox: Controlled | None,
     breaker: CircuitBreaker,
+    observer: CallObserver = NOBODY,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
@@ -152,7 +157,11 @@ def _http_client(
             max_answer_bytes=settings.max_upstream_bytes,
         )
     transport: httpx.AsyncBaseTransport = ResilientTransport(
-        inner, name=provider.value, policy=policy(settings), breaker=breaker
+        inner,
+        name=provider.value,
+        policy=policy(settings),
+        breaker=breaker,
+        observer=observer,
     )
     if settings.coalesce_reads:
         transport = Coalescing(transport, total_timeout=settings.request_deadline)
@@ -160,9 +169,12 @@ def _http_client(
 
 
 def create_upstreams(
-    settings: Settings, sandboxes: dict[Provider, Controlled] | None = None
+    settings: Settings,
+    sandboxes: dict[Provider, Controlled] | None = None,
+    observer: CallObserver = NOBODY,
 ) -> Upstreams:
-    """Build every provider's client; ``sandboxes`` lets tests pass their own."""
+    """Build every provider's client; ``sandboxes`` lets tests pass their own;
+    ``observer`` sees every upstream attempt (the metrics)."""
     if sandboxes is None:
         sandboxes = create_sandboxes(settings)
     breakers = {
@@ -174,8 +186,18 @@ def create_upstreams(
         for p in Provider
     }
     http = {
-        p: _http_client(settings, p, sandboxes.get(p), breakers[p]) for p in Provider
+        p: _http_client(settings, p, sandboxes.get(p), breakers[p], observer)
+        for p in Provider
     }
+    transports: dict[Provider, ResilientTransport] = {}
+    coalescing: dict[Provider, Coalescing] = {}
+    for p, client in http.items():
+        transport = client._transport
+        if isinstance(transport, Coalescing):
+            coalescing[p] = transport
+            transport = transport._inner
+        if isinstance(transport, ResilientTransport):
+            transports[p] = transport
     sandboxed = settings.sandboxed()
     concurrency = settings.max_concurrency_per_provider
 
@@ -224,5 +246,7 @@ def create_upstreams(
         http=http,
         sandboxes=sandboxes,
         breakers=breakers,
+        transports=transports,
+        coalescing=coalescing,
         request_deadline=settings.request_deadline,
     )

@@ -62,6 +62,12 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from adapters.transport.breaker import BreakerState, CircuitBreaker, Clock, RetryBudget
+from adapters.transport.observe import (
+    NOBODY,
+    CallObserver,
+    RouteTemplates,
+    routes_for,
+)
 
 log = logging.getLogger("gateway.resilience")
 
@@ -175,8 +181,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         draw: Callable[[], float] = random.random,
+        observer: CallObserver = NOBODY,
+        routes: RouteTemplates | None = None,
     ) -> None:
-        self.name = name  # for logs
+        self.name = name  # for logs and metrics: the provider
         self.policy = policy = policy or Policy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.budget = budget or RetryBudget(
@@ -189,6 +197,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self._clock = clock
         self._sleep = sleep
         self._draw = draw
+        # Metrics (adapters/transport/observe.py): each attempt is observed.
+        self.observer = observer
+        self.routes = routes or routes_for(name)
+        self.in_flight = 0  # calls under way (read when metrics are scraped)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         deadline = self._clock() + self.policy.total_timeout
@@ -199,21 +211,29 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise DeadlineExceeded("the request's deadline has passed", request=request)
         if not self.breaker.try_acquire():
             raise CircuitOpen("the circuit is open", request=request)
+        self.in_flight += 1
+        try:
+            return await self._call(request, deadline)
+        finally:
+            self.in_flight -= 1
+
+    async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
         repeatable, safe = _repeatable(request)
         timeouts = request.extensions.get("timeout")
+        route = self.routes.template(request.url.path)
         self.budget.deposit()
         retry = 0
         while True:
-            outcome = await self._attempt(request, deadline, timeouts)
+            outcome = await self._attempt(request, deadline, timeouts, route, retry)
             may = repeatable and _may_repeat(safe, outcome)
             delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
-            if (
-                delay is None
-                or self.breaker.state is BreakerState.OPEN
-                or not self.budget.withdraw()
-            ):
+            if delay is None or self.breaker.state is BreakerState.OPEN:
+                return _settle(outcome)
+            if not self.budget.withdraw():
+                self.observer.retry_refused(self.name)
                 return _settle(outcome)
             retry += 1
+            self.observer.retried(self.name)
             log.info(
                 "%s: retry %d of %s %s in %.3fs after %s",
                 self.name,
@@ -231,6 +251,28 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
     async def _attempt(
+        self,
+        request: httpx.Request,
+        deadline: float,
+        timeouts: object,
+        route: str,
+        retry: int,
+    ) -> _Outcome:
+        """One try, observed (``observe_call``: the one place the metrics, and
+        tracing, see each attempt)."""
+        with self.observer.observe_call(
+            self.name, request.method, route, retry + 1
+        ) as call:
+            outcome = await self._try(request, deadline, timeouts)
+            if outcome.response is not None:
+                call.answered(outcome.response.status_code)
+            elif isinstance(outcome.error, DeadlineExceeded):
+                call.failed("deadline")
+            elif outcome.error is not None:
+                call.failed(_error_code(outcome.error))
+            return outcome
+
+    async def _try(
         self, request: httpx.Request, deadline: float, timeouts: object
     ) -> _Outcome:
         """One try, its body read in full within the time allowed; the breaker is
