@@ -187,6 +187,8 @@ def _log_request(info: RequestInfo, duration: float) -> None:
         info.outcome or "-",
         duration * 1000,
         extra={
+            "request_id": info.request_id,
+            "trace_id": trace_id(),
             "request": {
                 "method": info.method,
                 "route": info.route,
@@ -196,7 +198,7 @@ def _log_request(info: RequestInfo, duration: float) -> None:
                 "outcome": info.outcome,
                 "duration_ms": round(duration * 1000, 3),
                 "upstream_calls": info.upstream_calls,
-            }
+            },
         },
     )
 
@@ -215,8 +217,9 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": current_request_id(),
-            "trace_id": trace_id(),
+            # Stamped on the request's own line; else the request being served.
+            "request_id": getattr(record, "request_id", None) or current_request_id(),
+            "trace_id": getattr(record, "trace_id", None) or trace_id(),
         }
         fields = getattr(record, "request", None)
         if isinstance(fields, dict):
@@ -236,7 +239,7 @@ class TextFormatter(logging.Formatter):
     """``LEVEL logger [request id] message``."""
 
     def format(self, record: logging.LogRecord) -> str:
-        request_id = current_request_id()
+        request_id = getattr(record, "request_id", None) or current_request_id()
         where = f" [{request_id}]" if request_id else ""
         text = f"{record.levelname} {record.name}{where} {record.getMessage()}"
         if record.exc_info:
