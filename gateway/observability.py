@@ -25,7 +25,7 @@ production; ``text`` otherwise). ``gateway serve`` installs it in every worker
 
 from __future__ import annotations
 
-import json
+import itertools
 import logging
 import re
 import secrets
@@ -35,6 +35,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +43,10 @@ log = logging.getLogger("gateway.requests")
 
 HEADER = b"x-request-id"
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# Generated ids: a random prefix per process, then a counter (unique, and cheaper
+# than a random number per request).
+_PREFIX = secrets.token_hex(4)
+_COUNTER = itertools.count(1)
 
 
 @dataclass(slots=True)
@@ -83,7 +88,7 @@ def request_id_from(value: bytes | None) -> str:
             text = ""
         if _SANE_ID.fullmatch(text):
             return text
-    return secrets.token_hex(8)
+    return f"{_PREFIX}{next(_COUNTER):08x}"
 
 
 def trace_id() -> str | None:
@@ -179,13 +184,7 @@ def _log_request(info: RequestInfo, duration: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
     log.info(
-        "%s %s %s %s %s %.1fms",
-        info.method,
-        info.route,
-        info.status,
-        info.operation or "-",
-        info.outcome or "-",
-        duration * 1000,
+        "request",
         extra={
             "request_id": info.request_id,
             "trace_id": trace_id(),
@@ -210,41 +209,64 @@ class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, the request id and
     trace id it was logged under, and the request line's fields."""
 
+    _second = -1
+    _stamp = ""
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
-            + f".{int(record.msecs):03d}Z",
+            "time": self._time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            # Stamped on the request's own line; else the request being served.
-            "request_id": getattr(record, "request_id", None) or current_request_id(),
-            "trace_id": getattr(record, "trace_id", None) or trace_id(),
         }
+        stamped = record.__dict__
+        if "request_id" in stamped:  # the request's own line
+            line["request_id"] = stamped["request_id"]
+            line["trace_id"] = stamped.get("trace_id")
+        else:  # a line logged while a request is served
+            line["request_id"] = current_request_id()
+            line["trace_id"] = trace_id()
         fields = getattr(record, "request", None)
         if isinstance(fields, dict):
             line.update(fields)
         if record.exc_info and record.exc_info[1] is not None:
             # The type only: an exception's message may quote what it was given.
             line["error"] = type(record.exc_info[1]).__name__
-        return json.dumps(line, default=str)
+        return orjson.dumps(line, default=str).decode()
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return time.strftime(
-            datefmt or "%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)
-        )
+    def _time(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:  # strftime once a second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._stamp}.{int(record.msecs):03d}Z"
 
 
 class TextFormatter(logging.Formatter):
-    """``LEVEL logger [request id] message``."""
+    """``LEVEL logger [request id] message``; the request line's fields after."""
 
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None) or current_request_id()
         where = f" [{request_id}]" if request_id else ""
         text = f"{record.levelname} {record.name}{where} {record.getMessage()}"
+        fields = getattr(record, "request", None)
+        if isinstance(fields, dict):
+            text += " " + " ".join(f"{k}={v}" for k, v in fields.items())
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+def lean_records() -> logging.Filter:
+    """What a ``LogRecord`` gathers and neither formatter shows, not gathered (the
+    caller's frame, thread and process names: the logging manual's
+    "Optimization"). ``gateway serve`` installs it with the formatters; a filter
+    that lets everything through."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    return logging.Filter()
 
 
 def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
@@ -256,12 +278,14 @@ def logging_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
     handler = {
         "class": "logging.StreamHandler",
         "formatter": "gateway",
+        "filters": ["lean"],
         "stream": "ext://sys.stderr",
     }
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"gateway": {"()": formatter}},
+        "filters": {"lean": {"()": "gateway.observability.lean_records"}},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
