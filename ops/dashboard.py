@@ -420,6 +420,8 @@ def svg(panel: dict[str, Any], scrapes: list[Scrape], window: float) -> str:
     span = max(scrapes[-1].t - scrapes[0].t, 1.0)
     peak = max((v for _, points in series for _, v in points), default=0.0)
     peak = peak * 1.1 if peak > 0 else 1.0
+    if unit == "percentunit":
+        peak = 1.0
     plot_w, plot_h = width - left - 10, height - top - bottom
 
     def x(t: float) -> float:
@@ -439,9 +441,10 @@ def svg(panel: dict[str, Any], scrapes: list[Scrape], window: float) -> str:
         )
     for i in range(7):
         t = span * i / 6
+        anchor = "end" if i == 6 else "middle"
         parts.append(
             f'<text x="{x(t):.1f}" y="{height - 10}" class="tick" '
-            f'text-anchor="middle">{t:.0f} s</text>'
+            f'text-anchor="{anchor}">{t:.0f} s</text>'
         )
     legend = []
     for n, (name, points) in enumerate(series):
