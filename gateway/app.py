@@ -168,6 +168,7 @@ def create_app(
     cors = cors_policy(settings)
     persisted = persisted_queries(settings)
     metrics.watch(persisted=persisted, subscriptions=live.open_subscriptions)
+    metrics.know(persisted.manifest.bodies.values())  # the allowlist's names too
     graphql = GraphQLHTTP(
         schema,
         max_upload_files=settings.max_upload_files,

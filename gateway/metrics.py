@@ -204,6 +204,18 @@ class Metrics:
 
     # GraphQL ---------------------------------------------------------------------
 
+    def know(self, documents: Iterable[str]) -> None:
+        """Name these documents' operations in labels (the persisted-query
+        manifest's: a bounded set the operator chose)."""
+        for text in documents:
+            try:
+                document = parse(text, no_location=True)
+            except GraphQLError:
+                continue
+            for d in document.definitions:
+                if isinstance(d, OperationDefinitionNode) and d.name is not None:
+                    self.operations.setdefault(d.name.value, d.operation.value)
+
     def operation(self, name: str | None, query: str | None) -> tuple[str, str]:
         """(label name, type) of an operation: a known name, else ``other``."""
         key = name or query or ""

@@ -4,6 +4,7 @@ counts, populated histograms, bounded labels (never an id)."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,8 @@ from hypothesis import strategies as st
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Fault
-from gateway.operations import load_operations
+from gateway.operations import Operation, load_operations
+from gateway.persisted import manifest_json
 from gateway.settings import Settings
 from schema.ids import encode
 from tests.conftest import serve
@@ -261,3 +263,18 @@ async def _requests_with_ids(keys: list[str], holder: str, name: str) -> None:
         "/api/{collection}/{holder}/documents",
         "other",
     }
+
+
+async def test_a_custom_manifest_names_its_operations(tmp_path: Path) -> None:
+    text = "query CustomPage { providers { name } }"
+    manifest = tmp_path / "manifest.json"
+    operation = Operation("CustomPage", "query", "CustomPage.graphql", text)
+    manifest.write_text(manifest_json([operation]))
+    async with serve(Settings(persisted_manifest=manifest)) as gateway:
+        assert "errors" not in await gateway.execute(text)
+        assert "errors" not in await gateway.execute(
+            "query Other { providers { name } }"
+        )
+        metrics = await scrape(gateway.client)
+    assert metrics.value(REQUESTS, operation="CustomPage", type="query") == 1
+    assert metrics.value(REQUESTS, operation="other", type="query") == 1
