@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
@@ -45,12 +46,14 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
-    Counter,
-    Histogram,
     generate_latest,
     start_http_server,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -96,84 +99,89 @@ class Metrics:
         # Known operation names and their types: the only names a label carries.
         self.operations: dict[str, str] = dict(operations)
         self._names: dict[str, tuple[str, str]] = {}
-        self.requests = Counter(
+        # Counted as plain numbers, turned into families when scraped (_Counted):
+        # prometheus_client's own metrics take a lock and a few calls per update.
+        self.requests = _Counter(
             "gateway_graphql_requests",
             "GraphQL requests by operation, operation type and outcome",
-            ["operation", "type", "outcome"],
-            registry=registry,
+            ("operation", "type", "outcome"),
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = _Histogram(
             "gateway_graphql_request_duration_seconds",
             "GraphQL request latency, from the first byte in to the last out",
-            ["operation", "type"],
-            buckets=REQUEST_BUCKETS,
-            registry=registry,
+            ("operation", "type"),
+            REQUEST_BUCKETS,
         )
-        self.errors = Counter(
+        self.errors = _Counter(
             "gateway_graphql_errors",
             "GraphQL errors returned, by extensions.code",
-            ["code"],
-            registry=registry,
+            ("code",),
         )
-        self.upstream = Counter(
+        self.upstream = _Counter(
             "gateway_upstream_requests",
             "Upstream attempts by provider, route template, method, status class "
             "(or error kind) and attempt (first, retry)",
-            ["provider", "route", "method", "status", "attempt"],
-            registry=registry,
+            ("provider", "route", "method", "status", "attempt"),
         )
-        self.upstream_seconds = Histogram(
+        self.upstream_seconds = _Histogram(
             "gateway_upstream_request_duration_seconds",
             "Upstream attempt latency by provider, route template and attempt",
-            ["provider", "route", "attempt"],
-            buckets=UPSTREAM_BUCKETS,
-            registry=registry,
+            ("provider", "route", "attempt"),
+            UPSTREAM_BUCKETS,
         )
-        self.retries = Counter(
-            "gateway_upstream_retries",
-            "Upstream retries sent",
-            ["provider"],
-            registry=registry,
+        self.retries = _Counter(
+            "gateway_upstream_retries", "Upstream retries sent", ("provider",)
         )
-        self.retry_refusals = Counter(
+        self.retry_refusals = _Counter(
             "gateway_upstream_retry_budget_refusals",
             "Retries the provider's retry budget refused",
-            ["provider"],
-            registry=registry,
+            ("provider",),
         )
-        self.limits = Counter(
-            "gateway_limits_refused",
-            "Requests refused by a limit, by kind",
-            ["kind"],
-            registry=registry,
+        self.limits = _Counter(
+            "gateway_limits_refused", "Requests refused by a limit, by kind", ("kind",)
         )
-        self.auth_failures = Counter(
+        self.auth_failures = _Counter(
             "gateway_auth_failures",
             "Requests and WebSocket connections refused as unauthenticated",
-            ["transport"],
-            registry=registry,
+            ("transport",),
         )
-        self.upload_bytes = Histogram(
+        self.upload_bytes = _Histogram(
             "gateway_upload_bytes",
             "Bytes of each multipart (upload) request",
-            buckets=UPLOAD_BYTE_BUCKETS,
-            registry=registry,
+            (),
+            UPLOAD_BYTE_BUCKETS,
         )
-        self.upload_seconds = Histogram(
+        self.upload_seconds = _Histogram(
             "gateway_upload_duration_seconds",
             "Duration of each multipart (upload) request",
-            buckets=(*REQUEST_BUCKETS, 30.0, 60.0),
-            registry=registry,
+            (),
+            (*REQUEST_BUCKETS, 30.0, 60.0),
         )
-        self.webhooks = Counter(
+        self.webhooks = _Counter(
             "gateway_webhooks_received",
             "Provider webhooks received, by provider and outcome",
-            ["provider", "outcome"],
-            registry=registry,
+            ("provider", "outcome"),
+        )
+        registry.register(
+            _Counted(
+                [
+                    self.requests,
+                    self.request_seconds,
+                    self.errors,
+                    self.upstream,
+                    self.upstream_seconds,
+                    self.retries,
+                    self.retry_refusals,
+                    self.limits,
+                    self.auth_failures,
+                    self.upload_bytes,
+                    self.upload_seconds,
+                    self.webhooks,
+                ]
+            )
         )
         self._state = _Sources()
         registry.register(_ScrapeTime(self._state))
-        self._children: dict[tuple[str, ...], Any] = {}
         self.observer = UpstreamMetrics(self)
 
     # Sources read at scrape time ------------------------------------------------
@@ -236,9 +244,9 @@ class Metrics:
     def request_finished(self, info: RequestInfo, duration: float) -> None:
         """Called by ``RequestTelemetry`` at the end of every HTTP request."""
         if info.limit is not None:
-            self._child(self.limits, info.limit).inc()
+            self.limits.inc((info.limit,))
         if info.auth_failed:
-            self._child(self.auth_failures, "http").inc()
+            self.auth_failures.inc(("http",))
         route = info.route
         if route == "/graphql":
             if info.outcome is None and info.status >= 400:
@@ -246,14 +254,20 @@ class Metrics:
             if info.outcome is not None:
                 operation = info.operation or OTHER
                 kind = info.kind or "query"
-                self._child(self.requests, operation, kind, info.outcome).inc()
-                self._child(self.request_seconds, operation, kind).observe(duration)
+                self.requests.inc(
+                    (
+                        operation,
+                        kind,
+                        info.outcome,
+                    )
+                )
+                self.request_seconds.observe((operation, kind), duration)
             if info.upload_bytes:
-                self.upload_bytes.observe(info.upload_bytes)
-                self.upload_seconds.observe(duration)
+                self.upload_bytes.observe((), info.upload_bytes)
+                self.upload_seconds.observe((), duration)
         elif route.startswith("/webhooks/"):
             provider = "auco" if route == "/webhooks/auco" else "connectfi"
-            self._child(self.webhooks, provider, _webhook_outcome(info.status)).inc()
+            self.webhooks.inc((provider, _webhook_outcome(info.status)))
 
     def errors_returned(self, errors: Iterable[dict[str, Any]]) -> str | None:
         """Counts each error by code; answers the first code (for the outcome)."""
@@ -262,7 +276,7 @@ class Metrics:
             extensions = error.get("extensions") or {}
             code = _label_code(extensions.get("code"))
             if self.enabled:
-                self._child(self.errors, code).inc()
+                self.errors.inc((code,))
             first = first or code
             info = current()
             if code == "QUERY_TOO_COMPLEX" and info is not None and info.limit is None:
@@ -271,14 +285,7 @@ class Metrics:
 
     def websocket_auth_failed(self) -> None:
         if self.enabled:
-            self._child(self.auth_failures, "websocket").inc()
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric._name, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+            self.auth_failures.inc(("websocket",))
 
     # Serving ---------------------------------------------------------------------
 
@@ -354,10 +361,8 @@ class _Attempt:
         elapsed = time.perf_counter() - self.t
         m = self.metrics
         labels = (self.provider, self.route, self.method, self.status, self.attempt)
-        m._child(m.upstream, *labels).inc()
-        m._child(m.upstream_seconds, self.provider, self.route, self.attempt).observe(
-            elapsed
-        )
+        m.upstream.inc(labels)
+        m.upstream_seconds.observe((self.provider, self.route, self.attempt), elapsed)
 
     def answered(self, status: int) -> None:
         self.status = status_class(status)
@@ -382,13 +387,89 @@ class UpstreamMetrics:
         )
 
     def retried(self, provider: str) -> None:
-        self.metrics._child(self.metrics.retries, provider).inc()
+        self.metrics.retries.inc((provider,))
 
     def retry_refused(self, provider: str) -> None:
-        self.metrics._child(self.metrics.retry_refusals, provider).inc()
+        self.metrics.retry_refusals.inc((provider,))
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class _Counter:
+    """A counter by label values, kept as plain numbers (one event loop updates
+    it; a scrape from the metrics port's thread copies it in one C call)."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self.values: dict[tuple[str, ...], float] = {}
+
+    def inc(self, labels: tuple[str, ...]) -> None:
+        values = self.values
+        values[labels] = values.get(labels, 0.0) + 1.0
+
+    def family(self) -> Any:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for labels, value in sorted(self.values.copy().items()):
+            family.add_metric(labels, value)
+        return family
+
+
+class _Histogram:
+    """A histogram by label values: a count per bucket (not cumulative until
+    scraped) and the sum."""
+
+    def __init__(
+        self,
+        name: str,
+        documentation: str,
+        labels: tuple[str, ...],
+        buckets: tuple[float, ...],
+    ) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self.bounds = buckets
+        self.values: dict[tuple[str, ...], list[float]] = {}
+
+    def observe(self, labels: tuple[str, ...], value: float) -> None:
+        found = self.values.get(labels)
+        if found is None:
+            found = self.values[labels] = [0.0] * (len(self.bounds) + 2)
+        found[bisect_left(self.bounds, value)] += 1.0  # the last bucket: +Inf
+        found[-1] += value
+
+    def family(self) -> Any:
+        family = HistogramMetricFamily(
+            self.name, self.documentation, labels=self.labels
+        )
+        edges = [*(_le(b) for b in self.bounds), "+Inf"]
+        for labels, counts in sorted(self.values.copy().items()):
+            counts = list(counts)
+            cumulative, total = [], 0.0
+            for edge, count in zip(edges, counts[:-1], strict=True):
+                total += count
+                cumulative.append((edge, total))
+            family.add_metric(list(labels), cumulative, sum_value=counts[-1])
+        return family
+
+
+def _le(bound: float) -> str:
+    return repr(float(bound))
+
+
+class _Counted(Collector):
+    def __init__(self, metrics: list[_Counter | _Histogram]) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        for metric in self.metrics:
+            yield metric.family()
 
 
 class _Sources:
