@@ -67,7 +67,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.metrics import Metrics
-from gateway.observability import current
+from gateway.observability import current, trace_id
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from schema.errors import request_error_code
 
@@ -372,6 +372,8 @@ class GraphQLHTTP(GraphQL[Any, None]):
         # Syntax errors bypass the schema's extensions: code them here.
         errors = cast(list[dict[str, Any]], response.get("errors") or [])
         info = current()
+        if info is not None:
+            info.trace_id = trace_id()  # while any span of the request is current
         for error in errors:
             extensions = error.setdefault("extensions", {})
             extensions.setdefault("code", request_error_code(str(error["message"])))

@@ -64,6 +64,7 @@ class RequestInfo:
     limit: str | None = None  # the limit that refused it, if one did
     auth_failed: bool = False
     upload_bytes: int = 0
+    trace_id: str | None = None  # seen while the request ran (else at its end)
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("gateway_request", default=None)
@@ -187,7 +188,7 @@ def _log_request(info: RequestInfo, duration: float) -> None:
         "request",
         extra={
             "request_id": info.request_id,
-            "trace_id": trace_id(),
+            "trace_id": info.trace_id or trace_id(),
             "request": {
                 "method": info.method,
                 "route": info.route,

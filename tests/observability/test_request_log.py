@@ -15,6 +15,8 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from adapters.transport.observe import OTHER, ROUTES, routes_for
 from gateway.observability import JsonFormatter, TextFormatter, request_id_from
@@ -197,3 +199,19 @@ def test_a_route_is_a_template_never_the_path(key: str) -> None:
     assert apiture.template(f"/somewhere/{key}/else/x") == OTHER
     for route in (apiture.template(f"/{key}"), mambu.template(f"/api/{key}")):
         assert route == OTHER or route in ROUTES["apiture"] + ROUTES["mambu"]
+
+
+async def test_the_current_spans_trace_id_is_logged() -> None:
+    context = SpanContext(
+        trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736,
+        span_id=0x00F067AA0BA902B7,
+        is_remote=False,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    with captured() as lines:
+        async with serve() as gateway:
+            with trace.use_span(NonRecordingSpan(context)):
+                ok = await gateway.client.post("/graphql", json={"query": LIST})
+    (line,) = request_lines(lines)
+    assert line["request_id"] == ok.headers["x-request-id"]
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
