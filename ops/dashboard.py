@@ -389,9 +389,8 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
     if unit == "percentunit":
         return f"{value * 100:.0f}%"
-    if unit == "reqps":
-        return f"{value:.3g} /s"
-    return f"{value:.3g}"
+    number = f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return f"{number} /s" if unit == "reqps" else number
 
 
 def panel_series(
