@@ -20,9 +20,10 @@ second dict that only ``put`` and eviction touch.
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -37,6 +38,10 @@ def per_entry(size: int) -> Callable[[object, object], int]:
     return weigh
 
 
+# Every cache alive, for the metrics (hits and misses by ``name``).
+CACHES: weakref.WeakSet[Cache[Any, Any]] = weakref.WeakSet()
+
+
 class Cache(Generic[K, V]):
     """A mapping bounded in bytes, least recently used entries evicted first.
 
@@ -49,7 +54,12 @@ class Cache(Generic[K, V]):
         weigh: Callable[[K, V], int],
         *,
         max_entry_bytes: int | None = None,
+        name: str = "other",
     ) -> None:
+        self.name = name  # the metrics' ``cache`` label (gateway/metrics.py)
+        self.hits = 0
+        self.misses = 0
+        CACHES.add(self)
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_bytes if max_entry_bytes is None else max_entry_bytes
         self.weigh = weigh
@@ -62,6 +72,9 @@ class Cache(Generic[K, V]):
         found = entries.get(key)
         if found is not None:
             entries.move_to_end(key)
+            self.hits += 1
+        else:
+            self.misses += 1
         return found
 
     def put(self, key: K, value: V) -> V:

@@ -92,10 +92,10 @@ from engine.plans import (
 # directives: @skip and @include make what is selected below a field depend on
 # the variables, so those operations' plans live for their request alone.
 _PLANS: Cache[tuple[int, ...], tuple[list[object], Plan | None]] = Cache(
-    bounds.PLANS_MAX_BYTES, per_entry(bounds.PLAN_BYTES)
+    bounds.PLANS_MAX_BYTES, per_entry(bounds.PLAN_BYTES), name="plans"
 )
 _STATIC: Cache[int, tuple[OperationDefinitionNode, bool]] = Cache(
-    bounds.STATIC_MAX_BYTES, per_entry(bounds.STATIC_BYTES)
+    bounds.STATIC_MAX_BYTES, per_entry(bounds.STATIC_BYTES), name="static"
 )
 
 

@@ -46,7 +46,10 @@ class Documents:
         self.extra_rules = tuple(extra_rules)
         self.hide_suggestions = hide_suggestions
         self._entries: Cache[str, _Entry] = Cache(
-            max_bytes, _weigh, max_entry_bytes=bounds.DOCUMENT_MAX_ENTRY_BYTES
+            max_bytes,
+            _weigh,
+            max_entry_bytes=bounds.DOCUMENT_MAX_ENTRY_BYTES,
+            name="documents",
         )
 
     def parse(self, query: str) -> DocumentNode:

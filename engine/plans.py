@@ -132,7 +132,9 @@ def _weigh(key: object, entry: _Rendered) -> int:
     return bounds.RENDERED_ENTRY_BYTES + bounds.RENDERED_FIELD_BYTES * len(entry[2])
 
 
-_RENDERED: Cache[tuple[int, int], _Rendered] = Cache(bounds.RENDERED_MAX_BYTES, _weigh)
+_RENDERED: Cache[tuple[int, int], _Rendered] = Cache(
+    bounds.RENDERED_MAX_BYTES, _weigh, name="rendered"
+)
 
 
 def immutable(cls: type) -> type:

@@ -28,7 +28,7 @@ class Presented(Generic[Rec, Made]):
 
     def __init__(self, max_bytes: int = bounds.PRESENTED_MAX_BYTES) -> None:
         self._items: Cache[int, tuple[Rec, Made]] = Cache(
-            max_bytes, per_entry(bounds.PRESENTED_BYTES)
+            max_bytes, per_entry(bounds.PRESENTED_BYTES), name="presented"
         )
 
     def get(self, record: Rec) -> Made | None:

@@ -26,7 +26,7 @@ from caching import Cache, bounds, per_entry
 
 # (field nodes, path) -> the answer; keeps the nodes alive so ids stay theirs.
 _SELECTED: Cache[tuple[object, ...], tuple[tuple[object, ...], frozenset[str]]] = Cache(
-    bounds.SELECTED_MAX_BYTES, per_entry(bounds.SELECTED_BYTES)
+    bounds.SELECTED_MAX_BYTES, per_entry(bounds.SELECTED_BYTES), name="selections"
 )
 
 

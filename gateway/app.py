@@ -23,6 +23,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
+from adapters.transport.observe import NOBODY as NOBODY_WATCHES
 from gateway import graphiql
 from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured, Unauthenticated
 from gateway.cors import HEADERS, MAX_AGE, METHODS, CORSPolicy, cors_policy
@@ -30,7 +31,9 @@ from gateway.fleet_limits import FleetLimits
 from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
 from gateway.health import Health, drain_on_sigterm
 from gateway.limits import UploadLimit
-from gateway.operations import load_operations
+from gateway.metrics import Metrics, MetricsServer
+from gateway.observability import RequestTelemetry
+from gateway.operations import Operation, load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
 from gateway.runtime import settle_heap
 from gateway.security import GraphQLGuard
@@ -81,6 +84,11 @@ def create_app(
     fleet = FleetLimits.from_settings(settings)
     health = Health(stall=settings.liveness_stall)
 
+    # Metrics (gateway/metrics.py), named by the known operations; off: the
+    # operations are still named, for the request log, but nothing is counted.
+    operations = load_operations(settings.operations_dir)
+    metrics = Metrics(((o.name, o.kind) for o in operations), enabled=settings.metrics)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = create_upstreams(
@@ -90,10 +98,21 @@ def create_app(
             document_owners=state.document_owners(),
             fleet=fleet,
             tracer=tracer,
+            observer=metrics.observer if settings.metrics else NOBODY_WATCHES,
         )
         app.state.upstreams = upstreams
         health.breakers = upstreams.breakers.values()
         state.start()
+        metrics.watch(
+            breakers={p.value: b for p, b in upstreams.breakers.items()},
+            transports={p.value: t for p, t in upstreams.transports.items()},
+            coalescing={p.value: c for p, c in upstreams.coalescing.items()},
+            concurrency_limit=settings.max_concurrency_per_provider,
+        )
+        server: MetricsServer | None = None
+        if settings.metrics and settings.metrics_port is not None:
+            server = metrics.serve(settings.host, settings.metrics_port)
+            app.state.metrics_port = server.port
         live.pollers = app.state.pollers = Pollers(
             upstreams.apiture,
             live.publish,
@@ -112,6 +131,8 @@ def create_app(
         try:
             yield
         finally:
+            if server is not None:
+                server.close()
             health.draining = True
             restore_sigterm()
             await health.stop_watchdog()
@@ -160,6 +181,7 @@ def create_app(
                 authorization
             )
         except Unauthenticated:
+            metrics.websocket_auth_failed()
             raise ConnectionRejectionError() from None
         websocket = context.request
         if context.expires_at is not None and isinstance(websocket, WebSocket):
@@ -181,12 +203,16 @@ def create_app(
     )
     cors = cors_policy(settings)
     caller_limits = fleet.caller_limits(settings)
+    persisted = persisted_queries(settings, state)
+    metrics.watch(persisted=persisted, subscriptions=live.open_subscriptions)
+    metrics.know(persisted.manifest.bodies.values())  # the allowlist's names too
     graphql = GraphQLHTTP(
         schema,
         max_upload_files=settings.max_upload_files,
         context=context,
-        persisted=persisted_queries(settings, state),
-        graphiql_html=graphiql_page(settings),
+        persisted=persisted,
+        metrics=metrics,
+        graphiql_html=graphiql_page(settings, operations),
         connect=connect,
         websocket_origin=lambda origin: _cors_allows(cors, origin),
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
@@ -196,6 +222,7 @@ def create_app(
     app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
     app.state.settings = settings
     app.state.tracing = tracing
+    app.state.metrics = metrics
     app.state.events = events
     app.state.live = live
     app.state.fleet = state
@@ -234,8 +261,15 @@ def create_app(
             allow_credentials=cors.credentials,
             max_age=MAX_AGE,
         )
+    # Outermost: the request id, the request's log line, its metrics.
+    app.add_middleware(
+        RequestTelemetry,
+        finished=metrics.request_finished if settings.metrics else None,
+    )
     if settings.graphiql_enabled:
         app.include_router(graphiql.asset_router())
+    if settings.metrics and settings.metrics_port is None:
+        app.add_route("/metrics", metrics.endpoint, include_in_schema=False)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
@@ -318,8 +352,11 @@ def persisted_queries(
     )
 
 
-def graphiql_page(settings: Settings) -> str | None:
+def graphiql_page(
+    settings: Settings, operations: list[Operation] | None = None
+) -> str | None:
     if not settings.graphiql_enabled:
         return None
-    operations = load_operations(settings.operations_dir)
+    if operations is None:
+        operations = load_operations(settings.operations_dir)
     return graphiql.page(operations, settings.graphiql_headers)

@@ -22,6 +22,7 @@ import uvicorn
 
 from adapters.model import Provider
 from adapters.sandbox_kit import SandboxAdmin, Seeder
+from gateway.observability import logging_config
 from gateway.settings import Settings
 from gateway.slow_clients import PROTOCOL
 
@@ -44,6 +45,8 @@ def _serve(args: argparse.Namespace) -> None:
         file=sys.stderr,
     )
     production = settings.environment == "production"
+    # One line per request (gateway.observability), JSON in production.
+    log_format = settings.log_format or ("json" if production else "text")
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,
@@ -51,6 +54,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=port,
         workers=args.workers,
         log_level="warning" if production else "info",
+        log_config=logging_config(log_format),
         # A line per request costs CPU and fills disks in production; errors and
         # the gateway's own warnings are still logged.
         access_log=not production,

@@ -74,6 +74,8 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.fleet_limits import CallerLimits
 from gateway.graphiql import CONTENT_SECURITY_POLICY
+from gateway.metrics import Metrics
+from gateway.observability import current, trace_id
 from gateway.persisted import PersistedQueries, PersistedQueryError
 from schema.errors import RATE_LIMITED, request_error_code
 
@@ -188,6 +190,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         subscription_protocols: Sequence[str] = (GRAPHQL_TRANSPORT_WS_PROTOCOL, SSE),
         caller_limits: CallerLimits | None = None,
         trace_context: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -205,6 +208,8 @@ class GraphQLHTTP(GraphQL[Any, None]):
         # Each caller's rate limits (gateway.fleet_limits), None when off.
         self.caller_limits = caller_limits
         self.trace_context = trace_context
+        # Names each operation for the metrics and the request's log line.
+        self.metrics = metrics or Metrics()
         files = max_upload_files
 
         class BoundedForm(_BoundedForm):
@@ -374,6 +379,12 @@ class GraphQLHTTP(GraphQL[Any, None]):
             except PersistedQueryError as exc:
                 raise HTTPException(400, exc.message) from None
             request_data = dataclasses.replace(request_data, query=query)
+            info = current()
+            if info is not None:
+                info.operation, info.kind = self.metrics.operation(
+                    request_data.operation_name, query
+                )
+                info.outcome = "ok"  # a stream: errors go out as events
         return await super().execute_operation(
             request=request,
             request_adapter=request_adapter,
@@ -397,10 +408,20 @@ class GraphQLHTTP(GraphQL[Any, None]):
                 request_data.query, request_data.extensions
             )
         except PersistedQueryError as exc:
+            info = current()
+            if info is not None:
+                info.operation, info.kind = self.metrics.operation(
+                    request_data.operation_name, None
+                )
             if exc.status != 200:
                 sub_response.status_code = exc.status
             error = GraphQLError(exc.message, extensions={"code": exc.code})
             return ExecutionResult(data=None, errors=[error])
+        info = current()
+        if info is not None:
+            info.operation, info.kind = self.metrics.operation(
+                request_data.operation_name, query
+            )
         if self.caller_limits is not None:
             variables = request_data.variables
             refusal = await self.caller_limits.check(
@@ -443,9 +464,22 @@ class GraphQLHTTP(GraphQL[Any, None]):
         response = await super().process_result(request, result)
         # Syntax errors bypass the schema's extensions: code them here.
         errors = cast(list[dict[str, Any]], response.get("errors") or [])
+        info = current()
+        if info is not None:
+            info.trace_id = trace_id()  # while any span of the request is current
         for error in errors:
             extensions = error.setdefault("extensions", {})
             extensions.setdefault("code", request_error_code(str(error["message"])))
+            if info is not None:
+                extensions["requestId"] = info.request_id
+        if info is not None:
+            code = self.metrics.errors_returned(errors)
+            if code is None:
+                info.outcome = "ok"
+            elif result.data is not None:
+                info.outcome = "partial"
+            else:
+                info.outcome = code
         if is_request_error(result):
             request.state.graphql_request_error = True
             # The spec: no `data` entry when execution never started. Kept for
@@ -457,7 +491,16 @@ class GraphQLHTTP(GraphQL[Any, None]):
 
 def _error_response(message: str, status: int, media_type: str) -> Response:
     code = "UPLOAD_TOO_LARGE" if status == 413 else "BAD_USER_INPUT"
-    error = {"message": message, "extensions": {"code": code}}
+    extensions: dict[str, object] = {"code": code}
+    info = current()
+    if info is not None:
+        extensions["requestId"] = info.request_id
+        info.outcome = code
+        if status == 413:
+            info.limit = "upload_files"
+        elif isinstance(message, str) and "nested deeper" in message:
+            info.limit = "json_depth"
+    error = {"message": message, "extensions": extensions}
     body = json.dumps({"errors": [error]})
     return Response(body, status_code=status, media_type=media_type)
 

@@ -12,6 +12,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from gateway.observability import current
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -89,7 +91,18 @@ class UploadLimit:
 async def refuse_with(
     send: Send, status: int, code: str, message: str, **extensions: object
 ) -> None:
-    """Answer a request the gateway refuses with one coded GraphQL error."""
+    """Answer a request the gateway refuses with one coded GraphQL error (with
+    the request's id, ``gateway.observability``)."""
+    info = current()
+    if info is not None:
+        extensions = {**extensions, "requestId": info.request_id}
+        info.outcome = code
+        if status == 413:
+            info.limit = (
+                "upload_bytes" if code == "UPLOAD_TOO_LARGE" else "request_bytes"
+            )
+        elif status == 401:
+            info.auth_failed = True
     body = json.dumps(
         {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
     ).encode()

@@ -189,6 +189,8 @@ class PersistedQueries:
         self._registered: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
         self._reported: set[str] = set()
+        self.hits = 0  # hashes found (the metrics read these)
+        self.misses = 0  # hashes not found: PERSISTED_QUERY_NOT_FOUND
 
     async def resolve_shared(
         self, query: str | None, extensions: Mapping[str, Any] | None
@@ -245,7 +247,9 @@ class PersistedQueries:
             if body is not None:
                 self._registered.move_to_end(digest)
         if body is None:
+            self.misses += 1
             raise not_found()
+        self.hits += 1
         return body
 
     def _register(self, digest: str, query: str) -> None:

@@ -189,6 +189,13 @@ class Settings(BaseSettings):
     liveness_stall: float = Field(default=10.0, gt=0)
 
     # -- metrics and logs (issue 21): settings below --
+    # Prometheus metrics (gateway/metrics.py) at /metrics, or on a port of their
+    # own when metrics_port is set (0: a free one); off: no /metrics, no counting.
+    metrics: bool = True
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # Log lines (gateway/observability.py): json or text; unset: json in
+    # production, text otherwise.
+    log_format: Literal["json", "text"] | None = None
 
     # -- tracing (issue 21; OTEL_* variables configure the exporter): below --
 

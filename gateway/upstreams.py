@@ -36,6 +36,7 @@ from adapters.model import Provider
 from adapters.sandbox_kit import Controlled
 from adapters.transport.breaker import CircuitBreaker
 from adapters.transport.cap import CappedTransport
+from adapters.transport.observe import NOBODY, CallObserver
 from adapters.transport.pooled import PooledTransport
 from adapters.transport.ratelimit import OutboundLimit, RateLimitedTransport
 from adapters.transport.resilience import RETRY_SAFE, Policy, ResilientTransport
@@ -56,6 +57,9 @@ class Upstreams:
     http: dict[Provider, httpx.AsyncClient]
     sandboxes: dict[Provider, Controlled] = field(default_factory=dict)
     breakers: dict[Provider, CircuitBreaker] = field(default_factory=dict)
+    # Each provider's transports, for the metrics (in flight, coalesced reads).
+    transports: dict[Provider, ResilientTransport] = field(default_factory=dict)
+    coalescing: dict[Provider, Coalescing] = field(default_factory=dict)
     request_deadline: float = 15.0  # seconds, for each GraphQL request
     # Who generated each connectFi document (schema/authz.py, the upload check).
     document_owners: DocumentOwnerStore = field(default_factory=DocumentOwners)
@@ -138,6 +142,7 @@ def _http_client(
     breaker: CircuitBreaker,
     fleet: FleetLimits,
     tracer: Tracer | None = None,
+    observer: CallObserver = NOBODY,
 ) -> httpx.AsyncClient:
     timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
     inner: httpx.AsyncBaseTransport
@@ -175,6 +180,7 @@ def _http_client(
         breaker=breaker,
         budget=fleet.retry_budget(settings, provider.value),
         tracer=tracer,
+        observer=observer,
     )
     if settings.coalesce_reads:
         transport = Coalescing(transport, total_timeout=settings.request_deadline)
@@ -195,11 +201,13 @@ def create_upstreams(
     document_owners: DocumentOwnerStore | None = None,
     fleet: FleetLimits | None = None,
     tracer: Tracer | None = None,
+    observer: CallObserver = NOBODY,
 ) -> Upstreams:
     """Build every provider's client; ``sandboxes`` lets tests pass their own;
     ``connectfi_token`` and ``document_owners`` are the fleet's (gateway/state);
     ``fleet`` holds the limits shared with other replicas (in-process if None);
-    with a ``tracer`` every attempt is a span and sends ``traceparent``."""
+    with a ``tracer`` every attempt is a span and sends ``traceparent``;
+    ``observer`` sees every upstream attempt (the metrics)."""
     if fleet is None:
         fleet = FleetLimits.from_settings(Settings.model_construct())
     if sandboxes is None:
@@ -213,9 +221,20 @@ def create_upstreams(
         for p in Provider
     }
     http = {
-        p: _http_client(settings, p, sandboxes.get(p), breakers[p], fleet, tracer)
+        p: _http_client(
+            settings, p, sandboxes.get(p), breakers[p], fleet, tracer, observer
+        )
         for p in Provider
     }
+    transports: dict[Provider, ResilientTransport] = {}
+    coalescing: dict[Provider, Coalescing] = {}
+    for p, client in http.items():
+        transport = client._transport
+        if isinstance(transport, Coalescing):
+            coalescing[p] = transport
+            transport = transport._inner
+        if isinstance(transport, ResilientTransport):
+            transports[p] = transport
     sandboxed = settings.sandboxed()
     concurrency = settings.max_concurrency_per_provider
 
@@ -265,6 +284,8 @@ def create_upstreams(
         http=http,
         sandboxes=sandboxes,
         breakers=breakers,
+        transports=transports,
+        coalescing=coalescing,
         request_deadline=settings.request_deadline,
         document_owners=document_owners or DocumentOwners(),
     )

@@ -85,7 +85,7 @@ class _LRU(Generic[T]):
 
     def __init__(self, max_bytes: int) -> None:
         self._items: Cache[str, tuple[str, T]] = Cache(
-            max_bytes, per_entry(bounds.ETAG_ENTRY_BYTES)
+            max_bytes, per_entry(bounds.ETAG_ENTRY_BYTES), name="apiture_etag"
         )
 
     def get(self, key: str) -> tuple[str, T] | None:

@@ -33,7 +33,7 @@ class MappedAnswers:
         max_entry_bytes: int = bounds.ANSWER_MAX_ENTRY_BYTES,
     ) -> None:
         self._items: Cache[tuple[Hashable, bytes], Any] = Cache(
-            max_bytes, _weigh, max_entry_bytes=max_entry_bytes
+            max_bytes, _weigh, max_entry_bytes=max_entry_bytes, name="mapped_answers"
         )
 
     def get(self, asked: Hashable, body: bytes) -> Any:

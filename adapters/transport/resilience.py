@@ -69,6 +69,12 @@ from adapters.transport.breaker import (
     Clock,
     RetryBudget,
 )
+from adapters.transport.observe import (
+    NOBODY,
+    CallObserver,
+    RouteTemplates,
+    routes_for,
+)
 from adapters.transport.tracing import BODY_BYTES, record_outcome, upstream_span
 
 log = logging.getLogger("gateway.resilience")
@@ -184,8 +190,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         sleep: Sleep = asyncio.sleep,
         draw: Callable[[], float] = random.random,
         tracer: Tracer | None = None,
+        observer: CallObserver = NOBODY,
+        routes: RouteTemplates | None = None,
     ) -> None:
-        self.name = name  # for logs and spans
+        self.name = name  # for logs, spans and metrics: the provider
         # None: tracing is off, and no attempt makes a span or sends a traceparent.
         self.tracer = tracer
         self.policy = policy = policy or Policy()
@@ -200,6 +208,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self._clock = clock
         self._sleep = sleep
         self._draw = draw
+        # Metrics (adapters/transport/observe.py): each attempt is observed.
+        self.observer = observer
+        self.routes = routes or routes_for(name)
+        self.in_flight = 0  # calls under way (read when metrics are scraped)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         deadline = self._clock() + self.policy.total_timeout
@@ -210,24 +222,32 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise DeadlineExceeded("the request's deadline has passed", request=request)
         if not self.breaker.try_acquire():
             raise CircuitOpen("the circuit is open", request=request)
+        self.in_flight += 1
+        try:
+            return await self._call(request, deadline)
+        finally:
+            self.in_flight -= 1
+
+    async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
         repeatable, safe = _repeatable(request)
         timeouts = request.extensions.get("timeout")
+        route = self.routes.template(request.url.path)
         self.budget.deposit()
         retry = 0
         waited = 0.0
         while True:
             outcome = await self._observed_attempt(
-                request, deadline, timeouts, retry + 1, waited
+                request, deadline, timeouts, route, retry, waited
             )
             may = repeatable and _may_repeat(safe, outcome)
             delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
-            if (
-                delay is None
-                or self.breaker.state is BreakerState.OPEN
-                or not await self.budget.take()
-            ):
+            if delay is None or self.breaker.state is BreakerState.OPEN:
+                return _settle(outcome)
+            if not await self.budget.take():
+                self.observer.retry_refused(self.name)
                 return _settle(outcome)
             retry += 1
+            self.observer.retried(self.name)
             log.info(
                 "%s: retry %d of %s %s in %.3fs after %s",
                 self.name,
@@ -250,20 +270,43 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         request: httpx.Request,
         deadline: float,
         timeouts: object,
-        attempt: int,
+        route: str,
+        retry: int,
         waited: float,
     ) -> _Outcome:
-        """One attempt, observed: the single place per attempt where traces (and
-        metrics) see an upstream call, whatever the transport underneath.
-        ``attempt`` counts from 1; ``waited``: the backoff slept before it."""
+        """One attempt, traced: the span around the metrics' ``_attempt``, the
+        places per attempt where traces and metrics see an upstream call, whatever
+        the transport underneath. ``waited``: the backoff slept before it."""
         if self.tracer is None:
-            return await self._attempt(request, deadline, timeouts)
-        with upstream_span(self.tracer, self.name, request, attempt, waited) as span:
-            outcome = await self._attempt(request, deadline, timeouts)
+            return await self._attempt(request, deadline, timeouts, route, retry)
+        with upstream_span(self.tracer, self.name, request, retry + 1, waited) as span:
+            outcome = await self._attempt(request, deadline, timeouts, route, retry)
             record_outcome(span, outcome.response, outcome.error)
             return outcome
 
     async def _attempt(
+        self,
+        request: httpx.Request,
+        deadline: float,
+        timeouts: object,
+        route: str,
+        retry: int,
+    ) -> _Outcome:
+        """One try, observed (``observe_call``: the one place the metrics, and
+        tracing, see each attempt)."""
+        with self.observer.observe_call(
+            self.name, request.method, route, retry + 1
+        ) as call:
+            outcome = await self._try(request, deadline, timeouts)
+            if outcome.response is not None:
+                call.answered(outcome.response.status_code)
+            elif isinstance(outcome.error, DeadlineExceeded):
+                call.failed("deadline")
+            elif outcome.error is not None:
+                call.failed(_error_code(outcome.error))
+            return outcome
+
+    async def _try(
         self, request: httpx.Request, deadline: float, timeouts: object
     ) -> _Outcome:
         """One try, its body read in full within the time allowed; the breaker is

@@ -62,6 +62,10 @@ class Live:
     def subscriptions(self, caller: Caller) -> int:
         return self._per_caller[caller.subject]
 
+    def open_subscriptions(self) -> int:
+        """Subscriptions open now, every caller's (for the metrics)."""
+        return sum(self._per_caller.values())
+
     def remember(self, change: Change) -> Change:
         """``change`` with the state remembered before it, remembering its own."""
         record = (change.kind, change.provider.name, change.key)
