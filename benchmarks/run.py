@@ -227,11 +227,10 @@ def _population(work: Path) -> Population:
     )
 
 
-def _start_ours(
-    args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
-) -> None:
+def ours_env(stack: Stack, base: dict[str, str]) -> dict[str, str]:
+    """Our gateway's environment: every provider at its sandbox, production."""
     s = stack.sandboxes
-    env = dict(
+    return dict(
         base,
         GATEWAY_ENVIRONMENT="production",
         GATEWAY_APITURE_URL=s["apiture"] + "/accountApplications",
@@ -249,6 +248,12 @@ def _start_ours(
         GATEWAY_AUTH_JWT_SECRET=JWT_SECRET,
         GATEWAY_PERSISTED_QUERIES="apq",
     )
+
+
+def _start_ours(
+    args: argparse.Namespace, stack: Stack, work: Path, base: dict[str, str]
+) -> None:
+    env = ours_env(stack, base)
     port = stack.ours.rsplit(":", 1)[1]
     stack.started["ours"] = processes.start(
         "our gateway",
