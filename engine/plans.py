@@ -124,7 +124,10 @@ def _ordered(
 # Presented``): what a plan reads from one of them is the same every time, so
 # it is kept, by the identities of the plan and the object (the entry holds
 # both: no id is reused while it is kept). The result is only ever read.
-_IMMUTABLE: set[type] = set()
+# A type may name a boolean attribute (``kept_if``): only its objects whose
+# attribute is true are kept (the others are made per request: nothing would
+# come again to read what was kept).
+_IMMUTABLE: dict[type, str | None] = {}
 _Rendered = tuple[tuple[Step, ...], object, dict[str, Any]]
 
 
@@ -135,15 +138,18 @@ def _weigh(key: object, entry: _Rendered) -> int:
 _RENDERED: Cache[tuple[int, int], _Rendered] = Cache(bounds.RENDERED_MAX_BYTES, _weigh)
 
 
-def immutable(cls: type) -> type:
-    """Declare that objects of ``cls`` are never modified once made."""
-    _IMMUTABLE.add(cls)
+def immutable(cls: type, *, kept_if: str | None = None) -> type:
+    """Declare that objects of ``cls`` are never modified once made; with
+    ``kept_if``, what is read from one is kept only when that attribute of it
+    is true (an object made for a single request is not worth keeping)."""
+    _IMMUTABLE[cls] = kept_if
     return cls
 
 
 def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     """``run_plan``, kept for objects that never change."""
-    if type(source) not in _IMMUTABLE:
+    kept_if = _IMMUTABLE.get(type(source), False)
+    if kept_if is False or (kept_if is not None and not getattr(source, kept_if)):
         return run_plan(steps, source)
     key = (id(steps), id(source))
     found = _RENDERED.get(key)

@@ -79,6 +79,10 @@ class Application(Node):
     # The documents the record itself lists (a detailed Apiture record),
     # presented; None when they must be read.
     listed_documents: strawberry.Private[list[Document] | None]
+    # Shared by every request that gets the same record: only a record read
+    # with its ETag (the client's ETag cache hands that very record out again);
+    # a list summary comes once, so it is made per request and not kept.
+    kept: strawberry.Private[bool]
 
     @strawberry.field(
         description="Documents of this application, across providers: those "
@@ -95,6 +99,8 @@ class Application(Node):
 
     @classmethod
     def from_domain(cls, a: model.Application) -> Application:
+        if a.version is None:
+            return _make(a)
         return _PRESENTED.made(a, _make)
 
 
@@ -108,6 +114,8 @@ _make = presenter(
     ],
     domain=lambda a: a,
     listed_documents=listed_documents,
+    kept=lambda a: a.version is not None,
 )
 _PRESENTED: Presented[model.Application, Application] = Presented()
-immutable(Application)  # made once per record by from_domain, never modified
+# made by from_domain, never modified; shared when kept
+immutable(Application, kept_if="kept")
