@@ -19,8 +19,9 @@ measured one after another:
 - ``py-spy``: sampled stacks of the measured requests (``benchmarks.profile``),
   unbiased by a profiler's cost per call.
 - ``rss``: the mix, ``--requests`` in all (200,000 for the issue's check),
-  ``--connections`` at a time, the gateway's resident memory after every 10,000:
-  bounded caches mean no growth past warm-up.
+  ``--connections`` at a time, the gateway's resident memory after each
+  twentieth of them (10,000 at most): bounded caches mean no growth past
+  warm-up (the first fifth).
 
 The variables are drawn as in ``make bench``'s varied scenario (a seeded
 ``random.Random``), so two runs of one commit send the same requests.
@@ -194,7 +195,7 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
         "Authorization": f"Bearer {run.token()}",
     }
     ops = select("abcde")
-    chunk = 10_000
+    chunk = max(1_000, min(10_000, args.requests // 20))
     samples: list[tuple[int, int]] = [(0, rss_bytes(pid))]
     done = bad = 0
     print(f"{'requests':>9} {'RSS MiB':>8}", flush=True)
