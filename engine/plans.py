@@ -70,10 +70,13 @@ def enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     wrapped = getattr(enum_type, "wrapped_cls", None)
     if not isinstance(wrapped, type) or not issubclass(wrapped, enum.Enum):
         return coerce
-    table = {member: coerce(member) for member in wrapped}
+    # By the members' identities: hashing a member runs ``Enum.__hash__``
+    # (Python code); the members live as long as their class, so no other
+    # object has their ids.
+    table = {id(member): coerce(member) for member in wrapped}
 
     def coerced(value: Any) -> Any:
-        name = table.get(value) if isinstance(value, enum.Enum) else None
+        name = table.get(id(value)) if isinstance(value, wrapped) else None
         return coerce(value) if name is None else name
 
     _ENUMS[id(enum_type)] = (enum_type, coerced)
@@ -148,8 +151,11 @@ def immutable(cls: type, *, kept_if: str | None = None) -> type:
 
 def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     """``run_plan``, kept for objects that never change."""
-    kept_if = _IMMUTABLE.get(type(source), False)
-    if kept_if is False or (kept_if is not None and not getattr(source, kept_if)):
+    cls = type(source)
+    if cls not in _IMMUTABLE:
+        return run_plan(steps, source)
+    kept_if = _IMMUTABLE[cls]
+    if kept_if is not None and not getattr(source, kept_if):
         return run_plan(steps, source)
     key = (id(steps), id(source))
     found = _RENDERED.get(key)
@@ -173,6 +179,8 @@ def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
             if non_null:
                 raise Bail
             result[response_name] = None
+        elif type(value) is str and complete.__code__ is _TEXT:  # type: ignore[union-attr]
+            result[response_name] = value  # what ``text`` answers, without a call
         else:
             result[response_name] = complete(value)  # type: ignore[misc]
     return result
@@ -194,6 +202,10 @@ def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]
         return value if type(value) is str else leaf(value)
 
     return text
+
+
+# The code of every ``text`` completion (``run_plan`` answers a str itself).
+_TEXT = leaf(str, textual=True).__code__
 
 
 def run(plan: Plan | None, source: Any) -> dict[str, Any] | None:

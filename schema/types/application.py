@@ -108,10 +108,14 @@ class Application(Node):
 _make = presenter(
     Application,
     id=lambda a: strawberry.ID(ids.encode("Application", a.provider, a.key)),
-    available_actions=lambda a: [
-        by_name(ApplicationAction, x)
-        for x in sorted(a.available_actions, key=lambda x: x.name)
-    ],
+    available_actions=lambda a: (
+        [
+            by_name(ApplicationAction, x)
+            for x in sorted(a.available_actions, key=lambda x: x.name)
+        ]
+        if a.available_actions
+        else []
+    ),
     domain=lambda a: a,
     listed_documents=listed_documents,
     kept=lambda a: a.version is not None,
