@@ -54,7 +54,7 @@ ETAG_ENTRY_BYTES = 4 * KiB
 ETAG_MAX_BYTES = 1024 * ETAG_ENTRY_BYTES
 
 # All of them together, at most (the RSS a full set of caches adds; a run of
-# the mix over distinct records, ``python -m benchmarks.instructions --tool rss``,
+# the mix over distinct records, ``python -m benchmarks.served_cost --tool rss``,
 # shows the RSS level off past warm-up):
 #   plans 4 MiB + operations 0.5 MiB + selections 0.5 MiB + documents 32 MiB
 #   + kept plan results 16 MiB + shared objects 16 MiB x 2 types (Application,

@@ -300,7 +300,7 @@ class ApitureClient:
         response = await self._send(self._request("GET", path, params=params), kind)
         # Mapped every time: pages at different positions never share bytes, and
         # under varied traffic a memo of pages by their bytes hit under 1 % of
-        # them (benchmarks/instructions.py) while every page paid to keep one.
+        # them (benchmarks/served_cost.py) while every page paid to keep one.
         body = validated(answers.COLLECTION, response, APITURE)
         return self._page(body, offset, read)
 

@@ -1,6 +1,6 @@
 """CPU per request of our gateway alone, sequential, on the bench's varied traffic.
 
-    python -m benchmarks.instructions [--operations abcdm] [--requests 200]
+    python -m benchmarks.served_cost [--operations abcdm] [--requests 200]
         [--warmup 100] [--tool callgrind|cprofile|py-spy|rss] [--output DIR]
 
 The four sandboxes (no added latency) and our gateway as ``make bench`` starts
@@ -102,7 +102,7 @@ def start(tool: str, work: Path) -> run.Stack:
             serve = [
                 sys.executable,
                 "-m",
-                "benchmarks.instructions",
+                "benchmarks.served_cost",
                 "--serve",
                 str(work / "profile.pstats"),
                 "--",
@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--serve":
         serve_profiled(argv[1], argv[3:])
         return 0
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.served_cost")
     parser.add_argument(
         "--operations", default="abcd", help="keys; m for the mix (abcde weighed)"
     )
@@ -401,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--output", default=None, help="keep the files here")
     args = parser.parse_args(argv)
-    work = Path(args.output or tempfile.mkdtemp(prefix="instructions-"))
+    work = Path(args.output or tempfile.mkdtemp(prefix="served-cost-"))
     work.mkdir(parents=True, exist_ok=True)
     stack = start(args.tool, work)
     try:
