@@ -15,7 +15,6 @@ that no detail call is made when the summary already answers the query.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -302,6 +301,8 @@ def _quick_init(cls: type) -> None:
     every page. Instances stay frozen (assigning still raises); equality and
     hashing are the dataclass's own.
     """
+    import dataclasses  # here: the module's imports stay as they were
+
     fields = dataclasses.fields(cls)
     defaults: dict[str, object] = {}
     params: list[str] = []
