@@ -73,6 +73,12 @@ def full_application(record: Record) -> JSON:
 
 
 def application_summary(record: Record) -> JSON:
+    """The record's list item, made once per revision (a page of the benchmark's
+    population then costs the same whatever its records): never changed once
+    made, only serialized."""
+    kept = record.summary
+    if kept is not None and kept[0] == record.revision:
+        return kept[1]
     data = record.data
     item: JSON = {
         "_profile": SUMMARY_PROFILE,
@@ -86,6 +92,7 @@ def application_summary(record: Record) -> JSON:
             item[key] = data[key]
     if item["name"] is None:
         del item["name"]
+    record.summary = (record.revision, item)
     return item
 
 
