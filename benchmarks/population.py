@@ -1,7 +1,9 @@
 """The benchmark's population: enough records that every request names its own.
 
 - Apiture: :data:`APPLICATIONS` applications in assorted states
-  (:func:`adapters.apiture.sandbox.bench.seed_population`), beside the demo's.
+  (:func:`adapters.apiture.sandbox.bench.seed_population`) and :data:`ENROLLMENTS`
+  enrollments of distinct people in assorted states
+  (:func:`adapters.apiture.sandbox.bench.seed_enrollments`), beside the demo's.
 - connectFi and Mambu: :data:`CUSTOMERS` customers, each a connectFi customer with
   :data:`APPLICATIONS_PER_CUSTOMER` applications and a Mambu client of the same id
   with :data:`DOCUMENTS_PER_CLIENT` attachments (the link operation d follows).
@@ -15,12 +17,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from adapters.apiture.sandbox.bench import seed_population
+from adapters.apiture.sandbox.bench import seed_enrollments, seed_population
 from adapters.apiture.sandbox.store import Store as ApitureStore
 from adapters.connectfi.sandbox.store import JOURNEYS, ConnectFiStore, demo_id
 from adapters.mambu.sandbox.store import MambuStore
 
 APPLICATIONS = 10_000
+ENROLLMENTS = 2_500
 CUSTOMERS = 250
 APPLICATIONS_PER_CUSTOMER = 4
 DOCUMENTS_PER_CLIENT = 3
@@ -42,6 +45,15 @@ def seed_apiture(store: ApitureStore, count: int = APPLICATIONS) -> list[str]:
     store (the demo's too): each one a record an operation may read."""
     seed_population(store, count)
     return list(store.applications)
+
+
+def seed_apiture_enrollments(
+    store: ApitureStore, count: int = ENROLLMENTS
+) -> list[str]:
+    """The population's Apiture enrollments; answers every enrollment id in the
+    store (the demo's too)."""
+    seed_enrollments(store, count)
+    return list(store.enrollments)
 
 
 def seed_connectfi(
@@ -86,7 +98,10 @@ def seed_mambu(
 def seed(provider: str, store: Any) -> dict[str, list[str]]:
     """Seed ``provider``'s share of the population; answer the ids by kind."""
     if provider == "apiture":
-        return {"applications": seed_apiture(store)}
+        return {
+            "applications": seed_apiture(store),
+            "enrollments": seed_apiture_enrollments(store),
+        }
     if provider == "connectfi":
         return {"customers": seed_connectfi(store)}
     if provider == "mambu":

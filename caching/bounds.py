@@ -52,3 +52,19 @@ ANSWER_MAX_ENTRY_BYTES = 1 * MiB
 # conditional reads: a record ~4 KiB. 1,024 records per kind.
 ETAG_ENTRY_BYTES = 4 * KiB
 ETAG_MAX_BYTES = 1024 * ETAG_ENTRY_BYTES
+
+# All of them together, at most (the RSS a full set of caches adds; a run of
+# the mix over distinct records, ``python -m benchmarks.served_cost --tool rss``,
+# shows the RSS level off past warm-up):
+#   plans 4 MiB + operations 0.5 MiB + selections 0.5 MiB + documents 32 MiB
+#   + kept plan results 16 MiB + shared objects 16 MiB x 2 types (Application,
+#   Document) + mapped answers 16 MiB x 1 client (Mambu's document lists) +
+#   ETag cache 4 MiB x 2 kinds (applications, enrollments) = 109 MiB.
+# Bounded by a count, not a Cache (each small), with their bytes:
+#   schema.ids.encode: 16,384 ids, ~370 B each (the key and the id, measured
+#   280 B with tracemalloc for the id and the cache's node, plus the key kept
+#   alive) = ~6 MiB;
+#   gateway.auth: VERIFIED_MAX = 10,000 verified tokens, ~2 KiB each (the token's
+#   text and its Caller; estimated, not measured) = ~20 MiB;
+#   adapters.apiture.mapping._summary_fields: 256 frozensets of field names, a
+#   few KiB in all.

@@ -70,10 +70,13 @@ def enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     wrapped = getattr(enum_type, "wrapped_cls", None)
     if not isinstance(wrapped, type) or not issubclass(wrapped, enum.Enum):
         return coerce
-    table = {member: coerce(member) for member in wrapped}
+    # By the members' identities: hashing a member runs ``Enum.__hash__``
+    # (Python code); the members live as long as their class, so no other
+    # object has their ids.
+    table = {id(member): coerce(member) for member in wrapped}
 
     def coerced(value: Any) -> Any:
-        name = table.get(value) if isinstance(value, enum.Enum) else None
+        name = table.get(id(value)) if isinstance(value, wrapped) else None
         return coerce(value) if name is None else name
 
     _ENUMS[id(enum_type)] = (enum_type, coerced)
@@ -124,7 +127,10 @@ def _ordered(
 # Presented``): what a plan reads from one of them is the same every time, so
 # it is kept, by the identities of the plan and the object (the entry holds
 # both: no id is reused while it is kept). The result is only ever read.
-_IMMUTABLE: set[type] = set()
+# A type may name a boolean attribute (``kept_if``): only its objects whose
+# attribute is true are kept (the others are made per request: nothing would
+# come again to read what was kept).
+_IMMUTABLE: dict[type, str | None] = {}
 _Rendered = tuple[tuple[Step, ...], object, dict[str, Any]]
 
 
@@ -137,15 +143,21 @@ _RENDERED: Cache[tuple[int, int], _Rendered] = Cache(
 )
 
 
-def immutable(cls: type) -> type:
-    """Declare that objects of ``cls`` are never modified once made."""
-    _IMMUTABLE.add(cls)
+def immutable(cls: type, *, kept_if: str | None = None) -> type:
+    """Declare that objects of ``cls`` are never modified once made; with
+    ``kept_if``, what is read from one is kept only when that attribute of it
+    is true (an object made for a single request is not worth keeping)."""
+    _IMMUTABLE[cls] = kept_if
     return cls
 
 
 def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     """``run_plan``, kept for objects that never change."""
-    if type(source) not in _IMMUTABLE:
+    cls = type(source)
+    if cls not in _IMMUTABLE:
+        return run_plan(steps, source)
+    kept_if = _IMMUTABLE[cls]
+    if kept_if is not None and not getattr(source, kept_if):
         return run_plan(steps, source)
     key = (id(steps), id(source))
     found = _RENDERED.get(key)
@@ -169,6 +181,8 @@ def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
             if non_null:
                 raise Bail
             result[response_name] = None
+        elif type(value) is str and complete.__code__ is _TEXT:  # type: ignore[union-attr]
+            result[response_name] = value  # what ``text`` answers, without a call
         else:
             result[response_name] = complete(value)  # type: ignore[misc]
     return result
@@ -190,6 +204,10 @@ def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]
         return value if type(value) is str else leaf(value)
 
     return text
+
+
+# The code of every ``text`` completion (``run_plan`` answers a str itself).
+_TEXT = leaf(str, textual=True).__code__
 
 
 def run(plan: Plan | None, source: Any) -> dict[str, Any] | None:

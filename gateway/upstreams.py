@@ -29,7 +29,8 @@ from adapters.apiture.client import ApitureClient
 from adapters.auco import sandbox as auco_sandbox
 from adapters.auco.client import AucoClient
 from adapters.connectfi import sandbox as connectfi_sandbox
-from adapters.connectfi.client import ConnectFiClient, SharedToken
+from adapters.connectfi.client import ConnectFiClient
+from adapters.connectfi.session import SharedToken
 from adapters.mambu import sandbox as mambu_sandbox
 from adapters.mambu.client import MambuClient
 from adapters.model import Provider

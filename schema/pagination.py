@@ -171,7 +171,9 @@ async def merged_slice(
     ]
     providers = tuple(s.source.provider for s in streams)
     out: list[tuple[T, Cursor]] = []
-    while len(out) < first:
+    if len(streams) == 1:  # nothing to merge: the one stream's items in turn
+        await _drain(streams[0], first, providers, out)
+    while len(out) < first and len(streams) > 1:
         dry = [s for s in streams if not s.buffer and not s.exhausted]
         if dry:
             await asyncio.gather(*(s.refill() for s in dry))
@@ -211,6 +213,27 @@ async def merged_slice(
         start_cursor=start,
         failures=failed,
     )
+
+
+async def _drain(
+    stream: _Stream[T],
+    first: int,
+    providers: tuple[model.Provider, ...],
+    out: list[tuple[T, Cursor]],
+) -> None:
+    """``merged_slice`` of a single stream (the same items and cursors), without
+    the merge's work per item."""
+    buffer, keep = stream.buffer, stream.source.keep
+    while len(out) < first:
+        if not buffer:
+            if stream.exhausted:
+                return
+            await stream.refill()
+            continue
+        position, item = buffer.popleft()
+        stream.consumed = position + 1
+        if keep(item):
+            out.append((item, Cursor(providers, (position + 1,))))
 
 
 def without(

@@ -45,7 +45,7 @@ from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
-from adapters.transport.resilience import deadline_scope
+from adapters.transport.deadline import deadline_scope
 from caching import bounds
 from engine import documents
 from engine.internals import graphql_schema

@@ -57,14 +57,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
 
 from adapters.connectfi import answers, checks, envelope, mapping
+from adapters.connectfi.session import Session, SharedToken
 from adapters.errors import (
     AdapterError,
     NotFound,
@@ -81,21 +81,6 @@ TOKEN_HEADER = "x-connectfi-token"
 # Reads by POST: the transport may retry them like GETs
 # (adapters/transport/resilience.py).
 SAFE_READS = frozenset({"/akepa/list", "/akepa/status"})
-
-
-class SharedToken(Protocol):
-    """The token shared by replicas. Never raises: a store that cannot be reached
-    answers None, drops the write and lets each replica log in on its own."""
-
-    async def get(self) -> tuple[str, float] | None:
-        """The fleet's token and when to renew it (epoch seconds), if any."""
-        ...
-
-    async def put(self, token: str, renew_at: float, expires: float) -> None: ...
-
-    def renewing(self) -> AbstractAsyncContextManager[None]:
-        """Held by one replica at a time while it logs in."""
-        ...
 
 
 class ConnectFiClient:
@@ -116,17 +101,14 @@ class ConnectFiClient:
     ) -> None:
         self._http = http
         self._build = RequestBuilder(http)
-        self._login = login
-        self._password = password
-        self._clock = clock
-        self._margin = expiry_margin
         self._bound = asyncio.Semaphore(max_concurrency)
-        self._token_lock = asyncio.Lock()
-        self._token: str | None = None
-        self._renew_at = 0.0
-        self._expires = 0.0
-        self._shared = shared
-        self._logins = 0  # bumped by each login; waiters on the lock compare it
+        self._session = Session(
+            self._log_in,
+            clock=clock,
+            expiry_margin=expiry_margin,
+            shared=shared,
+        )
+        self._credentials = {"user": {"login": login, "password": password}}
         # Where connectFi posts an application's asynchronous changes.
         self.webhook_url: str | None = None
 
@@ -296,10 +278,10 @@ class ConnectFiClient:
     ) -> tuple[Any, str | None]:
         """POST with the token, renewing it once on a 401; ``(data, requestId)``
         (checked against ``shape`` from the bytes: :func:`envelope.unwrap`)."""
-        token = await self._valid_token()
+        token = await self._session.valid()
         response = await self._post(path, token, json, upload, content_type)
         if response.status_code == 401:
-            token = await self._renewed_token(stale=token)
+            token = await self._session.renewed(stale=token)
             response = await self._post(path, token, json, upload, content_type)
         return envelope.unwrap(response, paths, shape)
 
@@ -334,57 +316,12 @@ class ConnectFiClient:
         async with self._bound:
             return await send(self._http, PROVIDER, request)
 
-    async def _valid_token(self) -> str:
-        if self._token is not None and self._clock() < self._renew_at:
-            return self._token
-        seen = self._logins
-        async with self._token_lock:
-            if self._token is not None and (
-                self._logins != seen or self._clock() < self._renew_at
-            ):
-                return self._token  # someone logged in while this call waited
-            return await self._fleet_token(stale=None)
-
-    async def _renewed_token(self, *, stale: str) -> str:
-        async with self._token_lock:
-            if self._token is not None and self._token != stale:
-                return self._token  # another call already renewed it
-            return await self._fleet_token(stale=stale)
-
-    async def _fleet_token(self, *, stale: str | None) -> str:
-        """The fleet's token if it has a valid one, else a login under its lock."""
-        if self._shared is None:
-            return await self._log_in()
-        adopted = await self._adopt(stale)
-        if adopted is not None:
-            return adopted
-        async with self._shared.renewing():
-            adopted = await self._adopt(stale)  # another replica logged in
-            if adopted is not None:
-                return adopted
-            token = await self._log_in()
-            await self._shared.put(token, self._renew_at, self._expires)
-            return token
-
-    async def _adopt(self, stale: str | None) -> str | None:
-        assert self._shared is not None
-        found = await self._shared.get()
-        if found is None:
-            return None
-        token, renew_at = found
-        if token == stale or self._clock() >= renew_at:
-            return None
-        self._token, self._renew_at = token, renew_at
-        self._logins += 1
-        return token
-
-    async def _log_in(self) -> str:
-        self._token = None
-        credentials = {"user": {"login": self._login, "password": self._password}}
+    async def _log_in(self) -> tuple[str, float]:
+        """A new token from ``/auth/get-token`` and when it expires (epoch s)."""
         request = self._build(
             "POST",
             "/auth/get-token",
-            json=credentials,
+            json=self._credentials,
             extensions={RETRY_SAFE: True},  # a login changes nothing: may be repeated
         )
         async with self._bound:
@@ -409,10 +346,4 @@ class ConnectFiClient:
                 moment = moment.replace(tzinfo=UTC)
             return token, moment.timestamp()
 
-        token, expires = envelope.parse(token_and_expiry, body["data"], request_id)
-        lifetime = expires - self._clock()
-        self._renew_at = expires - min(self._margin, max(lifetime, 0.0) / 2)
-        self._expires = expires
-        self._token = token
-        self._logins += 1
-        return token
+        return envelope.parse(token_and_expiry, body["data"], request_id)

@@ -48,11 +48,11 @@ from adapters.transport.cap import (
     UpstreamTooLarge,
     request_of,
 )
+from adapters.transport.deadline import retry_after_seconds
 from adapters.transport.paths import ROUTE, template_of
 from adapters.transport.resilience import (
     CircuitOpen,
     DeadlineExceeded,
-    retry_after_seconds,
 )
 
 log = logging.getLogger("gateway.upstream")

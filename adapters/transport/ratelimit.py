@@ -35,7 +35,7 @@ from typing import Protocol
 
 import httpx
 
-from adapters.transport.resilience import current_deadline, retry_after_seconds
+from adapters.transport.deadline import current_deadline, retry_after_seconds
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]

@@ -52,12 +52,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -69,6 +65,7 @@ from adapters.transport.breaker import (
     Clock,
     RetryBudget,
 )
+from adapters.transport.deadline import current_deadline, retry_after_seconds
 from adapters.transport.observe import (
     NOBODY,
     CallObserver,
@@ -96,51 +93,6 @@ class DeadlineExceeded(httpx.TimeoutException):
 
 class AttemptTimeout(httpx.TimeoutException):
     """One attempt took longer than ``Policy.attempt_timeout``."""
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-# Deadline -------------------------------------------------------------------------
-
-_deadline: ContextVar[float | None] = ContextVar("gateway_deadline", default=None)
-
-
-def current_deadline() -> float | None:
-    """The deadline of the request being served (a ``time.monotonic`` instant)."""
-    return _deadline.get()
-
-
-def set_deadline(at: float | None) -> None:
-    """Set the deadline for the rest of this context (and the tasks it starts)."""
-    _deadline.set(at)
-
-
-@contextmanager
-def deadline_scope(seconds: float, *, clock: Clock = time.monotonic) -> Iterator[float]:
-    """Within the block, upstream calls end by ``seconds`` from now (or by the
-    enclosing deadline, if that is sooner)."""
-    at = clock() + seconds
-    enclosing = _deadline.get()
-    if enclosing is not None:
-        at = min(at, enclosing)
-    token = _deadline.set(at)
-    try:
-        yield at
-    finally:
-        _deadline.reset(token)
 
 
 # Policy ---------------------------------------------------------------------------

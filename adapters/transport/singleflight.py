@@ -40,11 +40,11 @@ from dataclasses import dataclass
 import httpx
 
 from adapters.transport.breaker import Clock
+from adapters.transport.deadline import current_deadline
 from adapters.transport.resilience import (
     RETRY_SAFE,
     SAFE_METHODS,
     DeadlineExceeded,
-    current_deadline,
 )
 
 Key = tuple[bytes, ...]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
-from adapters.connectfi.client import SharedToken
+from adapters.connectfi.session import SharedToken
 from adapters.model import Provider
 from gateway.persisted import SharedQueries
 from gateway.settings import Settings, secret

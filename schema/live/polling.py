@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from adapters.apiture.client import ApitureClient
 from adapters.errors import AdapterError, NotFound
 from adapters.model import Provider
-from adapters.transport.resilience import deadline_scope
+from adapters.transport.deadline import deadline_scope
 from schema import ids
 from schema.live.events import DELETED, Change
 

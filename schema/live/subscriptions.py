@@ -43,7 +43,7 @@ from graphql import GraphQLError
 
 from adapters import model
 from adapters.errors import AdapterError
-from adapters.transport.resilience import deadline_scope
+from adapters.transport.deadline import deadline_scope
 from schema import authz, ids
 from schema.context import Context, Info
 from schema.live.events import DELETED, Change, RecordKind

@@ -39,6 +39,10 @@ class Application(Node):
     # The documents the record itself lists (a detailed Apiture record),
     # presented; None when they must be read.
     listed_documents: strawberry.Private[list[Document] | None]
+    # Shared by every request that gets the same record: only a record read
+    # with its ETag (the client's ETag cache hands that very record out again);
+    # a list summary comes once, so it is made per request and not kept.
+    kept: strawberry.Private[bool]
 
     @at_hand("listed_documents")
     def documents(self, info: Info) -> list[Document] | Awaitable[list[Document]]:
@@ -49,6 +53,8 @@ class Application(Node):
 
     @classmethod
     def from_domain(cls, a: model.Application) -> Application:
+        if a.version is None:
+            return _make(a)
         return _PRESENTED.made(a, _make)
 
 
@@ -56,12 +62,18 @@ class Application(Node):
 _make = presenter(
     Application,
     id=lambda a: strawberry.ID(ids.encode("Application", a.provider, a.key)),
-    available_actions=lambda a: [
-        by_name(ApplicationAction, x)
-        for x in sorted(a.available_actions, key=lambda x: x.name)
-    ],
+    available_actions=lambda a: (
+        [
+            by_name(ApplicationAction, x)
+            for x in sorted(a.available_actions, key=lambda x: x.name)
+        ]
+        if a.available_actions
+        else []
+    ),
     domain=lambda a: a,
     listed_documents=listed_documents,
+    kept=lambda a: a.version is not None,
 )
 _PRESENTED: Presented[model.Application, Application] = Presented()
-immutable(Application)  # made once per record by from_domain, never modified
+# made by from_domain, never modified; shared when kept
+immutable(Application, kept_if="kept")

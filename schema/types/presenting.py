@@ -40,16 +40,15 @@ from engine.fields import DECLARED
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
-_BY_NAME: dict[tuple[type[enum.Enum], enum.Enum], enum.Enum] = {}
 Convert = Callable[[Any], Any]
 
 
 def by_name(target: type[E], value: enum.Enum) -> E:
-    """The member of ``target`` named like ``value`` (domain ⇄ GraphQL enums)."""
-    found = _BY_NAME.get((target, value))
-    if found is None:
-        found = _BY_NAME[(target, value)] = target[value.name]
-    return found  # type: ignore[return-value]
+    """The member of ``target`` named like ``value`` (domain ⇄ GraphQL enums).
+
+    Looked up by the member's name in the target's own table of members: no
+    hashing of an enum member (``Enum.__hash__`` is Python code) on the way."""
+    return target._member_map_[value._name_]  # type: ignore[return-value]
 
 
 def shows(
@@ -145,14 +144,26 @@ def _plan(cls: type, derived: dict[str, Convert]) -> list[tuple[str, Convert]]:
         elif is_private(field.type):
             raise TypeError(f"{cls.__name__}.{name} is private: derive it")
         else:
-            plan.append((name, _reader(name, _converter(field.type))))
+            plan.append((name, _reader(name, field.type)))
     return plan
 
 
-def _reader(name: str, convert: Convert | None) -> Convert:
+def _reader(name: str, type_: Any) -> Convert:
+    """The record's attribute ``name`` as a value of ``type_``, read and converted
+    in one call where the conversion allows (an enum, an optional value)."""
+    get = operator.attrgetter(name)
+    if isinstance(type_, StrawberryOptional):
+        inner = _converter(type_.of_type)
+        if inner is None:
+            return get
+        return lambda record: None if (value := get(record)) is None else inner(value)
+    if isinstance(type_, StrawberryEnumDefinition):
+        members = type_.wrapped_cls._member_map_  # by_name, without a call
+        return lambda record: members[get(record)._name_]
+    convert = _converter(type_)
     if convert is None:
-        return operator.attrgetter(name)
-    return lambda record: convert(getattr(record, name))
+        return get
+    return lambda record: convert(get(record))
 
 
 def _converter(type_: Any) -> Convert | None:
@@ -166,10 +177,12 @@ def _converter(type_: Any) -> Convert | None:
         item = _converter(type_.of_type)
         if item is None:
             return list
-        return lambda value: [item(x) for x in value]
+        # most lists of a summary are empty: no comprehension to run for them
+        return lambda value: [item(x) for x in value] if value else []
     if isinstance(type_, StrawberryEnumDefinition):
         target: type[enum.Enum] = type_.wrapped_cls  # type: ignore[assignment]
-        return lambda value: by_name(target, value)
+        members = target._member_map_  # by_name, without a call
+        return lambda value: members[value._name_]
     from_domain = getattr(type_, "from_domain", None)
     if callable(from_domain):
         return from_domain  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ import pytest
 from adapters.errors import ProviderTimeout, ProviderUnavailable, RateLimited
 from adapters.model import Provider
 from adapters.transport.breaker import BreakerState, CircuitBreaker, RetryBudget
+from adapters.transport.deadline import current_deadline, deadline_scope, set_deadline
 from adapters.transport.http import send
 from adapters.transport.resilience import (
     RETRY_SAFE,
@@ -26,9 +27,6 @@ from adapters.transport.resilience import (
     DeadlineExceeded,
     Policy,
     ResilientTransport,
-    current_deadline,
-    deadline_scope,
-    set_deadline,
 )
 
 Script = Callable[[httpx.Request], httpx.Response]

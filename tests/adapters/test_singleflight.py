@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.transport.resilience import RETRY_SAFE, DeadlineExceeded, deadline_scope
+from adapters.transport.deadline import deadline_scope
+from adapters.transport.resilience import RETRY_SAFE, DeadlineExceeded
 from adapters.transport.singleflight import Coalescing
 
 

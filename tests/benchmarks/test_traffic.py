@@ -11,6 +11,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.apiture.sandbox.store import Store as ApitureStore
 from adapters.model import Provider
 from benchmarks import population, traffic
 from benchmarks.operations import (
@@ -70,6 +71,22 @@ def test_d_asks_for_many_different_customers_each_a_mambu_client() -> None:
     assert len(customers) >= 200
     assert max(customers.values()) < 20
     assert set(customers) <= set(population.customers())
+
+
+def test_enrollments_are_a_population_of_distinct_people_in_assorted_states() -> None:
+    store = ApitureStore()
+    demo = len(store.enrollments)
+    ids = population.seed_apiture_enrollments(store, 120)
+
+    assert len(ids) == len(set(ids)) == demo + 120
+    seeded = [store.enrollment(i) for i in ids[demo:]]
+    people = {e["applicant"]["username"] for e in seeded}
+    assert len(people) == 120  # each enrollment its own applicant
+    states = Counter(e["state"] for e in seeded)
+    assert {"running", "blocked", "approved", "rejected"} <= set(states)
+    assert max(states.values()) <= 120 // 2
+    verified = Counter(e["applicant"]["verified"] for e in seeded)
+    assert verified[True] and verified[False]
 
 
 def test_the_mix_keeps_its_weights_and_each_approval_its_own_application() -> None:

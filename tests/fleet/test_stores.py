@@ -280,7 +280,7 @@ async def test_with_redis_down_each_replica_logs_in_on_its_own(
             )
             assert all(a[SEED_KEY].key == SEED_KEY for a in answers)  # type: ignore[union-attr]
             assert sandbox.control.calls("POST", "/auth/get-token") == 2
-            assert all(c._shared.outage.count >= 1 for c in cf)  # type: ignore[union-attr]
+            assert all(c._session.shared.outage.count >= 1 for c in cf)  # type: ignore[union-attr]
         finally:
             redis_server.start()
 

@@ -54,6 +54,7 @@ SHARED = {
         "version",
         "domain",
         "listed_documents",
+        "kept",
         "documents",
     ),
     "Document": (

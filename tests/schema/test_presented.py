@@ -11,7 +11,9 @@ from schema.types.application import Application
 from schema.types.document import Document
 
 
-def _record(key: str, state: model.State = model.State.RUNNING) -> model.Application:
+def _record(
+    key: str, state: model.State = model.State.RUNNING, version: str | None = '"v1"'
+) -> model.Application:
     return model.Application(
         provider=model.Provider.APITURE,
         key=key,
@@ -20,6 +22,7 @@ def _record(key: str, state: model.State = model.State.RUNNING) -> model.Applica
         provider_state=state.name.lower(),
         name=f"Account {key}",
         applicants=(model.Applicant(name="Ada", role="primary"),),
+        version=version,
     )
 
 
@@ -29,6 +32,15 @@ def test_the_same_record_gets_the_same_object() -> None:
     assert Application.from_domain(record) is made
     assert made.provider_id == "a1" and made.name == "Account a1"
     assert made.applicants[0].name == "Ada"
+
+
+def test_a_record_without_a_version_is_made_per_request_and_not_kept() -> None:
+    # A list summary (no ETag): no cache hands the same record out again.
+    record = _record("a3", version=None)
+    made = Application.from_domain(record)
+    again = Application.from_domain(record)
+    assert again is not made and again == made
+    assert made.kept is False and Application.from_domain(_record("a4")).kept
 
 
 def test_an_equal_copy_or_a_changed_record_is_made_anew() -> None:

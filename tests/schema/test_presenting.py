@@ -120,6 +120,7 @@ def _oracle_application(a: model.Application) -> dict[str, Any]:
             version=a.version,
             domain=a,
             listed_documents=None,
+            kept=a.version is not None,
         )
     )
 

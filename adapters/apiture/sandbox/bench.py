@@ -7,7 +7,8 @@ standalone sandbox, see :class:`adapters.sandbox_kit.SandboxAdmin`) or at start
 (``gateway sandbox --bench-applications N``), and gets their ids back.
 
 A population to read (``seed_population``): applications in assorted states, so a
-benchmark's every request can name its own record (``make bench`` seeds 10,000).
+benchmark's every request can name its own record (``make bench`` seeds 10,000);
+enrollments likewise (``seed_enrollments``: distinct people, the demo's states).
 
 Each one is a small but whole application in the demo's shape (one primary
 applicant with a contact, a product, a funding amount), ``running``, so every
@@ -20,7 +21,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.apiture.sandbox.demo import APPLICATION_PROFILE, CONTACT_PROFILE
+from adapters.apiture.sandbox.demo import (
+    APPLICATION_PROFILE,
+    CONTACT_PROFILE,
+    ENROLLMENT_CYCLE,
+    person_enrollment,
+)
 from adapters.apiture.sandbox.store import JSON, Store, timestamp, workflow_state
 
 BENCH_TIME = datetime(2024, 6, 3, 8, 0, tzinfo=UTC)
@@ -57,6 +63,19 @@ def seed_population(store: Store, count: int) -> list[str]:
         state = POPULATION_STATES[n % len(POPULATION_STATES)]
         if state != "running":
             store.set_application_state(id_, state)
+    return ids
+
+
+def seed_enrollments(store: Store, count: int) -> list[str]:
+    """Add ``count`` enrollments of distinct people, in the demo's cycle of
+    states (verified as the demo's are); answer their ids in creation order."""
+    ids = []
+    for n in range(count):
+        state = ENROLLMENT_CYCLE[n % len(ENROLLMENT_CYCLE)]
+        verified = state == "approved" or n % 3 != 1
+        # people after the demo's (its 64 applicants and 18 enrollees)
+        data = person_enrollment(store, 82 + n, state, verified)
+        ids.append(store.add_enrollment(data).id)
     return ids
 
 

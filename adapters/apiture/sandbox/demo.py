@@ -137,6 +137,12 @@ def populate(store: Store) -> None:
         store.add_enrollment(_enrollment(store, person, state, verified, j))
 
 
+def person_enrollment(store: Store, i: int, state: str, verified: bool) -> JSON:
+    """An enrollment in ``state`` of the ``i``-th made-up person, shaped like the
+    demo's (the benchmark's population; created within the demo's 300 days)."""
+    return _enrollment(store, _person(store, i), state, verified, i % 60)
+
+
 def _person(store: Store, i: int) -> JSON:
     first = FIRST[i % 16]
     last = LAST[(i % 16 + 5 * (i // 16)) % 16]

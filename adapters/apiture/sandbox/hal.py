@@ -16,7 +16,6 @@ eligible"); their hrefs follow the resource-set pattern
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from adapters.apiture.sandbox.store import (
@@ -57,7 +56,10 @@ def enrollment_href(id_: str) -> str:
 
 
 def full_application(record: Record) -> JSON:
-    body = copy.deepcopy(record.data)
+    # A shallow copy: only the top level is replaced here (``_links``), and the
+    # body is serialized at once, never changed (a deep copy was most of a
+    # detail read's cost).
+    body = dict(record.data)
     links: JSON = {"self": {"href": application_href(record.id)}}
     links.update((k, v) for k, v in body.get("_links", {}).items() if not _is_action(k))
     state = body["state"]
@@ -71,6 +73,12 @@ def full_application(record: Record) -> JSON:
 
 
 def application_summary(record: Record) -> JSON:
+    """The record's list item, made once per revision (a page of the benchmark's
+    population then costs the same whatever its records): never changed once
+    made, only serialized."""
+    kept = record.summary
+    if kept is not None and kept[0] == record.revision:
+        return kept[1]
     data = record.data
     item: JSON = {
         "_profile": SUMMARY_PROFILE,
@@ -84,11 +92,12 @@ def application_summary(record: Record) -> JSON:
             item[key] = data[key]
     if item["name"] is None:
         del item["name"]
+    record.summary = (record.revision, item)
     return item
 
 
 def full_enrollment(record: Record) -> JSON:
-    body = copy.deepcopy(record.data)
+    body = dict(record.data)  # shallow, as full_application's
     links: JSON = {"self": {"href": enrollment_href(record.id)}}
     links.update((k, v) for k, v in body.get("_links", {}).items() if not _is_action(k))
     contact = (body.get("applicant") or {}).get("contact") or {}

@@ -108,6 +108,9 @@ class Record:
     revision: int = 1
     # Told of every change (the store's ordered views of its records).
     on_touch: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    # (revision, body) of its list summary, made once per revision
+    # (``hal.application_summary``): every change goes through ``touch``.
+    summary: tuple[int, JSON] | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:

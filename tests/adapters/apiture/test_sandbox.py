@@ -201,6 +201,40 @@ async def test_the_collection_has_the_seed_shape(http: httpx.AsyncClient) -> Non
         assert item["_profile"].endswith("/accountApplication/v1.0.0/profile.json")
 
 
+async def test_a_list_item_follows_every_change_of_its_record(
+    app: Controlled, http: httpx.AsyncClient
+) -> None:
+    # Summaries are made once per revision of a record: each change is seen.
+    id_ = first_in(app, "running")
+
+    async def item() -> dict[str, Any]:
+        page = (await http.get(APPS, params={"limit": "1000"})).json()
+        found: dict[str, Any] = next(
+            i for i in page["_embedded"]["items"] if i["_id"] == id_
+        )
+        return found
+
+    first = await item()
+    assert first["state"] == "running" and await item() == first
+    etag = app.store.application_etag(id_)
+    renamed = await http.patch(
+        f"{APPS}/{id_}", json={"accountName": "Renamed"}, headers={"If-Match": etag}
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert (await item())["name"] == "Renamed"
+    approved = await http.post(
+        f"{BASE_PATH}/approvedApplications",
+        params={"application": id_},
+        headers={"If-Match": renamed.headers["etag"]},
+    )
+    assert approved.status_code == 200, approved.text
+    after = await item()
+    assert after["state"] == "approved" and after["name"] == "Renamed"
+    assert "completedAt" in after and "completedAt" not in first
+    app.store.set_application_state(id_, "running")
+    assert (await item())["state"] == "running"
+
+
 async def test_the_default_limit_is_100_and_the_last_page_has_no_next(
     http: httpx.AsyncClient,
 ) -> None:

@@ -1,0 +1,419 @@
+"""CPU per request of our gateway alone, sequential, on the bench's varied traffic.
+
+    python -m benchmarks.served_cost [--operations abcdm] [--requests 200]
+        [--warmup 100] [--tool callgrind|cprofile|py-spy|rss] [--output DIR]
+
+The four sandboxes (no added latency) and our gateway as ``make bench`` starts
+them (Hive is not started); then, per operation (``m``: the weighted mix),
+``--warmup`` requests drawn like the varied scenario, and ``--requests`` more
+measured one after another:
+
+- ``callgrind`` (the default): the gateway runs under ``valgrind --tool=callgrind
+  --instr-atstart=no``; instrumentation is switched on around the measured
+  requests only. Instructions per request do not drift with the machine's speed
+  (unlike wall or CPU time on this VM): the figure to judge a change by.
+- ``cprofile``: a profiler switched on around the measured requests (``SIGUSR1``
+  on, ``SIGUSR2`` off and write); the top functions by own and inclusive time,
+  and every ``caching.Cache``'s hits, misses and puts meanwhile (does a cache
+  pay on this traffic?).
+- ``py-spy``: sampled stacks of the measured requests (``benchmarks.profile``),
+  unbiased by a profiler's cost per call.
+- ``rss``: the mix, ``--requests`` in all (200,000 for the issue's check),
+  ``--connections`` at a time, the gateway's resident memory after each
+  twentieth of them (10,000 at most): bounded caches mean no growth past
+  warm-up (the first fifth).
+
+The variables are drawn as in ``make bench``'s varied scenario (a seeded
+``random.Random``), so two runs of one commit send the same requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import functools
+import json
+import os
+import pstats
+import random
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks import processes, profile, run, traffic
+from benchmarks.operations import Operation, Population, select
+
+VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
+
+
+def start(tool: str, work: Path) -> run.Stack:
+    ports: list[int] = []
+    while len(ports) < 5:
+        port = processes.free_port()
+        if port not in ports:
+            ports.append(port)
+    stack = run.Stack(
+        sandboxes={
+            p: f"http://127.0.0.1:{n}"
+            for p, n in zip(run.PROVIDERS, ports[:4], strict=True)
+        },
+        ours=f"http://127.0.0.1:{ports[4]}",
+        hive="",
+        started={},
+    )
+    base = run.clean_env()
+    try:
+        for provider in run.PROVIDERS:
+            stack.started[provider] = processes.start(
+                f"{provider} sandbox",
+                [
+                    *run.SANDBOX_CLI,
+                    f"--provider={provider}",
+                    f"--port={stack.sandboxes[provider].rsplit(':', 1)[1]}",
+                    "--latency=0",
+                    f"--population={work / f'population-{provider}.json'}",
+                ],
+                log=work / f"sandbox-{provider}.log",
+                env=base,
+                cwd=run.ROOT,
+            )
+        for provider in run.PROVIDERS:
+            processes.wait_until_ready(
+                stack.started[provider],
+                stack.sandboxes[provider] + "/_sandbox/calls",
+                timeout=120,
+            )
+        stack.population = run._population(work)
+        serve = [*run.GATEWAY_CLI, "serve", f"--port={ports[4]}", "--workers=1"]
+        if tool in ("py-spy", "rss"):
+            pass
+        elif tool == "callgrind":
+            out = work / "callgrind.out.%p"
+            serve = [*VALGRIND, f"--callgrind-out-file={out}", *serve]
+        else:
+            serve = [
+                sys.executable,
+                "-m",
+                "benchmarks.served_cost",
+                "--serve",
+                str(work / "profile.pstats"),
+                "--",
+                *serve[1:],
+            ]
+        stack.started["ours"] = processes.start(
+            "our gateway",
+            serve,
+            log=work / "ours.log",
+            env=run.ours_env(stack.sandboxes, base),
+            cwd=run.ROOT,
+        )
+        processes.wait_until_ready(
+            stack.started["ours"], stack.ours + "/healthz", timeout=600
+        )
+    except BaseException:
+        processes.stop(stack.started.values())
+        raise
+    return stack
+
+
+def bodies(
+    stack: run.Stack, ops: list[Operation], key: str, count: int, purpose: str
+) -> list[tuple[str, str]]:
+    """``count`` requests (body, marker) of one operation, or of the mix."""
+    unit = run.Unit("mix", "mix", "Mix", tuple(ops))
+    if key != "mix":
+        unit = run.Unit("varied", key, ops[0].name, tuple(ops))
+    rng = random.Random(f"instructions:{key}:{purpose}")
+    plan = unit.plan(count, rng)
+    population = Population(
+        stack.population.applications,
+        stack.population.customers,
+        run.seed_approvable(stack, traffic.fresh_needed(plan)),
+    )
+    return [
+        (traffic.body("ours", r), r[0].expect["ours"])
+        for r in traffic.requests(plan, rng, population)
+    ]
+
+
+def send(client: httpx.Client, url: str, payloads: list[tuple[str, str]]) -> None:
+    for body, marker in payloads:
+        answer = client.post(url, content=body)
+        if answer.status_code != 200 or marker not in answer.text:
+            raise RuntimeError(f"bad answer: {answer.status_code} {answer.text[:300]}")
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set of ``pid`` and its descendants (``VmRSS``), in bytes."""
+    total = 0
+    for one in processes.descendants(pid):
+        try:
+            status = Path(f"/proc/{one}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+async def _send_concurrently(
+    url: str, payloads: list[tuple[str, str]], headers: dict[str, str], width: int
+) -> int:
+    """POST every body, ``width`` at a time; answer how many answers were bad."""
+    queue = iter(payloads)
+    bad = 0
+    limits = httpx.Limits(max_connections=width)
+    async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as c:
+
+        async def worker() -> None:
+            nonlocal bad
+            for body, marker in queue:
+                answer = await c.post(url, content=body)
+                if answer.status_code != 200 or marker not in answer.text:
+                    bad += 1
+
+        await asyncio.gather(*(worker() for _ in range(width)))
+    return bad
+
+
+def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
+    """The mix, ``--requests`` in all, ``--connections`` at a time, every request
+    its own variables; the gateway's RSS after each chunk. Bounded: after the
+    warm-up (the first fifth), the RSS stays within ``--rss-slack`` MiB."""
+    url, pid = stack.url("ours"), stack.gateway("ours").pid
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {run.token()}",
+    }
+    ops = select("abcde")
+    chunk = max(1_000, min(10_000, args.requests // 20))
+    samples: list[tuple[int, int]] = [(0, rss_bytes(pid))]
+    done = bad = 0
+    print(f"{'requests':>9} {'RSS MiB':>8}", flush=True)
+    while done < args.requests:
+        n = min(chunk, args.requests - done)
+        payloads = bodies(stack, ops, "mix", n, f"rss:{done}")
+        bad += asyncio.run(_send_concurrently(url, payloads, headers, args.connections))
+        done += n
+        samples.append((done, rss_bytes(pid)))
+        print(f"{done:>9} {samples[-1][1] / 2**20:>8.1f}", flush=True)
+    warm = next(r for d, r in samples if d >= args.requests // 5)
+    after = [r for d, r in samples if d >= args.requests // 5]
+    growth = (max(after) - warm) / 2**20
+    print(
+        f"RSS after warm-up ({args.requests // 5} requests) {warm / 2**20:.1f} MiB, "
+        f"highest after it {max(after) / 2**20:.1f} MiB (+{growth:.1f} MiB), "
+        f"at the end {after[-1] / 2**20:.1f} MiB; {bad} bad answers",
+        flush=True,
+    )
+
+
+def callgrind_total(work: Path, pid: int) -> int:
+    """The instructions of the last dump of ``pid``'s callgrind."""
+    dumps = sorted(work.glob(f"callgrind.out.{pid}*"), key=os.path.getmtime)
+    counts = [
+        int(line.split()[1])
+        for line in dumps[-1].read_text().splitlines()
+        if line.startswith(("summary:", "totals:"))
+    ]
+    if not counts:
+        raise RuntimeError("no totals in " + str(dumps[-1]))
+    return max(counts)
+
+
+def control(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args], check=True, capture_output=True)
+
+
+def measure(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
+    url = stack.url("ours")
+    pid = stack.gateway("ours").pid
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {run.token()}",
+    }
+    with httpx.Client(headers=headers, timeout=600) as client:
+        units = [(o.key, [o]) for o in select(args.operations.replace("m", ""))]
+        if "m" in args.operations:
+            units.append(("mix", select("abcde")))
+        for key, ops in units:
+            send(client, url, bodies(stack, ops, key, args.warmup, "warmup"))
+            measured = bodies(stack, ops, key, args.requests, "measured")
+            if args.tool == "callgrind":
+                control("-z", str(pid))
+                control("-i", "on", str(pid))
+                send(client, url, measured)
+                control("-i", "off", str(pid))
+                control("-d", f"op-{key}", str(pid))
+                total = callgrind_total(work, pid)
+                print(
+                    f"{key}: {total / len(measured) / 1e6:.3f}M instructions "
+                    f"per request ({len(measured)} requests)",
+                    flush=True,
+                )
+            elif args.tool == "py-spy":
+                prefix = work / f"py-spy-{key}"
+                print(f"== {key} ({len(measured)} requests)")
+                print(
+                    profile.record(
+                        pid,
+                        functools.partial(send, client, url, measured),
+                        prefix,
+                        args.seconds,
+                    ),
+                    flush=True,
+                )
+                print(prefix.with_suffix(".summary.md").read_text("utf-8"))
+            else:
+                os.kill(pid, signal.SIGUSR1)
+                send(client, url, measured)
+                os.kill(pid, signal.SIGUSR2)
+                stats = work / "profile.pstats"
+                for _ in range(100):
+                    if stats.is_file():
+                        break
+                    time.sleep(0.1)
+                time.sleep(0.5)
+                print(f"== {key} ({len(measured)} requests)")
+                print(summarize(stats, args.top), flush=True)
+                hits = Path(str(stats) + ".caches.json")
+                print("-- caches: where made, hits, misses, puts")
+                for where, hit, miss, put in json.loads(hits.read_text("utf-8")):
+                    if hit or miss or put:
+                        print(f"{where}: {hit} hits, {miss} misses, {put} puts")
+                stats.rename(work / f"profile-{key}.pstats")
+
+
+def summarize(path: Path, top: int) -> str:
+    stats = pstats.Stats(str(path))
+    entries = stats.stats  # type: ignore[attr-defined]
+    total = sum(tt for (_, _, tt, _, _) in entries.values())
+    lines = [f"total own time {total:.3f}s"]
+
+    def name(key: tuple[str, int, str]) -> str:
+        file, line, func = key
+        file = re.sub(r".*/(site-packages|lib/python3\.\d+)/", "", file)
+        file = file.replace(str(run.ROOT) + "/", "")
+        return f"{func} ({file}:{line})"
+
+    lines.append("-- own time")
+    for key, (_, _, tt, _, _) in sorted(entries.items(), key=lambda kv: -kv[1][2])[
+        :top
+    ]:
+        lines.append(f"{tt / total:6.1%}  {name(key)}")
+    lines.append("-- inclusive")
+    for key, (_, _, _, ct, _) in sorted(entries.items(), key=lambda kv: -kv[1][3])[
+        :top
+    ]:
+        lines.append(f"{ct / total:6.1%}  {name(key)}")
+    return "\n".join(lines)
+
+
+def count_cache_hits() -> dict[int, list[object]]:
+    """Count every ``caching.Cache``'s hits, misses and puts, by where it was made:
+    ``[where, hits, misses, puts]`` per cache (a miss: ``get`` answered None)."""
+    from caching import Cache
+
+    counts: dict[int, list[object]] = {}
+    init, get, put = Cache.__init__, Cache.get, Cache.put
+
+    def made(self: Cache[Any, Any], *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        caller = sys._getframe(1)
+        where = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        where = where.replace(str(run.ROOT) + "/", "")
+        counts[id(self)] = [where, 0, 0, 0]
+
+    def counted_get(self: Cache[Any, Any], key: Any) -> Any:
+        found = get(self, key)
+        row = counts.get(id(self))
+        if row is not None:
+            row[1 if found is not None else 2] += 1  # type: ignore[operator]
+        return found
+
+    def counted_put(self: Cache[Any, Any], key: Any, value: Any) -> Any:
+        row = counts.get(id(self))
+        if row is not None:
+            row[3] += 1  # type: ignore[operator]
+        return put(self, key, value)
+
+    Cache.__init__ = made  # type: ignore[method-assign]
+    Cache.get = counted_get  # type: ignore[method-assign]
+    Cache.put = counted_put  # type: ignore[method-assign]
+    return counts
+
+
+def serve_profiled(out: str, argv: list[str]) -> None:
+    """Run ``python argv`` (``-m module ...``) with a profiler toggled by signals."""
+    profiler = cProfile.Profile()
+    counts = count_cache_hits()
+
+    def on(*_: object) -> None:
+        for row in counts.values():
+            row[1:] = [0, 0, 0]
+        profiler.enable()
+
+    def off(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out + ".tmp")
+        Path(out + ".caches.json").write_text(
+            json.dumps(sorted(counts.values(), key=lambda r: str(r[0]))), "utf-8"
+        )
+        os.replace(out + ".tmp", out)
+        profiler.clear()
+
+    signal.signal(signal.SIGUSR1, on)
+    signal.signal(signal.SIGUSR2, off)
+    assert argv[0] == "-m"
+    import runpy
+
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--serve":
+        serve_profiled(argv[1], argv[3:])
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.served_cost")
+    parser.add_argument(
+        "--operations", default="abcd", help="keys; m for the mix (abcde weighed)"
+    )
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument(
+        "--tool",
+        choices=("callgrind", "cprofile", "py-spy", "rss"),
+        default="callgrind",
+    )
+    parser.add_argument("--connections", type=int, default=8, help="rss")
+    parser.add_argument("--seconds", type=float, default=20.0, help="py-spy")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--output", default=None, help="keep the files here")
+    args = parser.parse_args(argv)
+    work = Path(args.output or tempfile.mkdtemp(prefix="served-cost-"))
+    work.mkdir(parents=True, exist_ok=True)
+    stack = start(args.tool, work)
+    try:
+        if args.tool == "rss":
+            measure_rss(args, stack)
+        else:
+            measure(args, stack, work)
+    finally:
+        processes.stop(stack.started.values(), grace=30)
+    print(json.dumps({"files": str(work)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
