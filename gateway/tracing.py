@@ -284,7 +284,7 @@ class _LeanTracer(sdk_trace.Tracer):
             sampler=self.sampler,
             resource=self.resource,
             attributes=None if plain else attributes,
-            span_processor=self.span_processor,
+            span_processor=_one_or_all(self.span_processor),
             kind=kind,
             instrumentation_info=self.instrumentation_info,
             record_exception=record_exception,
@@ -342,3 +342,12 @@ class _LeanSpan(sdk_trace._Span):
                 found.pop(key, None)  # a key set again moves last, as the SDK's
                 found[key] = value
         return True
+
+
+def _one_or_all(processors: Any) -> Any:
+    """The provider's only span processor when it has one (the gateway's: one
+    per exporter), else its chain: the span goes to the same processors,
+    without the chain's loop three times a span. Read per span, so a
+    processor added later still gets the spans started after it."""
+    found: Any = getattr(processors, "_span_processors", ())
+    return found[0] if len(found) == 1 else processors

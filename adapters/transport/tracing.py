@@ -16,6 +16,9 @@ backoff waited before this attempt), ``http.response.status_code``,
 ``http.response.body.size`` (bytes as read) and ``error.type`` when the attempt
 failed (a status of 400 or more, or the transport error's short name).
 
+:class:`current` is ``use_span(span, end_on_exit=True)`` without its generator
+(the operation's and each batch's span, made current for their children).
+
 This package imports only OpenTelemetry's API (``opentelemetry.trace``): the
 SDK and the exporters are the gateway's (``gateway.tracing``).
 """
@@ -24,14 +27,58 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 
 import httpx
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.context import attach, detach
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    set_span_in_context,
+)
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 
 # Set on a response by the layer that read its body: its size as read.
 BODY_BYTES = "gateway.body_bytes"
+
+
+class current:
+    """``use_span(span, end_on_exit=True, record_exception=…)``, what it does
+    (``span`` current inside the block; on an ``Exception`` the exception
+    recorded when asked and the status set to ERROR; the span ended), as a
+    plain context manager: no generator made, entered and closed per span."""
+
+    __slots__ = ("record_exception", "span", "token")
+
+    def __init__(self, span: Span, *, record_exception: bool = True) -> None:
+        self.span = span
+        self.record_exception = record_exception
+
+    def __enter__(self) -> Span:
+        self.token = attach(set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        span = self.span
+        try:
+            detach(self.token)
+            if isinstance(exc, Exception) and span.is_recording():
+                if self.record_exception:
+                    span.record_exception(exc)
+                span.set_status(
+                    Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+                )
+        finally:
+            span.end()
 
 
 def route_of(request: httpx.Request) -> str:

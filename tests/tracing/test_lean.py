@@ -6,6 +6,7 @@ and whatever it does not handle goes the SDK's own way."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -25,10 +26,12 @@ from opentelemetry.trace import (
     TraceFlags,
     Tracer,
     TraceState,
+    get_current_span,
     set_span_in_context,
     use_span,
 )
 
+from adapters.transport.tracing import current
 from gateway.tracing import Tracing, lean
 
 PROPERTY = settings(derandomize=True, max_examples=80, deadline=None, database=None)
@@ -223,3 +226,51 @@ def test_random_trace_ids_are_flagged_as_the_sdk_flags_them() -> None:
         spans = list(exporter.get_finished_spans())
         found.append([_flags(s, spans) for s in spans])
     assert found[1] == found[0]
+
+
+def test_a_processor_added_later_gets_the_later_spans() -> None:
+    provider = TracerProvider()
+    first, second = InMemorySpanExporter(), InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(first))
+    tracer = lean(provider.get_tracer("gateway-test"))
+    tracer.start_span("before").end()
+    provider.add_span_processor(SimpleSpanProcessor(second))
+    tracer.start_span("after").end()
+    assert [s.name for s in first.get_finished_spans()] == ["before", "after"]
+    assert [s.name for s in second.get_finished_spans()] == ["after"]
+
+
+@pytest.mark.parametrize("record", [True, False])
+@pytest.mark.parametrize("error", [None, ValueError("bad key"), KeyboardInterrupt()])
+def test_current_is_use_span(record: bool, error: BaseException | None) -> None:
+    """The span current inside, its children's parent; on an ``Exception`` the
+    exception recorded when asked and the status ERROR; ended either way."""
+    found = []
+    for make_current in (use_span, current):
+        exporter = InMemorySpanExporter()
+        provider = TracerProvider(id_generator=Counting())
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        tracer = lean(provider.get_tracer("gateway-test"))
+        span = tracer.start_span("batch")
+        with suppress(BaseException):
+            if make_current is use_span:
+                block = use_span(span, end_on_exit=True, record_exception=record)
+            else:
+                block = current(span, record_exception=record)
+            with block:
+                assert get_current_span() is span
+                tracer.start_span("GET /x").end()
+                if error is not None:
+                    raise error
+        assert get_current_span() is not span
+        found.append(
+            [
+                (
+                    *_fields(s).items(),
+                    [(e.name, sorted(k for k in e.attributes or {})) for e in s.events],
+                )
+                for s in exporter.get_finished_spans()
+            ]
+        )
+    assert found[1] == found[0]
+    assert found[0][0][3] == ("parent", found[0][1][2][1])  # GET /x under batch
