@@ -25,8 +25,6 @@ SDK and the exporters are the gateway's (``gateway.tracing``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import TracebackType
 
 import httpx
@@ -86,34 +84,55 @@ def route_of(request: httpx.Request) -> str:
     return found if isinstance(found, str) else UNKNOWN_ROUTE
 
 
-@contextmanager
-def upstream_span(
-    tracer: Tracer, provider: str, request: httpx.Request, attempt: int, delay: float
-) -> Iterator[Span]:
+class upstream_span:
     """The attempt's client span (ended with the block; a leaf, so never made
     current); the request carries its trace context (written again on every
-    attempt: each is its own span)."""
-    route = route_of(request)
-    attributes: dict[str, str | int | float] = {
-        "http.request.method": request.method,
-        "url.template": route,
-        "gateway.provider": provider,
-        "gateway.attempt": attempt,
-    }
-    if attempt > 1:
-        attributes["http.request.resend_count"] = attempt - 1
-        attributes["gateway.retry_delay_s"] = delay
-    span = tracer.start_span(
-        f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
-    )
-    try:
-        send_context(span, request.headers)
-        yield span
-    except BaseException as exc:  # cancelled, or a bug: no verdict on the call
-        span.set_status(StatusCode.ERROR, type(exc).__name__)
-        raise
-    finally:
-        span.end()
+    attempt: each is its own span). A plain context manager, no generator:
+    one is made per upstream attempt."""
+
+    __slots__ = ("span",)
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        provider: str,
+        request: httpx.Request,
+        attempt: int,
+        delay: float,
+    ) -> None:
+        route = route_of(request)
+        attributes: dict[str, str | int | float] = {
+            "http.request.method": request.method,
+            "url.template": route,
+            "gateway.provider": provider,
+            "gateway.attempt": attempt,
+        }
+        if attempt > 1:
+            attributes["http.request.resend_count"] = attempt - 1
+            attributes["gateway.retry_delay_s"] = delay
+        span = self.span = tracer.start_span(
+            f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
+        )
+        try:
+            send_context(span, request.headers)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is not None:  # cancelled, or a bug: no verdict on the call
+                self.span.set_status(StatusCode.ERROR, type(exc).__name__)
+        finally:
+            self.span.end()
 
 
 def send_context(span: Span, headers: httpx.Headers) -> None:

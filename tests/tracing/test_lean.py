@@ -5,10 +5,12 @@ and whatever it does not handle goes the SDK's own way."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import suppress
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +25,7 @@ from opentelemetry.trace import (
     NonRecordingSpan,
     SpanContext,
     SpanKind,
+    StatusCode,
     TraceFlags,
     Tracer,
     TraceState,
@@ -31,7 +34,8 @@ from opentelemetry.trace import (
     use_span,
 )
 
-from adapters.transport.tracing import current
+from adapters.transport.paths import UNKNOWN_ROUTE
+from adapters.transport.tracing import current, upstream_span
 from gateway.tracing import Tracing, lean
 
 PROPERTY = settings(derandomize=True, max_examples=80, deadline=None, database=None)
@@ -274,3 +278,37 @@ def test_current_is_use_span(record: bool, error: BaseException | None) -> None:
         )
     assert found[1] == found[0]
     assert found[0][0][3] == ("parent", found[0][1][2][1])  # GET /x under batch
+
+
+@pytest.mark.parametrize("error", [None, asyncio.CancelledError(), ValueError("x")])
+def test_an_upstream_span_ends_with_its_block(error: BaseException | None) -> None:
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = lean(provider.get_tracer("gateway-test"))
+    request = httpx.Request("GET", "http://apiture.test/applications/7")
+    with (
+        suppress(BaseException),
+        upstream_span(tracer, "apiture", request, 2, 0.5) as span,
+    ):
+        assert span.is_recording()
+        if error is not None:
+            raise error
+    (ended,) = exporter.get_finished_spans()
+    assert ended.context is not None
+    assert request.headers["traceparent"] == (
+        f"00-{ended.context.trace_id:032x}-{ended.context.span_id:016x}-"
+        f"{ended.context.trace_flags:02x}"
+    )
+    assert dict(ended.attributes or {}) == {
+        "http.request.method": "GET",
+        "url.template": UNKNOWN_ROUTE,
+        "gateway.provider": "apiture",
+        "gateway.attempt": 2,
+        "http.request.resend_count": 1,
+        "gateway.retry_delay_s": 0.5,
+    }
+    assert ended.status.status_code == (
+        StatusCode.UNSET if error is None else StatusCode.ERROR
+    )
+    assert ended.status.description == (None if error is None else type(error).__name__)
