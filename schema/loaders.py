@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiodataloader import DataLoader, dispatch_queue
 from aiodataloader import Loader as Queued
-from opentelemetry.trace import Tracer, use_span
+from opentelemetry.trace import Tracer
 
 from adapters import model
 from adapters.errors import AdapterError, NotFound
+from adapters.transport.tracing import current
 
 if TYPE_CHECKING:
     from schema.context import Upstreams
@@ -51,7 +52,7 @@ class Loader(Generic[K, V]):
                     "gateway.batch.size": len(keys),
                 }
                 span = tracer.start_span("dataloader.batch", attributes=attributes)
-                with use_span(span, end_on_exit=True):  # its calls' parent
+                with current(span):  # its calls' parent
                     return await untraced(keys)
 
         self._loader = _PromptDataLoader(batch_load_fn=batch)

@@ -41,11 +41,12 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
 )
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, use_span
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from adapters.transport.deadline import deadline_scope
+from adapters.transport.tracing import current
 from caching import bounds
 from engine import documents
 from engine.internals import graphql_schema
@@ -99,7 +100,7 @@ class Pipeline(SchemaExtension):
             return
         cached = self._kept = self.documents.parsed(ctx.query)
         span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
-        with use_span(span, end_on_exit=True, record_exception=False):
+        with current(span, record_exception=False):
             with deadline_scope(seconds):
                 yield
             self._code_errors()

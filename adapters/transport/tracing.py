@@ -16,17 +16,27 @@ backoff waited before this attempt), ``http.response.status_code``,
 ``http.response.body.size`` (bytes as read) and ``error.type`` when the attempt
 failed (a status of 400 or more, or the transport error's short name).
 
+:class:`current` is ``use_span(span, end_on_exit=True)`` without its generator
+(the operation's and each batch's span, made current for their children).
+
 This package imports only OpenTelemetry's API (``opentelemetry.trace``): the
 SDK and the exporters are the gateway's (``gateway.tracing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 import httpx
-from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.context import attach, detach
+from opentelemetry.trace import (
+    Span,
+    SpanKind,
+    Status,
+    StatusCode,
+    Tracer,
+    set_span_in_context,
+)
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 
@@ -34,39 +44,95 @@ from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 BODY_BYTES = "gateway.body_bytes"
 
 
+class current:
+    """``use_span(span, end_on_exit=True, record_exception=…)``, what it does
+    (``span`` current inside the block; on an ``Exception`` the exception
+    recorded when asked and the status set to ERROR; the span ended), as a
+    plain context manager: no generator made, entered and closed per span."""
+
+    __slots__ = ("record_exception", "span", "token")
+
+    def __init__(self, span: Span, *, record_exception: bool = True) -> None:
+        self.span = span
+        self.record_exception = record_exception
+
+    def __enter__(self) -> Span:
+        self.token = attach(set_span_in_context(self.span))
+        return self.span
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        span = self.span
+        try:
+            detach(self.token)
+            if isinstance(exc, Exception) and span.is_recording():
+                if self.record_exception:
+                    span.record_exception(exc)
+                span.set_status(
+                    Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+                )
+        finally:
+            span.end()
+
+
 def route_of(request: httpx.Request) -> str:
     found = request.extensions.get(ROUTE)
     return found if isinstance(found, str) else UNKNOWN_ROUTE
 
 
-@contextmanager
-def upstream_span(
-    tracer: Tracer, provider: str, request: httpx.Request, attempt: int, delay: float
-) -> Iterator[Span]:
+class upstream_span:
     """The attempt's client span (ended with the block; a leaf, so never made
     current); the request carries its trace context (written again on every
-    attempt: each is its own span)."""
-    route = route_of(request)
-    attributes: dict[str, str | int | float] = {
-        "http.request.method": request.method,
-        "url.template": route,
-        "gateway.provider": provider,
-        "gateway.attempt": attempt,
-    }
-    if attempt > 1:
-        attributes["http.request.resend_count"] = attempt - 1
-        attributes["gateway.retry_delay_s"] = delay
-    span = tracer.start_span(
-        f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
-    )
-    try:
-        send_context(span, request.headers)
-        yield span
-    except BaseException as exc:  # cancelled, or a bug: no verdict on the call
-        span.set_status(StatusCode.ERROR, type(exc).__name__)
-        raise
-    finally:
-        span.end()
+    attempt: each is its own span). A plain context manager, no generator:
+    one is made per upstream attempt."""
+
+    __slots__ = ("span",)
+
+    def __init__(
+        self,
+        tracer: Tracer,
+        provider: str,
+        request: httpx.Request,
+        attempt: int,
+        delay: float,
+    ) -> None:
+        route = route_of(request)
+        attributes: dict[str, str | int | float] = {
+            "http.request.method": request.method,
+            "url.template": route,
+            "gateway.provider": provider,
+            "gateway.attempt": attempt,
+        }
+        if attempt > 1:
+            attributes["http.request.resend_count"] = attempt - 1
+            attributes["gateway.retry_delay_s"] = delay
+        span = self.span = tracer.start_span(
+            f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
+        )
+        try:
+            send_context(span, request.headers)
+        except BaseException as exc:
+            self.__exit__(type(exc), exc, None)
+            raise
+
+    def __enter__(self) -> Span:
+        return self.span
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is not None:  # cancelled, or a bug: no verdict on the call
+                self.span.set_status(StatusCode.ERROR, type(exc).__name__)
+        finally:
+            self.span.end()
 
 
 def send_context(span: Span, headers: httpx.Headers) -> None:
