@@ -176,7 +176,7 @@ class Tracing:
 
     def shutdown(self) -> None:
         if self.owned and self.provider is not None:
-            self.provider.shutdown()
+            self.provider.shutdown()  # type: ignore[no-untyped-call, unused-ignore]
 
 
 # The samplers that record and sample every span whose parent (if any) is
@@ -322,7 +322,7 @@ class _LeanSpan(sdk_trace._Span):
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         if not self._set_plain(attributes):
-            super().set_attributes(attributes)
+            super().set_attributes(attributes)  # type: ignore[arg-type, unused-ignore]
 
     def set_attribute(self, key: str, value: Any) -> None:
         if not self._set_plain({key: value}):

@@ -42,6 +42,7 @@ from graphql import (
     OperationDefinitionNode,
 )
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer
+from opentelemetry.util.types import AttributeValue
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
@@ -171,7 +172,7 @@ def _describe_operation(span: Span, ctx: ExecutionContext, cached: bool) -> None
     name = ctx.operation_name
     kind: str | None = None
     outcome = operation_outcome(ctx)
-    attributes: dict[str, str | int | bool] = {
+    attributes: dict[str, AttributeValue] = {
         "gateway.outcome": outcome,
         "gateway.document.cached": cached,
     }

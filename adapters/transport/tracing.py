@@ -37,6 +37,7 @@ from opentelemetry.trace import (
     Tracer,
     set_span_in_context,
 )
+from opentelemetry.util.types import AttributeValue
 
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 
@@ -153,7 +154,7 @@ def record_outcome(
     """What the attempt came to, on its span (no URL, no body)."""
     if response is not None:
         status = response.status_code
-        attributes: dict[str, str | int] = {"http.response.status_code": status}
+        attributes: dict[str, AttributeValue] = {"http.response.status_code": status}
         size = body_bytes(response)
         if size is not None:
             attributes["http.response.body.size"] = size

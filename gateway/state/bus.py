@@ -132,6 +132,6 @@ class RedisBus:
             finally:
                 self.subscribed.clear()
                 with contextlib.suppress(*FAILURES):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

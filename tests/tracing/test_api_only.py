@@ -1,6 +1,7 @@
 """Below the gateway only OpenTelemetry's API is imported (``opentelemetry.trace``,
-and ``opentelemetry.context`` to make a span current): the SDK, the exporters
-and the configuration are ``gateway.tracing``'s."""
+``opentelemetry.context`` to make a span current, ``opentelemetry.util.types``
+for attribute types): the SDK, the exporters and the configuration are
+``gateway.tracing``'s."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-API = ("opentelemetry.trace.", "opentelemetry.context.")  # opentelemetry-api
+# opentelemetry-api's modules
+API = ("opentelemetry.trace.", "opentelemetry.context.", "opentelemetry.util.types.")
 
 
 def _otel_imports(path: Path) -> set[str]:
