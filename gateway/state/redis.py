@@ -17,6 +17,8 @@ import logging
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 log = logging.getLogger("gateway.state")
@@ -28,12 +30,17 @@ FAILURES: tuple[type[Exception], ...] = (RedisError, OSError, ValueError)
 
 
 def connect(url: str, *, timeout: float = 1.0) -> Redis:
-    """One client (a connection pool) for every store of this process."""
+    """One client (a connection pool) for every store of this process.
+
+    A command is tried once more at once on a connection error: a restarted Redis
+    drops every pooled connection, and the first command on each would otherwise
+    fail though Redis is back (redis-py 6 retries by default, 5 does not)."""
     client: Redis = Redis.from_url(
         url,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=30,
+        retry=Retry(NoBackoff(), 1),  # type: ignore[no-untyped-call, unused-ignore]
     )
     return client
 
