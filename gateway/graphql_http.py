@@ -72,7 +72,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.fleet_limits import CallerLimits
+from gateway.caller_limits import CallerLimits
 from gateway.graphiql import CONTENT_SECURITY_POLICY
 from gateway.metrics import Metrics
 from gateway.observability import current, trace_id
@@ -205,7 +205,7 @@ class GraphQLHTTP(GraphQL[Any, None]):
         self.persisted = persisted
         self.graphiql_html = graphiql_html
         self.max_upload_files = max_upload_files
-        # Each caller's rate limits (gateway.fleet_limits), None when off.
+        # Each caller's rate limits (gateway.caller_limits), None when off.
         self.caller_limits = caller_limits
         self.trace_context = trace_context
         # Names each operation for the metrics and the request's log line.
