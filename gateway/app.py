@@ -28,7 +28,8 @@ from gateway import graphiql
 from gateway.auth import ANONYMOUS, Authenticator, AuthNotConfigured, Unauthenticated
 from gateway.cors import HEADERS, MAX_AGE, METHODS, CORSPolicy, cors_policy
 from gateway.fleet_limits import FleetLimits
-from gateway.graphql_http import GraphQLDispatch, GraphQLHTTP
+from gateway.graphql_dispatch import GraphQLDispatch
+from gateway.graphql_http import GraphQLHTTP
 from gateway.health import Health, drain_on_sigterm
 from gateway.limits import UploadLimit
 from gateway.metrics import Metrics, MetricsServer

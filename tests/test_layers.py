@@ -2,8 +2,9 @@
 
 The flow is gateway -> schema -> engine / adapters -> caching: a package imports
 only those to its right, and no modules import each other in a cycle. Modules
-of the engine, the schema, the cache and the adapters (but for the sandboxes,
-which serve tests and benchmarks, never a gateway request) stay under 400 lines.
+of the gateway, the engine, the schema, the cache and the adapters (but for the
+sandboxes, which serve tests and benchmarks, never a gateway request, and the
+gateway's command-line tools) stay under 400 lines.
 """
 
 from __future__ import annotations
@@ -28,13 +29,31 @@ MAY_IMPORT = {
 # ports, adapters/ports.py.)
 KNOWN_AGAINST_FLOW: set[tuple[str, str]] = set()
 MAX_LINES = 400
-SIZED = ("engine", "schema", "caching", "adapters")
+SIZED = ("gateway", "engine", "schema", "caching", "adapters")
+# The gateway's modules that never serve a request: the command line, the
+# process manager of ``gateway fleet`` and its local load balancer (a stand-in
+# for the bank's, started only by ``gateway fleet``), the schema's drift check.
+NOT_SERVING = {
+    "gateway.cli",
+    "gateway.fleet",
+    "gateway.balancer",
+    "gateway.schema_guard",
+}
+# Modules on the request path still over MAX_LINES, each to be split; the test
+# fails on any other, and on one listed here that is no longer over. (The
+# metrics were being extended on another branch while the GraphQL view and the
+# fleet's limits were split: split them once that has landed.)
+KNOWN_OVERSIZED = {"gateway.metrics"}
 
 
 def on_the_request_path(name: str) -> bool:
     """Not a sandbox: a provider's stand-in package or the kit they share."""
     parts = name.split(".")
-    return "sandbox" not in parts and not parts[-1].startswith("sandbox_")
+    return (
+        "sandbox" not in parts
+        and not parts[-1].startswith("sandbox_")
+        and name not in NOT_SERVING
+    )
 
 
 def modules() -> Iterator[tuple[str, Path]]:
@@ -191,5 +210,10 @@ def test_modules_stay_small() -> None:
     }
     assert sizes and max(sizes.values()) > 50
     assert "adapters.apiture.mapping" in sizes and "adapters.mambu.client" in sizes
+    assert "gateway.graphql_http" in sizes and "gateway.fleet_limits" in sizes
     assert not any("sandbox" in name for name in sizes)
-    assert {n: s for n, s in sizes.items() if s > MAX_LINES} == {}
+    assert not NOT_SERVING & sizes.keys()
+    oversized = {n for n, s in sizes.items() if s > MAX_LINES}
+    assert oversized == KNOWN_OVERSIZED, {
+        n: sizes.get(n) for n in oversized ^ KNOWN_OVERSIZED
+    }

@@ -6,7 +6,7 @@ arrival time (TAT) of the next unit. A request of ``cost`` units is allowed when
 ``max(TAT, now) + cost / rate - now <= burst / rate``; then the TAT moves there.
 Refused, it learns exactly when it would pass (``retry_after``). This is the
 token bucket's behaviour with one stored number instead of two, which is what
-makes it one atomic step in Redis (``gateway.fleet_limits``).
+makes it one atomic step in Redis (``gateway.redis_limits``).
 
 :class:`Limiter` is the store's protocol: :class:`MemoryLimiter` here (one
 replica), the Redis one injected from ``gateway/`` (the whole fleet). Several

@@ -27,8 +27,8 @@ from adapters.transport.ratelimit import (
     OutboundLimit,
     RateLimitedTransport,
 )
-from gateway.fleet_limits import (
-    CallerLimits,
+from gateway.caller_limits import CallerLimits
+from gateway.redis_limits import (
     RedisLimiter,
     SharedRetryBudget,
     bucket_key,

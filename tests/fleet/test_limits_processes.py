@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from gateway.fleet_limits import bucket_key
+from gateway.redis_limits import bucket_key
 from tests.fleet.processes import Replica, replicas
 from tests.redis_server import RedisServer
 

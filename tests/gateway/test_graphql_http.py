@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.graphql_http import GRAPHQL_RESPONSE_JSON, negotiate
+from gateway.graphql_transport import GRAPHQL_RESPONSE_JSON, negotiate
 from tests.conftest import Gateway
 
 MODERN = {"Accept": GRAPHQL_RESPONSE_JSON}

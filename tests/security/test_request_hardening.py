@@ -16,7 +16,7 @@ from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gateway.graphql_http import MAX_JSON_DEPTH, json_depth
+from gateway.graphql_input import MAX_JSON_DEPTH, json_depth
 from gateway.settings import Settings
 from schema.api import build_schema
 from tests.conftest import Gateway, serve
