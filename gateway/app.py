@@ -206,6 +206,7 @@ def create_app(
     caller_limits = fleet.caller_limits(settings)
     persisted = persisted_queries(settings, state)
     metrics.watch(persisted=persisted, subscriptions=live.open_subscriptions)
+    metrics.watch(fleet=state, fleet_limits=fleet, caller_limits=caller_limits)
     metrics.know(persisted.manifest.bodies.values())  # the allowlist's names too
     graphql = GraphQLHTTP(
         schema,

@@ -23,6 +23,10 @@ and what is read when scraped, from the objects that keep it anyway:
     gateway_cache_hits_total{cache}, gateway_cache_misses_total{cache}
     gateway_persisted_query_hits_total, gateway_persisted_query_misses_total
     gateway_subscriptions_open
+    gateway_rate_limited_total{limit}                  requests, cost (429s)
+    gateway_provider_quota_total{provider,outcome}     waited, refused, held
+    gateway_redis_fallbacks_total{concern}             each store's failure policy ran
+    gateway_redis_up{concern}                          0 while a store sees Redis down
 
 Cardinality is bounded: ``operation`` is an operation of ``operations/`` or of the
 persisted-query manifest, else ``other``; ``type`` one of three; ``outcome`` ``ok``,
@@ -37,9 +41,9 @@ import re
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 from wsgiref.simple_server import WSGIServer
 
 from graphql import GraphQLError, OperationDefinitionNode, parse
@@ -195,8 +199,17 @@ class Metrics:
         concurrency_limit: int | None = None,
         persisted: PersistedQueries | None = None,
         subscriptions: Callable[[], int] | None = None,
+        fleet: FleetCounters | None = None,
+        fleet_limits: FleetLimitCounters | None = None,
+        caller_limits: CallerLimitCounters | None = None,
     ) -> None:
         state = self._state
+        if fleet is not None:
+            state.fleet = fleet
+        if fleet_limits is not None:
+            state.fleet_limits = fleet_limits
+        if caller_limits is not None:
+            state.caller_limits = caller_limits
         if breakers is not None:
             state.breakers = breakers
         if transports is not None:
@@ -472,8 +485,56 @@ class _Counted(Collector):
             yield metric.family()
 
 
+# What the fleet's objects (gateway.state, gateway.fleet_limits) keep, as the
+# metrics read it: their plain counters, nothing else.
+
+
+class FleetCounters(Protocol):
+    def counters(self) -> dict[str, int]: ...
+
+    def down(self) -> dict[str, bool]: ...
+
+
+class _Fallbacks(Protocol):
+    @property
+    def fallbacks(self) -> int: ...
+
+
+class _Quota(Protocol):
+    @property
+    def waited(self) -> int: ...
+
+    @property
+    def refused(self) -> int: ...
+
+    @property
+    def held(self) -> int: ...
+
+
+class FleetLimitCounters(Protocol):
+    @property
+    def limiter(self) -> object: ...  # a RedisLimiter counts ``fallbacks``
+
+    @property
+    def budgets(self) -> Mapping[str, _Fallbacks]: ...
+
+    @property
+    def outbound(self) -> Mapping[str, _Quota]: ...
+
+
+class CallerLimitCounters(Protocol):
+    @property
+    def refused(self) -> Mapping[str, int]: ...
+
+
+QUOTA_OUTCOMES = ("waited", "refused", "held")
+
+
 class _Sources:
     def __init__(self) -> None:
+        self.fleet: FleetCounters | None = None
+        self.fleet_limits: FleetLimitCounters | None = None
+        self.caller_limits: CallerLimitCounters | None = None
         self.breakers: dict[str, CircuitBreaker] = {}
         self.transports: dict[str, ResilientTransport] = {}
         self.coalescing: dict[str, Coalescing] = {}
@@ -561,6 +622,56 @@ class _ScrapeTime(Collector):
                 "Subscriptions open, every transport",
                 value=float(s.subscriptions()),
             )
+        yield from _fleet_families(s)
+
+
+def _fleet_families(s: _Sources) -> Iterator[Any]:
+    """Rate limits, provider quotas and Redis fallbacks: every family always
+    (empty when nothing feeds it), so a dashboard's queries name known metrics."""
+    limited = CounterMetricFamily(
+        "gateway_rate_limited",
+        "Requests a caller's rate limit refused (429), by limit: requests, cost",
+        labels=["limit"],
+    )
+    if s.caller_limits is not None:
+        for kind, count in sorted(s.caller_limits.refused.items()):
+            limited.add_metric([kind], float(count))
+    yield limited
+    quota = CounterMetricFamily(
+        "gateway_provider_quota",
+        "Calls a provider's outbound quota made wait, refused locally (429), "
+        "and provider 429s that held the quota",
+        labels=["provider", "outcome"],
+    )
+    fallbacks = CounterMetricFamily(
+        "gateway_redis_fallbacks",
+        "Operations done by a concern's failure policy because Redis failed",
+        labels=["concern"],
+    )
+    limits = s.fleet_limits
+    if limits is not None:
+        for provider, t in sorted(limits.outbound.items()):
+            for outcome in QUOTA_OUTCOMES:
+                quota.add_metric([provider, outcome], float(getattr(t, outcome)))
+        limiter = getattr(limits.limiter, "fallbacks", None)
+        if isinstance(limiter, int):  # only the Redis limiter falls back
+            fallbacks.add_metric(["rate_limits"], float(limiter))
+        if limits.budgets:
+            total = sum(b.fallbacks for b in limits.budgets.values())
+            fallbacks.add_metric(["retry_budget"], float(total))
+    up = GaugeMetricFamily(
+        "gateway_redis_up",
+        "1 while a concern's store reaches Redis, 0 while it falls back",
+        labels=["concern"],
+    )
+    if s.fleet is not None:
+        for concern, count in sorted(s.fleet.counters().items()):
+            fallbacks.add_metric([concern], float(count))
+        for concern, down in sorted(s.fleet.down().items()):
+            up.add_metric([concern], 0.0 if down else 1.0)
+    yield quota
+    yield fallbacks
+    yield up
 
 
 def _label_code(code: object) -> str:

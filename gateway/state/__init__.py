@@ -86,6 +86,10 @@ class FleetState:
             counts["idempotency_unsaved"] = self.idempotency.unsaved
         return counts
 
+    def down(self) -> dict[str, bool]:
+        """Whether each store's last Redis operation failed (its outage)."""
+        return {name: o.down for name, o in self._outages.items()}
+
 
 def fleet_state(settings: Settings) -> FleetState:
     url = secret(settings.redis_url)

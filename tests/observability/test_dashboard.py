@@ -40,6 +40,8 @@ async def test_every_panel_query_reads_metrics_the_gateway_exposes() -> None:
         "upstream latency",
         "upstream errors",
         "breaker",
+        "rate limiting",
+        "redis fallbacks",
     ):
         assert wanted in titles
     for panel in board["panels"]:
