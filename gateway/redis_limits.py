@@ -42,12 +42,13 @@ REDIS_TIMEOUT = 0.5  # seconds: a Redis slower than this is treated as down
 def redis_client(url: str) -> redis.Redis:
     """A client that gives up fast: one immediate retry (a pooled connection a
     restarted Redis dropped), then the caller's fallback."""
-    return redis.Redis.from_url(
+    client: redis.Redis = redis.Redis.from_url(
         url,
         socket_timeout=REDIS_TIMEOUT,
         socket_connect_timeout=REDIS_TIMEOUT,
         retry=Retry(NoBackoff(), 1),
     )
+    return client
 
 
 def bucket_key(kind: str, identity: str) -> str:
