@@ -32,7 +32,8 @@ from gateway.graphql_dispatch import GraphQLDispatch
 from gateway.graphql_http import GraphQLHTTP
 from gateway.health import Health, drain_on_sigterm
 from gateway.limits import UploadLimit
-from gateway.metrics import Metrics, MetricsServer
+from gateway.metrics import Metrics
+from gateway.metrics_scrape import MetricsServer
 from gateway.observability import RequestTelemetry
 from gateway.operations import Operation, load_operations
 from gateway.persisted import DEFAULT_MANIFEST, Manifest, Mode, PersistedQueries
