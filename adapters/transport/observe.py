@@ -23,6 +23,10 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Protocol
 
+import httpx
+
+from adapters.transport.paths import ROUTE
+
 OTHER = "other"
 
 # Every path of each provider's contract, relative to its base URL (which may
@@ -69,6 +73,15 @@ class RouteTemplates:
         ordered = sorted(set(templates), key=lambda t: (-t.count("/"), t))
         self._patterns = [(_pattern(t), t) for t in ordered]
         self._seen: dict[str, str] = {}
+
+    def of(self, request: httpx.Request) -> str:
+        """``request``'s template, matched from the template its path was built
+        with (a bounded set, so remembering each pays whatever the ids), or
+        from its path where the path came whole from a provider's link."""
+        built = request.extensions.get(ROUTE)
+        if isinstance(built, str) and built.startswith("/"):
+            return self.template(built)
+        return self.template(request.url.path)
 
     def template(self, path: str) -> str:
         found = self._seen.get(path)

@@ -68,6 +68,7 @@ from adapters.transport.breaker import (
 from adapters.transport.deadline import current_deadline, retry_after_seconds
 from adapters.transport.observe import (
     NOBODY,
+    OTHER,
     CallObserver,
     RouteTemplates,
     routes_for,
@@ -183,7 +184,8 @@ class ResilientTransport(httpx.AsyncBaseTransport):
     async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
         repeatable, safe = _repeatable(request)
         timeouts = request.extensions.get("timeout")
-        route = self.routes.template(request.url.path)
+        # Only the metrics name the route: nothing to match when nobody observes.
+        route = self.routes.of(request) if self.observer is not NOBODY else OTHER
         self.budget.deposit()
         retry = 0
         waited = 0.0
