@@ -26,11 +26,10 @@ import time
 from collections.abc import Sequence
 
 import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
 from adapters.transport.breaker import RetryBudget
 from adapters.transport.ratelimit import ALLOWED, Bucket, Decision
+from gateway.state.redis import connect
 
 log = logging.getLogger("gateway.fleet")
 
@@ -40,15 +39,9 @@ REDIS_TIMEOUT = 0.5  # seconds: a Redis slower than this is treated as down
 
 
 def redis_client(url: str) -> redis.Redis:
-    """A client that gives up fast: one immediate retry (a pooled connection a
-    restarted Redis dropped), then the caller's fallback."""
-    client: redis.Redis = redis.Redis.from_url(
-        url,
-        socket_timeout=REDIS_TIMEOUT,
-        socket_connect_timeout=REDIS_TIMEOUT,
-        retry=Retry(NoBackoff(), 1),
-    )
-    return client
+    """A client that gives up fast (``gateway.state.redis.connect``: one
+    immediate retry on a dropped connection), then the caller's fallback."""
+    return connect(url, timeout=REDIS_TIMEOUT)
 
 
 def bucket_key(kind: str, identity: str) -> str:
