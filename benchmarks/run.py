@@ -704,9 +704,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile",
         default="",
         help="after the runs, profile our gateway with py-spy under these "
-        "operations ('auto': the one with the lowest throughput ratio)",
+        "operations (m: the mix; 'auto': the one with the lowest throughput ratio)",
     )
     parser.add_argument("--profile-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--profile-gateway",
+        default="ours",
+        choices=["ours", OBSERVED],
+        help="the gateway --profile samples (observed: needs --observability)",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
     parser.add_argument(
         "--replicas",
@@ -801,18 +807,18 @@ def main(argv: list[str] | None = None) -> int:
         _warn_about_conditions(report)
         if args.profile:
             keys = profile.choose(report, args.profile)
-            for op in select(keys):
-                print(f"  profiling our gateway under {op.key} {op.name} …", flush=True)
-                unit = Unit("varied", op.key, op.name, (op,))
+            who: Gateway = args.profile_gateway
+            for unit in _profiled_units(keys, operations):
+                print(f"  profiling {who} under {unit.key} {unit.name} …", flush=True)
                 summary = profile.record(
-                    stack.gateway("ours").pid,
+                    stack.gateway(who).pid,
                     functools.partial(
-                        _profile_load, stack, unit, args, bearer_token, work
+                        _profile_load, stack, unit, args, bearer_token, work, who
                     ),
-                    work / f"profile-{op.key}",
+                    work / f"profile-{who}-{unit.key}",
                     args.profile_seconds,
                 )
-                notes.append(f"Profile of ours under {op.key}: {summary}")
+                notes.append(f"Profile of {who} under {unit.key}: {summary}")
     finally:
         processes.stop(stack.started.values())
     md, js = results.write(report, output)
@@ -822,16 +828,29 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _profiled_units(keys: str, operations: list[Operation]) -> list[Unit]:
+    """The operations to profile one by one, ``m`` the weighted mix."""
+    out = [Unit("varied", o.key, o.name, (o,)) for o in select(keys.replace("m", ""))]
+    if "m" in keys:
+        out.extend(units(["mix"], operations))
+    return out
+
+
 def _profile_load(
-    stack: Stack, unit: Unit, args: argparse.Namespace, bearer: str, work: Path
+    stack: Stack,
+    unit: Unit,
+    args: argparse.Namespace,
+    bearer: str,
+    work: Path,
+    who: Gateway = "ours",
 ) -> None:
-    bodies = work / f"bodies-varied-{unit.key}-ours-profile.txt"
+    bodies = work / f"bodies-{unit.scenario}-{unit.key}-{who}-profile.txt"
     pool = pool_size(args.profile_seconds, 2000.0)
-    write_bodies(bodies, unit, "ours", stack, pool, "profile")
+    write_bodies(bodies, unit, who, stack, pool, "profile")
     run_wrk(
-        stack.url("ours"),
+        stack.url(who),
         bodies,
-        unit.expect("ours"),
+        unit.expect(who),
         bearer,
         _load(args, args.profile_seconds),
     )
