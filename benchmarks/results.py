@@ -285,7 +285,13 @@ def markdown(report: Report) -> str:
         f"operation and gateway. Sandboxes: own processes, "
         f"{1000 * float(s.get('latency', 0)):.0f} ms per call. Workers: "
         f"{s.get('workers')} for each gateway. Our gateway at commit "
-        f"{s.get('commit', '?')}. Sandbox round trips alone: "
+        f"{s.get('ours_commit') or s.get('commit', '?')}"
+        + (
+            f" (run from another checkout; sandboxes and load at {s.get('commit')})"
+            if s.get("ours_commit")
+            else ""
+        )
+        + ". Sandbox round trips alone: "
         + ", ".join(
             f"{w} read{'s' if w != '1' else ''} at once {float(ms):.1f} ms"
             for w, ms in dict(s.get("hops_ms") or {}).items()

@@ -141,19 +141,19 @@ def units(scenarios: list[str], operations: list[Operation]) -> list[Unit]:
     return out
 
 
-def source_version() -> str:
+def source_version(root: Path = ROOT) -> str:
     """The commit measured, "+changes" when the tree differs from it."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "gateway", "schema", "adapters"],
-            cwd=ROOT,
+            cwd=root,
             capture_output=True,
             text=True,
             check=True,
@@ -260,6 +260,9 @@ def _start_ours(
     name: Gateway = "ours",
 ) -> None:
     env = ours_env(stack.sandboxes, base)
+    tree = Path(args.ours_tree) if args.ours_tree else ROOT
+    if args.ours_tree:  # another checkout's gateway, this one's sandboxes and load
+        env["PYTHONPATH"] = str(tree)
     port = stack.url(name).rsplit(":", 1)[1].removesuffix("/graphql")
     stack.started[name] = processes.start(
         "our gateway" if name == "ours" else "our gateway, observed",
@@ -271,7 +274,7 @@ def _start_ours(
         ],
         log=work / f"{name}.log",
         env=env,
-        cwd=ROOT,
+        cwd=tree,
     )
 
 
@@ -715,6 +718,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
     parser.add_argument(
+        "--ours-tree",
+        default="",
+        help="run our gateway from this checkout instead (e.g. a worktree of an "
+        "earlier commit), on this checkout's sandboxes and traffic: before/after",
+    )
+    parser.add_argument(
         "--replicas",
         default="",
         help="instead of the comparison: our gateway as a fleet (gateway fleet) of "
@@ -759,6 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     settings["cpus"] = os.cpu_count()
     settings["commit"] = source_version()
+    if args.ours_tree:
+        settings["ours_commit"] = source_version(Path(args.ours_tree))
     settings["loadavg_before"] = os.getloadavg()[0]
     report = results.Report(started=started_at, settings=settings, notes=notes)
     report.titles = {o.key: o.title for o in operations}
