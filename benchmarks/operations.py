@@ -41,15 +41,18 @@ OURS_DIR = ROOT / "benchmarks" / "operations"
 FRONT_END_DIR = ROOT / "operations"
 MESH_DIR = ROOT / "benchmarks" / "mesh" / "queries"
 
-# "observed": our gateway again, with metrics and every request traced (to an
-# exporter that drops the spans): what observability costs (``--observability``).
-Gateway = Literal["ours", "observed", "hive"]
-GATEWAYS: tuple[Gateway, ...] = ("ours", "observed", "hive")
+# With ``--observability``, our gateway twice more, to see what observability
+# costs: "bare" with metrics off and no tracing, "observed" with metrics on and
+# every request traced (to an exporter that drops the spans). "ours" is as it
+# ships: metrics on, tracing off.
+Gateway = Literal["ours", "bare", "observed", "hive"]
+GATEWAYS: tuple[Gateway, ...] = ("ours", "bare", "observed", "hive")
 OBSERVED: Gateway = "observed"
+BARE: Gateway = "bare"
 
 
 def flavour(gateway: Gateway) -> Literal["ours", "hive"]:
-    """Which gateway's queries and answers: ours also when observed."""
+    """Which gateway's queries and answers: ours also when bare or observed."""
     return "hive" if gateway == "hive" else "ours"
 
 

@@ -53,6 +53,7 @@ from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from benchmarks import live, processes, profile, results, traffic
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
+    BARE,
     GATEWAYS,
     MIX,
     OBSERVED,
@@ -88,9 +89,15 @@ class Stack:
     started: dict[str, Started]
     population: Population = field(default_factory=lambda: Population((), ()))
     observed: str = ""  # ours with metrics and tracing on (--observability)
+    bare: str = ""  # ours with metrics off, no tracing (--observability)
 
     def url(self, gateway: Gateway) -> str:
-        base = {"ours": self.ours, "observed": self.observed, "hive": self.hive}
+        base = {
+            "ours": self.ours,
+            "bare": self.bare,
+            "observed": self.observed,
+            "hive": self.hive,
+        }
         return base[gateway] + "/graphql"
 
     def gateway(self, gateway: Gateway) -> Started:
@@ -171,6 +178,8 @@ def clean_env() -> dict[str, str]:
     }
 
 
+# The "bare" gateway: metrics off (tracing is off unless OTEL_* asks).
+BARE_ENV = {"GATEWAY_METRICS": "off"}
 # The "observed" gateway: metrics on, every request traced, the spans built and
 # exported in full to an exporter that drops them (gateway/tracing.py).
 OBSERVED_ENV = {
@@ -188,7 +197,7 @@ def token() -> str:
 
 def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack:
     ports: list[int] = []
-    while len(ports) < 7:  # free ones, asked of the OS (others share the machine)
+    while len(ports) < 8:  # free ones, asked of the OS (others share the machine)
         port = processes.free_port()
         if port not in ports:
             ports.append(port)
@@ -204,6 +213,9 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
     observed = OBSERVED in args.gateway_list
     if observed:
         stack.observed = f"http://127.0.0.1:{ports[6]}"
+    bare = BARE in args.gateway_list
+    if bare:
+        stack.bare = f"http://127.0.0.1:{ports[7]}"
     try:
         for provider, port in sandbox_ports.items():
             started[provider] = processes.start(
@@ -227,11 +239,15 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
         _start_ours(args, stack, work, base)
         if observed:
             _start_ours(args, stack, work, {**base, **OBSERVED_ENV}, OBSERVED)
+        if bare:
+            _start_ours(args, stack, work, {**base, **BARE_ENV}, BARE)
         if "hive" in args.gateway_list:
             _start_hive(args, stack, work, base, notes)
         processes.wait_until_ready(started["ours"], stack.ours + "/healthz")
         if observed:
             processes.wait_until_ready(started[OBSERVED], stack.observed + "/healthz")
+        if bare:
+            processes.wait_until_ready(started[BARE], stack.bare + "/healthz")
         if "hive" in args.gateway_list:
             processes.wait_until_ready(started["hive"], stack.hive + "/healthcheck")
     except BaseException:
@@ -265,7 +281,7 @@ def _start_ours(
         env["PYTHONPATH"] = str(tree)
     port = stack.url(name).rsplit(":", 1)[1].removesuffix("/graphql")
     stack.started[name] = processes.start(
-        "our gateway" if name == "ours" else "our gateway, observed",
+        {"ours": "our gateway"}.get(name, f"our gateway, {name}"),
         [
             *GATEWAY_CLI,
             "serve",
@@ -673,8 +689,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--observability",
         action="store_true",
-        help="also measure our gateway with metrics and every request traced "
-        "(gateway 'observed'), and print its CPU per request against ours",
+        help="also measure our gateway with metrics off (gateway 'bare') and with "
+        "metrics on and every request traced ('observed'), and print the CPU per "
+        "request of ours (metrics on, as it ships) and observed against bare",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds")
@@ -713,8 +730,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-gateway",
         default="ours",
-        choices=["ours", OBSERVED],
-        help="the gateway --profile samples (observed: needs --observability)",
+        choices=["ours", BARE, OBSERVED],
+        help="the gateway --profile samples (bare, observed: need --observability)",
     )
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
     parser.add_argument(
@@ -751,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown scenarios: {', '.join(sorted(unknown))}")
         return 2
     runs = units(scenarios, operations)
-    asked = args.gateways.split(",") + ([OBSERVED] if args.observability else [])
+    asked = args.gateways.split(",") + ([BARE, OBSERVED] if args.observability else [])
     gateways = [g for g in GATEWAYS if g in asked]
     args.gateway_list = gateways
     hive_gateway = MESH / "node_modules" / ".bin" / "hive-gateway"
@@ -785,6 +802,8 @@ def main(argv: list[str] | None = None) -> int:
     settings["urls"] = {"ours": stack.ours, "hive": stack.hive, **stack.sandboxes}
     if stack.observed:
         settings["urls"][OBSERVED] = stack.observed
+    if stack.bare:
+        settings["urls"][BARE] = stack.bare
     bearer_token = token()
     widths = {w for op in operations for w in op.critical_path}
     args.hops_ms = upstream_hop_ms(stack, widths)

@@ -1,25 +1,44 @@
-"""``--observability``: our gateway measured again with metrics and tracing on,
-its CPU per request set against ours in a table of its own."""
+"""``--observability``: our gateway measured again with metrics off ("bare") and
+with metrics and tracing on ("observed"); ours (metrics on, as it ships) and
+observed set against bare in a table of its own."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import pytest
 
 from benchmarks.operations import OPERATIONS, flavour, gateway_variables
 from benchmarks.results import as_json, markdown, observability_rows
-from benchmarks.run import OBSERVED_ENV, clean_env, parse_args
+from benchmarks.run import BARE_ENV, OBSERVED_ENV, clean_env, parse_args
+from gateway.settings import Settings
 from tests.benchmarks.test_results import measurement, report
 
 
-def test_the_observed_gateway_sends_and_expects_what_ours_does() -> None:
-    assert flavour("observed") == "ours" and flavour("hive") == "hive"
+@pytest.mark.parametrize("gateway", ["observed", "bare"])
+def test_the_measured_again_gateways_send_and_expect_what_ours_does(
+    gateway: Literal["observed", "bare"],
+) -> None:
+    assert flavour(gateway) == "ours" and flavour("hive") == "hive"
     for op in OPERATIONS:
-        assert op.query("observed") == op.query("ours")
-        assert op.marker("observed") == op.expect["ours"]
+        assert op.query(gateway) == op.query("ours")
+        assert op.marker(gateway) == op.expect["ours"]
         variables = {"id": "x", "offset": 3, "first": 20, "customerId": "c"}
-        assert gateway_variables("observed", variables) == gateway_variables(
+        assert gateway_variables(gateway, variables) == gateway_variables(
             "ours", variables
         )
+
+
+def test_ours_ships_with_metrics_and_bare_turns_them_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in list(clean_env()):
+        if key.startswith("GATEWAY_"):
+            monkeypatch.delenv(key)
+    assert Settings().metrics is True  # "ours" is not a baseline without metrics
+    for key, value in BARE_ENV.items():
+        monkeypatch.setenv(key, value)
+    assert Settings().metrics is False
 
 
 def test_the_observed_gateway_traces_every_request_and_counts() -> None:
@@ -38,22 +57,36 @@ def test_the_plain_gateway_gets_no_otel_variable(
     assert not any(k.startswith("OTEL_") for k in clean_env())
 
 
-def test_cpu_per_request_on_and_off_and_the_ratio() -> None:
-    off = measurement("ours", 1000, 10.0, 30.0, cpu_seconds=2.0)  # 2.00 ms/req
+def test_cpu_per_request_bare_metrics_traced_and_the_ratios() -> None:
+    off = measurement("bare", 1000, 10.0, 30.0, cpu_seconds=2.0)  # 2.00 ms/req
+    metrics = measurement("ours", 1000, 10.0, 30.0, cpu_seconds=2.2)  # 2.20
     on = measurement("observed", 1000, 11.0, 33.0, cpu_seconds=2.5)  # 2.50 ms/req
     hive = measurement("hive", 800, 12.0, 40.0)
-    made = report(off, on, hive)
+    made = report(off, metrics, on, hive)
     rows = observability_rows(made)
-    assert rows[2] == "| varied | a | 2.00 | 2.50 | 1.25x **over** | 50 | 50 |"
+    assert rows[2] == (
+        "| varied | a | 2.00 | 2.20 | 1.10x **over** | 2.50 | 1.25x **over** "
+        "| 50 | 50 | 50 |"
+    )
     assert "## Observability on / off (ours)" in markdown(made)
     ratios = as_json(made)["observability"]["varied a"]
     assert ratios == {
         "cpu_ms_per_request_off": 2.0,
+        "cpu_ms_per_request_metrics": 2.2,
         "cpu_ms_per_request_on": 2.5,
+        "metrics_ratio": 1.1,
         "ratio": 1.25,
     }
-    # within the target: no flag; without an observed run: no table
+    # within the targets: no flag; without ours: its cells empty; without an
+    # observed or a bare run: no table
     within = measurement("observed", 1000, 11.0, 33.0, cpu_seconds=2.2)
-    assert observability_rows(report(off, within))[2].endswith("| 1.10x | 50 | 50 |")
+    cheap = measurement("ours", 1000, 10.0, 30.0, cpu_seconds=2.06)
+    assert observability_rows(report(off, cheap, within))[2] == (
+        "| varied | a | 2.00 | 2.06 | 1.03x | 2.20 | 1.10x | 50 | 50 | 50 |"
+    )
+    assert observability_rows(report(off, within))[2] == (
+        "| varied | a | 2.00 | - | - | 2.20 | 1.10x | 50 | - | 50 |"
+    )
     assert observability_rows(report(off, hive)) == []
+    assert observability_rows(report(metrics, within)) == []
     assert "Observability on / off" not in markdown(report(off, hive))
