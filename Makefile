@@ -42,7 +42,7 @@ bench: $(STAMP) $(MESH_STAMP)  ## our gateway vs Mesh on Hive Gateway (BENCH_ARG
 		apt-get install -y -qq wrk >/dev/null 2>&1 || \
 		{ apt-get update -qq && apt-get install -y -qq wrk; } || \
 		{ echo "could not install wrk: run 'apt-get install wrk' as root"; exit 2; }; }
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 $(MESH_STAMP): $(MESH)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \

@@ -1,6 +1,6 @@
 """``make bench``: our gateway and Mesh on Hive Gateway, same sandboxes, same load.
 
-    python -m benchmarks.run [--scenarios mix,varied,hot] [--operations abcde]
+    python -m benchmarks [--scenarios mix,varied,hot] [--operations abcde]
         [--duration 20] [--warmup 10] [--connections 32] [--threads 2]
         [--workers 1] [--latency 0.02] [--profile auto|KEYS] [--output bench-results]
 
@@ -675,9 +675,7 @@ def _load(args: argparse.Namespace, seconds: float) -> Load:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
         "--scenarios",
         default=",".join(traffic.SCENARIOS),
@@ -757,10 +755,9 @@ def main(argv: list[str] | None = None) -> int:
     if wrk_path() is None:
         print("wrk is not installed: `apt-get install wrk` (make bench does)")
         return 2
-    if args.replicas:
-        from benchmarks import fleet
-
-        return fleet.main(args)
+    if args.replicas:  # benchmarks.fleet's, started by benchmarks/__main__.py
+        print("--replicas: run `python -m benchmarks` (what make bench runs)")
+        return 2
     operations = select(args.operations)
     scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
     unknown = set(scenarios) - set(traffic.SCENARIOS)
