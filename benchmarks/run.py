@@ -752,11 +752,11 @@ def main(argv: list[str] | None = None) -> int:
     if "--live" in given:  # the live-status benchmark, with its own options
         return live.main([a for a in given if a != "--live"])
     args = parse_args(argv)
-    if wrk_path() is None:
-        print("wrk is not installed: `apt-get install wrk` (make bench does)")
-        return 2
     if args.replicas:  # benchmarks.fleet's, started by benchmarks/__main__.py
         print("--replicas: run `python -m benchmarks` (what make bench runs)")
+        return 2
+    if wrk_path() is None:
+        print("wrk is not installed: `apt-get install wrk` (make bench does)")
         return 2
     operations = select(args.operations)
     scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
