@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from strawberry.extensions import FieldExtension
 
@@ -41,6 +41,7 @@ from adapters.connectfi import mapping as connectfi_mapping
 from schema import ids, records
 from schema.context import Caller, Context, Info
 from schema.errors import Forbidden, NotFound
+from schema.stores import DocumentOwnerStore as DocumentOwnerStore
 from schema.types.common import Provider
 from schema.types.inputs import ApplicationFilter
 
@@ -136,15 +137,6 @@ OWN_ENROLLMENT = frozenset({"updateEnrollment", "replaceEnrollment"})
 ANYONE = frozenset(
     {"createApplication", "createEnrollment", "generateDocument", "uploadDocument"}
 )
-
-
-class DocumentOwnerStore(Protocol):
-    """Who each generated connectFi document belongs to. ``owner_of`` answers
-    None for a document it does not know (never raises): not the caller's."""
-
-    async def bind(self, key: str, owner: model.Owner) -> None: ...
-
-    async def owner_of(self, key: str) -> model.Owner | None: ...
 
 
 class DocumentOwners:

@@ -27,8 +27,7 @@ import json
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from strawberry.annotation import StrawberryAnnotation
 from strawberry.extensions import FieldExtension
@@ -37,16 +36,11 @@ from strawberry.types.field import StrawberryField
 
 from schema.context import Info
 from schema.errors import FieldError, ProviderFailed, Unavailable, ValidationFailed
+from schema.stores import Entry as Entry
+from schema.stores import IdempotencyStore as IdempotencyStore
 
 RETENTION = 24 * 3600.0
 ARGUMENT = "idempotency_key"
-
-
-@dataclass
-class Entry:
-    fingerprint: str
-    expires: float
-    result: asyncio.Future[Any] = field(repr=False)
 
 
 UNAVAILABLE = "IDEMPOTENCY_UNAVAILABLE"
@@ -54,23 +48,6 @@ UNAVAILABLE = "IDEMPOTENCY_UNAVAILABLE"
 
 class IdempotencyUnavailable(Exception):
     """The store cannot say whether ``key`` ran: the mutation must not run."""
-
-
-class IdempotencyStore(Protocol):
-    async def claim(self, key: str, fingerprint: str) -> tuple[Entry, bool]:
-        """The entry for ``key``; True when this caller created it (and runs).
-
-        Raises ``IdempotencyUnavailable`` when that cannot be known."""
-        ...
-
-    async def keep(self, key: str, entry: Entry) -> None:
-        """``entry.result`` is set: keep it for the retention period."""
-        ...
-
-    async def forget(self, key: str, entry: Entry | None = None) -> None:
-        """Drop ``key`` (the first attempt failed: a retry may run again);
-        ``entry.result``, when set, is the failure its waiters get."""
-        ...
 
 
 class MemoryIdempotencyStore:

@@ -23,7 +23,7 @@ from adapters.errors import AdapterError, NotFound
 from adapters.transport.tracing import current
 
 if TYPE_CHECKING:
-    from schema.context import Upstreams
+    from schema.upstreams import Upstreams
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -1,7 +1,10 @@
 """The import graph and module sizes, read with ``ast`` (nothing is imported).
 
 The flow is gateway -> schema -> engine / adapters -> caching: a package imports
-only those to its right, and no modules import each other in a cycle. Modules
+only those to its right, and no modules import each other in a cycle, counting
+every import: those that run when the module loads, those under ``if
+TYPE_CHECKING:`` (a module that names another's types depends on it) and those
+inside functions (run later, a dependency all the same). Modules
 of the gateway, the engine, the schema, the cache and the adapters (but for the
 sandboxes, which serve tests and benchmarks, never a gateway request, and the
 gateway's command-line tools) stay under 400 lines.
@@ -11,7 +14,8 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,32 +67,20 @@ def modules() -> Iterator[tuple[str, Path]]:
             yield ".".join(parts), path
 
 
-def _type_only(tree: ast.AST) -> set[ast.AST]:
-    """The import statements under ``if TYPE_CHECKING:``: read by mypy, never run."""
-    found: set[ast.AST] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and (
-            (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
-            or (
-                isinstance(node.test, ast.Attribute)
-                and node.test.attr == "TYPE_CHECKING"
-            )
-        ):
-            for statement in node.body:
-                found.update(ast.walk(statement))
-    return found
+@functools.cache
+def module_names() -> frozenset[str]:
+    return frozenset(name for name, _ in modules())
 
 
-def imports(name: str, path: Path, *, typing: bool = True) -> set[str]:
-    """First-party modules ``path`` imports, anywhere in it (``typing=False``: those
-    imported when it runs, leaving out what only ``if TYPE_CHECKING:`` imports)."""
+def imports(name: str, path: Path, known: Collection[str] | None = None) -> set[str]:
+    """First-party modules ``path`` imports, wherever the import is: at the top,
+    under ``if TYPE_CHECKING:`` or inside a function. ``from p import m`` imports
+    the module ``p.m`` when there is one (``known``: all of them), else ``p``."""
+    known = module_names() if known is None else known
     found: set[str] = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text("utf-8"))
-    skipped = set() if typing else _type_only(tree)
     for node in ast.walk(tree):
-        if node in skipped:
-            continue
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -97,19 +89,19 @@ def imports(name: str, path: Path, *, typing: bool = True) -> set[str]:
                 anchor = package.split(".")
                 anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
+            for a in node.names:
+                submodule = f"{base}.{a.name}"
+                found.add(submodule if submodule in known else base)
     return {m for m in found if m.split(".")[0] in PACKAGES}
 
 
 @functools.cache
-def graph(typing: bool = True) -> dict[str, set[str]]:
-    """Module -> the modules it imports; ``typing=False``: only those imported at
-    run time (the imports that can make a cycle)."""
+def graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports."""
     known = dict(modules())
     edges: dict[str, set[str]] = {}
     for name, path in known.items():
-        found = imports(name, path, typing=typing)
+        found = imports(name, path, known.keys())
         edges[name] = {m for m in found if m in known and m != name}
     return edges
 
@@ -180,24 +172,74 @@ def test_no_cycle_between_packages() -> None:
     assert not unknown
 
 
+def one_cycle(edges: dict[str, set[str]], component: list[str]) -> list[str]:
+    """A shortest cycle through the component's first module: ``[a, b, a]``."""
+    start, inside = component[0], set(component)
+    came_from: dict[str, str] = {}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        for w in sorted(edges.get(v, set()) & inside):
+            if w == start:
+                path = [v]
+                while path[-1] != start:
+                    path.append(came_from[path[-1]])
+                return [*reversed(path), start]
+            if w not in came_from:
+                came_from[w] = v
+                queue.append(w)
+    raise AssertionError(f"no cycle in {component}")
+
+
+def describe(edges: dict[str, set[str]], component: list[str]) -> str:
+    inside = set(component)
+    imported = sorted(f"{s} -> {t}" for s in component for t in edges[s] & inside)
+    return (
+        " -> ".join(one_cycle(edges, component))
+        + "\n    (all imports in this cycle: "
+        + ", ".join(imported)
+        + ")"
+    )
+
+
 def test_no_cycle_between_modules() -> None:
-    """None among the imports that run, but for one kind still there: a sandbox
-    package's ``__init__`` and its own modules. (An import under ``if
-    TYPE_CHECKING:`` never runs, so it makes no cycle; it still counts for the
-    flow above.)"""
-    for component in cycles(graph(typing=False)):
-        assert not any(m.split(".")[0] in ("engine", "caching") for m in component)
-        within_a_sandbox = len({m.partition(".sandbox")[0] for m in component}) == 1
-        through_known = any(
-            (s, t) in KNOWN_AGAINST_FLOW for s in component for t in component
-        )
-        assert within_a_sandbox or through_known, component
+    """None, counting the imports under ``if TYPE_CHECKING:`` and in functions."""
+    edges = graph()
+    found = cycles(edges)
+    assert not found, "modules import each other in a cycle:\n" + "\n".join(
+        describe(edges, component) for component in found
+    )
 
 
-def test_the_checks_see_what_they_check() -> None:
+def test_the_checks_see_what_they_check(tmp_path: Path) -> None:
     edges = {"a.x": {"a.y"}, "a.y": {"a.x"}, "a.z": set()}
     assert cycles(edges) == [["a.x", "a.y"]]
     assert against_flow({"engine.p": {"schema.q"}}) == {("engine.p", "schema.q")}
+    ring = {"a.p": {"a.q", "a.z"}, "a.q": {"a.r"}, "a.r": {"a.p"}, "a.z": set()}
+    assert cycles(ring) == [["a.p", "a.q", "a.r"]]
+    assert describe(ring, ["a.p", "a.q", "a.r"]) == (
+        "a.p -> a.q -> a.r -> a.p\n"
+        "    (all imports in this cycle: a.p -> a.q, a.q -> a.r, a.r -> a.p)"
+    )
+    module = tmp_path / "loaders.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from . import errors, Info\n"
+        "if TYPE_CHECKING:\n"
+        "    from schema.context import Upstreams\n"
+        "def later() -> None:\n"
+        "    import engine.plans\n"
+        "    from adapters.auco.sandbox import store\n",
+        "utf-8",
+    )
+    known = {"schema", "schema.errors", "adapters.auco.sandbox.store"}
+    assert imports("schema.loaders", module, known) == {
+        "schema",  # Info: not a module, a name of the package's
+        "schema.errors",
+        "schema.context",
+        "engine.plans",
+        "adapters.auco.sandbox.store",
+    }
 
 
 def test_modules_stay_small() -> None:

@@ -37,8 +37,8 @@ Choices (the seed wins over the reference; the reference fills what the seed omi
   method 405 ``METHOD_NOT_ALLOWED`` with ``Allow`` listing the methods it takes.
 - Webhooks (reference §3.8): ``store.webhooks`` (:mod:`.webhooks`) posts every
   document event to the configured URL with the configured header, with Auco's
-  retries; ``/_sandbox/documents/{code}/{action}`` lets a test sign, reject, block
-  or expire as a participant would.
+  retries; ``/_sandbox/documents/{code}/{action}`` (:mod:`.participants`) lets a
+  test sign, reject, block or expire as a participant would.
 - ``POST /document/cancel`` takes ``{codes, message, email}`` and answers
   ``{"success": <cancelled>, "errors": {"cant": <refused>[, "documents": [...]]}}``;
   finished or rejected documents, and unknown codes, are refused.
@@ -61,7 +61,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from adapters.auco.sandbox import demo, rules, webhooks
+from adapters.auco.sandbox import demo, participants, rules, webhooks
 from adapters.auco.sandbox.store import Store, StoredDocument, StoredSigner
 from adapters.sandbox_kit import Controlled, allowed_methods, is_json
 
@@ -385,7 +385,8 @@ def create_app(
     ``app.store.webhooks`` its webhook (:class:`.webhooks.AucoWebhooks`)."""
     store = Store(clock=clock, now=now)
     store.download_base = f"{public_url}{BASE_PATH}/_download/"
-    store.webhooks = webhooks.AucoWebhooks(store)
+    store.webhooks = webhooks.AucoWebhooks()
+    store.on_event = store.webhooks.emit
     routes = _Routes(
         store,
         signed_url_ttl=signed_url_ttl,
@@ -416,7 +417,9 @@ def create_app(
             Route(f"{BASE_PATH}/_upload/{{token}}", routes.put_upload, methods=["PUT"]),
             Route(f"{BASE_PATH}/_download/{{code}}", routes.download, methods=["GET"]),
             Route(
-                "/_sandbox/documents/{code}/{action}", webhooks.act, methods=["POST"]
+                "/_sandbox/documents/{code}/{action}",
+                participants.act,
+                methods=["POST"],
             ),
         ],
     )

@@ -7,10 +7,9 @@ applications can be joined to their contracts by the signer's address.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from adapters.auco.sandbox.store import Store
+from adapters.auco.sandbox.records import StoredDocument, StoredSigner
 
 SENDER = "onboarding@bank.example"
 USERS = frozenset({SENDER, "example@auco.ai", "owner@auco.ai"})
@@ -58,9 +57,9 @@ def _at(day: int, hour: int = 10) -> datetime:
     return datetime(2025, 1, day, hour, 0, tzinfo=UTC)
 
 
-def load(store: Store) -> None:
-    from adapters.auco.sandbox.store import StoredDocument, StoredSigner
-
+def documents() -> dict[str, StoredDocument]:
+    """The demo documents by code, made afresh (each store changes its own)."""
+    made: dict[str, StoredDocument] = {}
     for index, (code, name, status, signers) in enumerate(_DOCUMENTS):
         stored = []
         for position, (applicant, signer_status) in enumerate(signers):
@@ -90,4 +89,5 @@ def load(store: Store) -> None:
             content=None if status == "AWAITING_UPLOAD" else TEMPLATE_PDF,
             expired_date=_at(9 + index) if status == "EXPIRED" else None,
         )
-        store.documents[code] = document
+        made[code] = document
+    return made

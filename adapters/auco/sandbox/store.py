@@ -30,50 +30,18 @@ import random
 import string
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from adapters.auco.sandbox import demo
+from adapters.auco.sandbox.records import StoredDocument as StoredDocument
+from adapters.auco.sandbox.records import StoredSigner as StoredSigner
 
 if TYPE_CHECKING:
     from adapters.auco.sandbox.webhooks import AucoWebhooks
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
-
-
-@dataclass
-class StoredSigner:
-    id: str
-    name: str
-    email: str
-    phone: str | None = None
-    role: str = "SIGNER"
-    order: int | None = None
-    status: str = "PENDING"
-    extra: dict[str, Any] = field(default_factory=dict)  # validations, placement…
-
-
-@dataclass
-class StoredDocument:
-    code: str
-    package: str
-    name: str
-    creator: str
-    created_at: datetime
-    signers: list[StoredSigner]
-    status: str = "CREATED"
-    content: bytes | None = None  # None until the PDF arrives
-    expired_date: datetime | None = None
-    canceled: bool = False
-    cancel_message: str | None = None
-    request: dict[str, Any] = field(default_factory=dict)  # the upload body, sans file
-    updated_at: datetime | None = None
-
-    @property
-    def sent(self) -> bool:
-        """Out for signature: only once its PDF bytes are in."""
-        return self.content is not None
 
 
 @dataclass
@@ -95,7 +63,7 @@ class Store:
         self._now = now
         self._offset = 0.0
         self._random = random.Random(seed)
-        self.documents: dict[str, StoredDocument] = {}
+        self.documents: dict[str, StoredDocument] = demo.documents()
         self.uploads: dict[str, PendingUpload] = {}
         self.users: set[str] = set(demo.USERS)
         self.folders: dict[str, set[str]] = {k: set(v) for k, v in demo.FOLDERS.items()}
@@ -106,7 +74,6 @@ class Store:
         self.download_base: str | None = None
         self.on_event: Callable[[dict[str, Any]], None] | None = None
         self.webhooks: AucoWebhooks | None = None  # the app's (create_app)
-        demo.load(self)
 
     # webhooks -------------------------------------------------------------------
 

@@ -8,25 +8,18 @@ after 2, then 4, then 6 minutes, with the same body, then dropped. Here
 ``/company`` route: the gateway never calls it) and ``time_factor`` compresses the
 schedule (``0.001``: 120, 240 and 360 ms).
 
-Sandbox-only routes, outside Auco's API (``/_sandbox/…``, not in the contract),
-play the participants: ``POST /_sandbox/documents/{code}/{action}`` with
-``{"email": <the signer's>}`` for ``sign``, ``reject`` and ``block``, and no body for
-``expire``. They answer ``{"code", "status"}`` (the document's status after the
-act), 404 for an unknown document or signer, 409 when the signer cannot act now
-(not notified yet, already done, the document closed).
+The sandbox-only routes that play the participants are :mod:`.participants`'s.
+This module does not know the store (the store names it, for ``store.webhooks``):
+``create_app`` hands :meth:`AucoWebhooks.emit` to the store as its ``on_event``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from adapters.auco.sandbox.store import Store
 from adapters.sandbox_webhooks import WebhookSender
 
 # Auco's retries: after 2, 4 and 6 minutes (reference §3.8).
@@ -41,13 +34,11 @@ class WebhookConfig:
 
 
 class AucoWebhooks:
-    """Delivers the store's events to the configured webhook, if any."""
+    """Delivers the store's events (:meth:`emit`) to the configured webhook, if any."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self) -> None:
         self.config: WebhookConfig | None = None
         self.sender = WebhookSender(schedule=RETRY_SCHEDULE)
-        store.on_event = self.emit
 
     def configure(
         self,
@@ -66,34 +57,3 @@ class AucoWebhooks:
         if self.config is not None:
             header = {self.config.header_key: self.config.header_value}
             self.sender.send(self.config.url, body, header)
-
-
-_ACTIONS = ("sign", "reject", "block", "expire")
-
-
-async def act(request: Request) -> Response:
-    """``POST /_sandbox/documents/{code}/{action}``: a participant acts."""
-    store: Store = request.app.state.store
-    code, action = request.path_params["code"], request.path_params["action"]
-    if action not in _ACTIONS:
-        return JSONResponse({"message": "NOT_FOUND"}, 404)
-    document = store.documents.get(code)
-    if document is None:
-        return JSONResponse({"message": "DOCUMENT_NOT_FOUND"}, 404)
-    if action == "expire":
-        store.expire(code)
-        return JSONResponse({"code": code, "status": document.status})
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        body = None
-    email = body.get("email") if isinstance(body, dict) else None
-    if not isinstance(email, str):
-        return JSONResponse({"message": "EMAIL_REQUIRED"}, 400)
-    try:
-        getattr(store, action)(code, email)
-    except KeyError:
-        return JSONResponse({"message": "SIGNER_NOT_FOUND"}, 404)
-    except ValueError:
-        return JSONResponse({"message": "SIGNER_CANNOT_ACT"}, 409)
-    return JSONResponse({"code": code, "status": document.status})
