@@ -45,6 +45,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from time import time_ns
 from typing import Any
 
@@ -196,7 +197,7 @@ _PARENT_BASED_ON = sampling.ParentBased(sampling.ALWAYS_ON).get_description()  #
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 # Newer SDKs flag a trace id drawn at random (W3C Trace Context level 2).
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
-_PLAIN = (str, bool, int, float)
+_PLAIN = frozenset({str, bool, int, float})
 
 
 def lean(tracer: Tracer) -> Tracer:
@@ -361,14 +362,15 @@ class _LeanSpan(sdk_trace._Span):
     copied as :class:`_Layout` found them."""
 
     lean_readable: tuple[str, ...] = ()  # the fields a ReadableSpan copies
+    lean_copied: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
 
     def _readable_span(self) -> ReadableSpan:
-        fields = self.lean_readable
-        if not fields:
+        copied = self.lean_copied
+        if copied is None:
             return super()._readable_span()
-        found = self.__dict__
         readable: ReadableSpan = _new(ReadableSpan)
-        readable.__dict__.update({key: found[key] for key in fields})
+        fields = zip(self.lean_readable, copied(self.__dict__), strict=True)
+        readable.__dict__.update(fields)
         return readable
 
     def _add_event(self, event: Any) -> None:
@@ -522,6 +524,7 @@ class _Layout:
         if any(readable[k] is not found.get(k, _NONE) for k in fields):
             return None  # the SDK copies something else than the span's fields
         _LeanSpan.lean_readable = fields
+        _LeanSpan.lean_copied = itemgetter(*fields) if len(fields) > 1 else None
         return layout
 
     def span(
