@@ -55,6 +55,8 @@ class _LeanSpan(sdk_trace._Span):
         readable.__dict__.update(fields)
         return readable
 
+    # The list made outside the span's lock (the SDK's check takes it): each
+    # of the gateway's spans is written by the one task that made it.
     def _add_event(self, event: Any) -> None:
         if self._events is _NONE:
             self._events = BoundedList(self._limits.max_events)
