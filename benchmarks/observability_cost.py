@@ -2,8 +2,11 @@
 observability off (as it ships) and on (metrics on, every request traced to an
 exporter that drops the spans), to set what it costs apart from this VM's drift.
 
-    python -m benchmarks.observability_cost [--operations acd] [--requests 50]
+    python -m benchmarks.observability_cost [--operations acdm] [--requests 50]
         [--warmup 20] [--output bench-results]
+
+``m`` is the weighted mix of ``make bench`` (every operation, approvals included:
+fresh applications are seeded for each setting, the other draws are the same).
 
 The four sandboxes run as in ``make bench`` (own processes, no latency); our
 gateway runs under ``valgrind --tool=callgrind --instr-atstart=no`` as
@@ -38,8 +41,11 @@ from benchmarks.run import (
     PROVIDERS,
     ROOT,
     SANDBOX_CLI,
+    Stack,
+    Unit,
     clean_env,
     ours_env,
+    seed_approvable,
     token,
 )
 
@@ -61,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind is not installed: `apt-get install valgrind`")
         return 2
-    operations = [op for op in select(args.operations) if not op.fresh]
+    operations: list[Operation | None] = [
+        op for op in select(args.operations.replace("m", "")) if not op.fresh
+    ]
+    if "m" in args.operations:
+        operations.append(None)  # the mix
     work = Path(args.output) / ("instructions-" + time.strftime("%Y%m%dT%H%M%SZ"))
     work.mkdir(parents=True, exist_ok=True)
     base = clean_env()
@@ -76,12 +86,16 @@ def main(argv: list[str] | None = None) -> int:
             started.append(gateway)
             url = gateway.name
             for op in operations:
-                bodies = _bodies(op, population, args.warmup + args.requests)
-                counts[(op.key, setting)] = _count(
+                key, name = (op.key, op.name) if op else ("m", "the weighted mix")
+                if op is None:
+                    bodies = _mix(urls, population, args.warmup + args.requests)
+                else:
+                    bodies = _bodies(op, population, args.warmup + args.requests)
+                counts[(key, setting)] = _count(
                     gateway, url, bodies, args.warmup, bearer, work
                 )
-                per = counts[(op.key, setting)]
-                print(f"  {op.key} {op.name}: {per / 1e6:.2f}M instructions/request")
+                per = counts[(key, setting)]
+                print(f"  {key} {name}: {per / 1e6:.2f}M instructions/request")
             processes.stop([gateway])
             started.remove(gateway)
     finally:
@@ -94,10 +108,11 @@ def main(argv: list[str] | None = None) -> int:
         "|---|" + "---:|" * (len(names) + (len(names) == 2)),
     ]
     for op in operations:
-        found = [counts[(op.key, n)] for n in names]
+        key = op.key if op else "m"
+        found = [counts[(key, n)] for n in names]
         cells = " | ".join(f"{c / 1e6:.2f}" for c in found)
         share = f" | {found[1] / found[0]:.3f}x" if len(found) == 2 else ""
-        rows.append(f"| {op.key} | {cells}{share} |")
+        rows.append(f"| {key} | {cells}{share} |")
     table = "\n".join(rows)
     print()
     print(table)
@@ -170,6 +185,18 @@ def _gateway(work: Path, env: dict[str, str], setting: str) -> processes.Started
 def _bodies(op: Operation, population: Population, count: int) -> list[str]:
     rng = random.Random(f"instructions:{op.key}")
     return [traffic.body("ours", (op, op.draw(rng, population))) for _ in range(count)]
+
+
+def _mix(urls: dict[str, str], population: Population, count: int) -> list[str]:
+    """``count`` requests of the weighted mix, drawn as ``make bench`` draws
+    them (the approvals on applications seeded now, for this setting)."""
+    unit = Unit("mix", "mix", "Mix", tuple(select("abcde")))
+    rng = random.Random("instructions:mix")
+    plan = unit.plan(count, rng)
+    stack = Stack(sandboxes=urls, ours="", hive="", started={})
+    fresh = seed_approvable(stack, traffic.fresh_needed(plan))
+    seeded = Population(population.applications, population.customers, fresh)
+    return [traffic.body("ours", r) for r in traffic.requests(plan, rng, seeded)]
 
 
 def _count(

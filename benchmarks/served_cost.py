@@ -2,6 +2,7 @@
 
     python -m benchmarks.served_cost [--operations abcdm] [--requests 200]
         [--warmup 100] [--tool callgrind|cprofile|py-spy|rss] [--output DIR]
+        [--observed]
 
 The four sandboxes (no added latency) and our gateway as ``make bench`` starts
 them (Hive is not started); then, per operation (``m``: the weighted mix),
@@ -54,7 +55,7 @@ from benchmarks.operations import Operation, Population, select
 VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
 
 
-def start(tool: str, work: Path) -> run.Stack:
+def start(tool: str, work: Path, observed: bool = False) -> run.Stack:
     ports: list[int] = []
     while len(ports) < 5:
         port = processes.free_port()
@@ -112,7 +113,10 @@ def start(tool: str, work: Path) -> run.Stack:
             "our gateway",
             serve,
             log=work / "ours.log",
-            env=run.ours_env(stack.sandboxes, base),
+            env={
+                **run.ours_env(stack.sandboxes, base),
+                **(run.OBSERVED_ENV if observed else {}),
+            },
             cwd=run.ROOT,
         )
         processes.wait_until_ready(
@@ -400,10 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="py-spy")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--output", default=None, help="keep the files here")
+    parser.add_argument(
+        "--observed",
+        action="store_true",
+        help="the gateway with metrics and tracing on (benchmarks.run.OBSERVED_ENV)",
+    )
     args = parser.parse_args(argv)
     work = Path(args.output or tempfile.mkdtemp(prefix="served-cost-"))
     work.mkdir(parents=True, exist_ok=True)
-    stack = start(args.tool, work)
+    stack = start(args.tool, work, args.observed)
     try:
         if args.tool == "rss":
             measure_rss(args, stack)

@@ -65,19 +65,22 @@ class Documents:
         """Whether ``query``'s document is kept: ``parse`` will not parse it."""
         return query is not None and self._entries.get(query) is not None
 
-    def validated(
+    def kept_errors(
         self,
         query: str | None,
         document: DocumentNode,
         base_rules: tuple[type[ASTValidationRule], ...],
-    ) -> bool:
-        """Whether ``validate`` will answer from what it kept, without validating."""
+    ) -> list[GraphQLError] | None:
+        """What ``validate`` answers from what it kept (no validation), or None
+        when it would validate: the same list, found by one look-up."""
         entry = self._entries.get(query) if query is not None else None
-        return (
-            entry is not None
-            and entry.document is document
-            and entry.rules == (*base_rules, *self.extra_rules)
-        )
+        if (
+            entry is None
+            or entry.document is not document
+            or entry.rules != (*base_rules, *self.extra_rules)
+        ):
+            return None
+        return entry.errors
 
     def validate(
         self,

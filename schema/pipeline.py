@@ -140,12 +140,17 @@ class Pipeline(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         tracer = self.tracer
+        if tracer is None:
+            self._validate()
+            yield
+            return
         ctx = self.execution_context
         assert ctx.graphql_document is not None
-        if tracer is None or self.documents.validated(
+        kept = self.documents.kept_errors(
             ctx.query, ctx.graphql_document, tuple(ctx.validation_rules)
-        ):
-            self._validate()  # validated before: no validation, no span
+        )
+        if kept is not None:  # validated before: no validation, no span
+            ctx.pre_execution_errors = kept
             yield
             return
         span = tracer.start_span("graphql.validate")

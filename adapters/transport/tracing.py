@@ -141,11 +141,26 @@ def send_context(span: Span, headers: httpx.Headers) -> None:
     ``tracestate`` when it has one: what ``TraceContextTextMapPropagator``
     writes, without looking the span up in a context first."""
     found = span.get_span_context()
-    headers["traceparent"] = (
-        f"00-{found.trace_id:032x}-{found.span_id:016x}-{found.trace_flags:02x}"
-    )
+    trace_id, flags = found.trace_id, found.trace_flags
+    kept = _TRACEPARENTS.get(trace_id)
+    if kept is None or kept[0] != flags:
+        if len(_TRACEPARENTS) >= _TRACEPARENTS_KEPT:
+            _TRACEPARENTS.clear()
+        kept = _TRACEPARENTS[trace_id] = (
+            flags,
+            f"00-{trace_id:032x}-%016x-{flags:02x}",
+        )
+    headers["traceparent"] = kept[1] % found.span_id
     if found.trace_state:
         headers["tracestate"] = found.trace_state.to_header()
+
+
+# ``traceparent`` of each recent trace with its span id left as ``%016x``: the
+# trace id's 32 hex digits written once per trace (an operation's attempts
+# share it), not once per attempt. Bounded: the traces of the requests in
+# flight, forgotten all at once when full.
+_TRACEPARENTS: dict[int, tuple[int, str]] = {}
+_TRACEPARENTS_KEPT = 256
 
 
 def record_outcome(

@@ -20,6 +20,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from adapters.transport import tracing
 from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE, path, route, template_of
 from adapters.transport.tracing import send_context
 from gateway.tracing import (
@@ -226,3 +227,35 @@ def test_the_trace_context_sent_is_what_the_w3c_propagator_writes(
     theirs: dict[str, str] = {}
     TraceContextTextMapPropagator().inject(theirs, set_span_in_context(span))
     assert dict(ours) == theirs
+
+
+@settings(derandomize=True, max_examples=100, database=None)
+@given(
+    st.integers(1, 2**128 - 1),
+    st.lists(
+        st.tuples(st.integers(1, 2**64 - 1), st.sampled_from([0, 1, 3])),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_spans_of_one_trace_each_send_their_own_trace_context(
+    trace_id: int, spans: list[tuple[int, int]]
+) -> None:
+    """The trace id is written once per trace and kept: every span of the trace
+    (another span id, other flags) still sends exactly its own ``traceparent``."""
+    for span_id, flags in spans:
+        span = NonRecordingSpan(
+            SpanContext(trace_id, span_id, False, trace_flags=TraceFlags(flags))
+        )
+        ours = httpx.Headers()
+        send_context(span, ours)
+        theirs: dict[str, str] = {}
+        TraceContextTextMapPropagator().inject(theirs, set_span_in_context(span))
+        assert dict(ours) == theirs
+
+
+def test_the_trace_contexts_kept_are_bounded() -> None:
+    for trace_id in range(1, 1001):
+        span = NonRecordingSpan(SpanContext(trace_id, 7, False, TraceFlags(1)))
+        send_context(span, httpx.Headers())
+    assert 0 < len(tracing._TRACEPARENTS) <= tracing._TRACEPARENTS_KEPT

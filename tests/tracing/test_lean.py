@@ -14,6 +14,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -74,10 +75,13 @@ def _pair(
         yield (lean(tracer) if make_lean else tracer), exporter
 
 
+STACK = "exception.stacktrace"  # where it was raised: differs by caller
+
+
 def _fields(span: ReadableSpan) -> dict[str, Any]:
     return {
         "name": span.name,
-        "class": isinstance(span, ReadableSpan),
+        "class": type(span),  # the SDK's ReadableSpan, for either tracer
         "context": span.context,
         "parent": span.parent,
         "kind": span.kind,
@@ -86,8 +90,14 @@ def _fields(span: ReadableSpan) -> dict[str, Any]:
         "status": (span.status.status_code, span.status.description),
         "resource": span.resource.attributes,
         "scope": span.instrumentation_scope,
-        "events": len(span.events),
-        "links": len(span.links),
+        "events": [
+            (e.name, {k: v for k, v in (e.attributes or {}).items() if k != STACK})
+            for e in span.events
+        ],
+        "links": [(k.context, dict(k.attributes or {})) for k in span.links],
+        "dropped_events": span.dropped_events,
+        "dropped_links": span.dropped_links,
+        "times": (span.start_time is not None, span.end_time is not None),
     }
 
 
@@ -112,8 +122,12 @@ def _script(tracer: Tracer, attributes: dict[str, Any], later: dict[str, Any]) -
             leaf = tracer.start_span("GET /x", kind=SpanKind.CLIENT, attributes=later)
             leaf.set_attributes(later)
             leaf.set_attribute("gateway.attempt", 2)
+            leaf.add_event("retry", {"n": 1})
+            leaf.add_link(REMOTE, {"why": "batch"})
             leaf.end()
             leaf.set_attribute("after.end", 1)  # ignored, as the SDK does
+            leaf.add_event("after.end")
+            leaf.add_link(REMOTE)
         root.set_attributes(attributes)
         root.update_name("query Q")
     for parent in (REMOTE, UNSAMPLED):
@@ -312,3 +326,34 @@ def test_an_upstream_span_ends_with_its_block(error: BaseException | None) -> No
         StatusCode.UNSET if error is None else StatusCode.ERROR
     )
     assert ended.status.description == (None if error is None else type(error).__name__)
+
+
+def test_the_gateways_spans_are_made_the_short_way() -> None:
+    """With the default limits the lean tracer builds its spans from the
+    layout it found (the equivalence above is then the short way's)."""
+    tracer: Any = Tracing(TracerProvider()).tracer
+    assert tracer.lean_layout is not None
+    span = tracer.start_span("x", attributes=GATEWAY_LIKE)
+    assert type(span).__name__ == "_LeanSpan" and span.is_recording()
+    span.end()
+    assert not span.is_recording()
+
+
+def test_an_sdk_laid_out_otherwise_keeps_its_constructor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A span field the short way does not know (another SDK release): the
+    layout is refused, spans are built by the SDK's constructor, and they are
+    still the SDK's."""
+    sdk_init = sdk_trace.Span.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        sdk_init(self, *args, **kwargs)
+        self._another_release = []
+
+    monkeypatch.setattr(sdk_trace.Span, "__init__", init)
+    tracer: Any = Tracing(TracerProvider()).tracer
+    assert type(tracer).__name__ == "_LeanTracer" and tracer.lean_layout is None
+    span = tracer.start_span("x")
+    assert span._another_release == []
+    _compare(GATEWAY_LIKE, OUTCOME)

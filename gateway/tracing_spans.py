@@ -1,0 +1,287 @@
+"""The lean tracer's span (``gateway.tracing_lean``): the SDK's ``_Span``,
+built from the SDK's own layout of it, found once per tracer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from operator import itemgetter
+from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk import trace as sdk_trace
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.trace import SpanContext, SpanKind, StatusCode, TraceFlags
+from opentelemetry.util.types import Attributes
+
+log = logging.getLogger("gateway.tracing")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_PLAIN = frozenset({str, bool, int, float})
+
+
+def _plain(attributes: Attributes, limit: int) -> Mapping[str, object] | None:
+    """``attributes`` when cleaning them would change nothing: a few, each a
+    non-empty string key with a string, number or boolean value."""
+    if not attributes or len(attributes) > limit:
+        return None
+    for key, value in attributes.items():
+        if type(value) not in _PLAIN or type(key) is not str or not key:
+            return None
+    return attributes
+
+
+class _LeanSpan(sdk_trace._Span):
+    """The SDK's span, its attributes set without cleaning when cleaning would
+    change nothing (see :func:`_plain`); anything else goes the SDK's way.
+
+    Made by :meth:`_Layout.span` it starts with no event or link list: each is
+    made (as the SDK makes it) when the first event or link is added, and until
+    then the span has none, as an empty list has none. Ended, what the
+    processors get is the SDK's ``ReadableSpan`` with the fields the SDK copies,
+    copied as :class:`_Layout` found them."""
+
+    lean_readable: tuple[str, ...] = ()  # the fields a ReadableSpan copies
+    lean_copied: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+
+    def _readable_span(self) -> ReadableSpan:
+        copied = self.lean_copied
+        if copied is None:
+            return super()._readable_span()
+        readable: ReadableSpan = _new(ReadableSpan)
+        fields = zip(self.lean_readable, copied(self.__dict__), strict=True)
+        readable.__dict__.update(fields)
+        return readable
+
+    # The list made outside the span's lock (the SDK's check takes it): each
+    # of the gateway's spans is written by the one task that made it.
+    def _add_event(self, event: Any) -> None:
+        if self._events is _NONE:
+            self._events = BoundedList(self._limits.max_events)
+        super()._add_event(event)  # type: ignore[misc, unused-ignore]
+
+    def _add_link(self, link: Any) -> None:
+        if self._links is _NONE:
+            self._links = BoundedList(self._limits.max_links)
+        super()._add_link(link)  # type: ignore[misc, unused-ignore]
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        if not self._set_plain(attributes):
+            super().set_attributes(attributes)  # type: ignore[arg-type, unused-ignore]
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        if not self._set_plain({key: value}):
+            super().set_attribute(key, value)
+
+    def _set_plain(self, attributes: Mapping[str, Any]) -> bool:
+        limits = self._limits
+        bounded: Any = self._attributes
+        if (
+            limits.max_span_attribute_length is not None
+            or limits.max_span_attributes is None
+        ):
+            return False
+        plain = _plain(attributes, limits.max_span_attributes - len(bounded._dict))
+        if plain is None:
+            return False
+        with self._lock:
+            if self._end_time is not None or bounded._immutable:
+                return False  # the SDK's warning
+            found = bounded._dict
+            for key, value in plain.items():
+                found.pop(key, None)  # a key set again moves last, as the SDK's
+                found[key] = value
+        return True
+
+
+_new: Callable[[type[Any]], Any] = object.__new__
+_NONE: tuple[()] = ()  # a span's events or links, none added yet
+
+
+class _Layout:
+    """How the SDK lays out a span, its attributes and the ``ReadableSpan`` it
+    hands the processors, found once per tracer by making one span the SDK's way
+    (never started: no processor sees it) and one the short way, from the same
+    values, and comparing them field by field. The short way then makes each
+    span: one dictionary of fields, the tracer's values shared (resource,
+    scope, limits, sampler: the SDK shares them too), a new lock and attribute
+    map per span, no call through the SDK's constructors. A layout that differs
+    in anything (another SDK version's fields, lock kinds, limits) is no layout:
+    the tracer keeps building spans with the SDK's constructor."""
+
+    def __init__(
+        self,
+        shared: dict[str, Any],
+        attributes: dict[str, Any],
+        lock: Callable[[], Any],
+        attributes_lock: Callable[[], Any],
+    ) -> None:
+        self.shared = shared
+        self.attributes = attributes
+        self.lock = lock
+        self.attributes_lock = attributes_lock
+
+    @classmethod
+    def of(cls, tracer: sdk_trace.Tracer, max_attributes: int) -> _Layout | None:
+        """``tracer``'s layout; None where attributes must be cut (``max_attributes``
+        below 0: the SDK's cleaning) or the SDK is laid out otherwise."""
+        if max_attributes < 0:
+            return None
+        try:
+            return cls._found(tracer)
+        except Exception:  # an SDK laid out otherwise: its own constructor
+            log.debug("tracing: the SDK's own span constructor", exc_info=True)
+            return None
+
+    @classmethod
+    def _found(cls, tracer: sdk_trace.Tracer) -> _Layout | None:
+        limits = tracer._span_limits
+        probe = _LeanSpan(
+            name="probe",
+            context=SpanContext(1, 1, is_remote=False, trace_flags=_SAMPLED),
+            parent=None,
+            sampler=tracer.sampler,
+            resource=tracer.resource,
+            attributes=None,
+            span_processor=_PROBE,
+            kind=SpanKind.INTERNAL,
+            instrumentation_info=tracer.instrumentation_info,
+            record_exception=True,
+            set_status_on_exception=True,
+            limits=limits,
+            instrumentation_scope=tracer._instrumentation_scope,
+        )
+        found = vars(probe)
+        bounded = found["_attributes"]
+        events: Any = found["_events"]
+        links: Any = found["_links"]
+        if (
+            type(bounded) is not BoundedAttributes
+            or type(events) is not BoundedList
+            or type(links) is not BoundedList
+            or vars(events)["_dq"].maxlen != limits.max_events
+            or vars(links)["_dq"].maxlen != limits.max_links
+            or list(events)
+            or list(links)
+        ):
+            return None
+        lock = _lock_kind(found["_lock"])
+        attributes_lock = _lock_kind(bounded._lock)
+        if lock is None or attributes_lock is None:
+            return None
+        if not found.keys() <= _PER_SPAN | _SHARED or not found.keys() >= _PER_SPAN:
+            return None  # a field not known here: the SDK's constructor sets it
+        shared = {k: v for k, v in found.items() if k in _SHARED}
+        if (
+            shared.get("_end_time") is not None
+            or shared.get("_record_end_metrics") is not None
+            or getattr(shared.get("_status"), "status_code", None)
+            is not StatusCode.UNSET
+        ):
+            return None
+        kept = {k: v for k, v in vars(bounded).items() if k not in ("_dict", "_lock")}
+        layout = cls(shared, kept, lock, attributes_lock)
+        twin = layout.span(
+            "probe",
+            probe.context,
+            None,
+            SpanKind.INTERNAL,
+            None,
+            _PROBE,
+            True,
+            True,
+            None,
+        )
+        if not _alike(vars(twin), found):
+            return None
+        readable = vars(sdk_trace.Span._readable_span(probe))
+        fields = tuple(readable)
+        if any(readable[k] is not found.get(k, _NONE) for k in fields):
+            return None  # the SDK copies something else than the span's fields
+        _LeanSpan.lean_readable = fields
+        _LeanSpan.lean_copied = itemgetter(*fields) if len(fields) > 1 else None
+        return layout
+
+    def span(
+        self,
+        name: str,
+        context: SpanContext,
+        parent: SpanContext | None,
+        kind: SpanKind,
+        attributes: Mapping[str, object] | None,
+        processor: Any,
+        record_exception: bool,
+        set_status_on_exception: bool,
+        start_time: int | None,
+    ) -> _LeanSpan:
+        bounded = _new(BoundedAttributes)
+        fields = bounded.__dict__
+        fields.update(self.attributes)
+        fields["_dict"] = dict(attributes) if attributes else {}
+        fields["_lock"] = self.attributes_lock()
+        span = _new(_LeanSpan)
+        fields = span.__dict__
+        fields.update(self.shared)
+        fields["_name"] = name
+        fields["_context"] = context
+        fields["_parent"] = parent
+        fields["_kind"] = kind
+        fields["_start_time"] = start_time
+        fields["_record_exception"] = record_exception
+        fields["_set_status_on_exception"] = set_status_on_exception
+        fields["_span_processor"] = processor
+        fields["_lock"] = self.lock()
+        fields["_attributes"] = bounded
+        fields["_events"] = fields["_links"] = _NONE
+        found: _LeanSpan = span
+        return found
+
+
+_PROBE = SpanProcessor()
+# A span's fields: those given per span, and those the tracer's spans share (the
+# values the SDK gives every span of a tracer: its resource, scope, limits...;
+# a span not ended, its status unset). Any other field: no layout.
+_PER_SPAN = frozenset(
+    {
+        *("_name", "_context", "_parent", "_kind", "_start_time", "_lock"),
+        *("_record_exception", "_set_status_on_exception", "_span_processor"),
+        *("_attributes", "_events", "_links"),
+    }
+)
+_SHARED = frozenset(
+    {
+        *("_sampler", "_trace_config", "_resource", "_limits", "_status"),
+        *("_instrumentation_info", "_instrumentation_scope", "_end_time"),
+        "_record_end_metrics",  # newer SDKs: None without the SDK's own metrics
+    }
+)
+_LOCKS: tuple[Callable[[], Any], ...] = (threading.Lock, threading.RLock)
+
+
+def _lock_kind(lock: object) -> Callable[[], Any] | None:
+    return next((k for k in _LOCKS if type(k()) is type(lock)), None)
+
+
+def _alike(made: dict[str, Any], sdk: dict[str, Any]) -> bool:
+    """The short way's span fields are the SDK's: the same names and values,
+    locks of the same kind, attributes alike, no events or links (the SDK's
+    empty lists, checked by the caller)."""
+    if made.keys() != sdk.keys():
+        return False
+    for key, value in sdk.items():
+        mine = made[key]
+        if key in ("_events", "_links"):
+            continue
+        if key == "_attributes":
+            if vars(mine).keys() != vars(value).keys() or any(
+                mine.__dict__[k] != v for k, v in vars(value).items() if k != "_lock"
+            ):
+                return False
+        elif key == "_lock":
+            if type(mine) is not type(value):
+                return False
+        elif mine is not value and mine != value:
+            return False
+    return True
