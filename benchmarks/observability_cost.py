@@ -1,6 +1,7 @@
 """Instructions per request of our gateway, counted by callgrind: with
-observability off (as it ships) and on (metrics on, every request traced to an
-exporter that drops the spans), to set what it costs apart from this VM's drift.
+observability off (metrics off, no tracing), with metrics (as it ships) and on
+(metrics on, every request traced to an exporter that drops the spans), to set
+what each costs apart from this VM's drift.
 
     python -m benchmarks.observability_cost [--operations acdm] [--requests 50]
         [--warmup 20] [--output bench-results]
@@ -36,6 +37,7 @@ import httpx
 from benchmarks import processes, traffic
 from benchmarks.operations import Operation, Population, select
 from benchmarks.run import (
+    BARE_ENV,
     GATEWAY_CLI,
     OBSERVED_ENV,
     PROVIDERS,
@@ -49,7 +51,7 @@ from benchmarks.run import (
     token,
 )
 
-SETTINGS = {"off": {}, "on": OBSERVED_ENV}
+SETTINGS = {"off": BARE_ENV, "metrics": {}, "on": OBSERVED_ENV}
 _TOTALS = re.compile(r"^totals:\s+(\d+)", re.MULTILINE)
 
 
@@ -60,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
     parser.add_argument(
-        "--settings", default="off,on", help="off, on or both (a commit's own cost)"
+        "--settings",
+        default="off,metrics,on",
+        help="some of off, metrics, on (the first is the baseline)",
     )
     args = parser.parse_args(argv)
     chosen = {k: v for k, v in SETTINGS.items() if k in args.settings.split(",")}
@@ -101,18 +105,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         processes.stop(started)
     names = list(chosen)
+    baseline, others = names[0], names[1:]
     rows = [
         "| op | "
         + " | ".join(f"{n} (M instr./req)" for n in names)
-        + (" | on / off |" if len(names) == 2 else " |"),
-        "|---|" + "---:|" * (len(names) + (len(names) == 2)),
+        + "".join(f" | {n} / {baseline}" for n in others)
+        + " |",
+        "|---|" + "---:|" * (len(names) + len(others)),
     ]
     for op in operations:
         key = op.key if op else "m"
         found = [counts[(key, n)] for n in names]
         cells = " | ".join(f"{c / 1e6:.2f}" for c in found)
-        share = f" | {found[1] / found[0]:.3f}x" if len(found) == 2 else ""
-        rows.append(f"| {key} | {cells}{share} |")
+        shares = "".join(f" | {c / found[0]:.3f}x" for c in found[1:])
+        rows.append(f"| {key} | {cells}{shares} |")
     table = "\n".join(rows)
     print()
     print(table)
