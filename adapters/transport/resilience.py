@@ -184,8 +184,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
     async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
         repeatable, safe = _repeatable(request)
         timeouts = request.extensions.get("timeout")
-        # Only the metrics name the route: nothing to match when nobody observes.
-        route = self.routes.of(request) if self.observer is not NOBODY else OTHER
+        # The metrics and the spans name the route (the same template for both):
+        # nothing to match when neither observes.
+        observed = self.observer is not NOBODY or self.tracer is not None
+        route = self.routes.of(request) if observed else OTHER
         self.budget.deposit()
         retry = 0
         waited = 0.0
@@ -233,7 +235,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         the transport underneath. ``waited``: the backoff slept before it."""
         if self.tracer is None:
             return await self._attempt(request, deadline, timeouts, route, retry)
-        with upstream_span(self.tracer, self.name, request, retry + 1, waited) as span:
+        with upstream_span(
+            self.tracer, self.name, request, retry + 1, waited, route
+        ) as span:
             outcome = await self._attempt(request, deadline, timeouts, route, retry)
             record_outcome(span, outcome.response, outcome.error)
             return outcome

@@ -8,8 +8,9 @@ written. Inside the span the request gets ``traceparent`` (and ``tracestate``
 when the trace carries one) naming the attempt's span as the provider's parent.
 
 Attributes (OpenTelemetry's HTTP client conventions where they have a name):
-``http.request.method``, ``url.template`` (the route template of
-:mod:`adapters.transport.paths`: never the URL, which holds ids),
+``http.request.method``, ``url.template`` (the route template of the
+provider's contract, the one the metrics label the call with:
+:mod:`adapters.transport.observe`; never the URL, which holds ids),
 ``gateway.provider`` (the server, named), ``gateway.attempt`` (1 for the first),
 on a retry ``http.request.resend_count`` and ``gateway.retry_delay_s`` (the
 backoff waited before this attempt), ``http.response.status_code``,
@@ -38,8 +39,6 @@ from opentelemetry.trace import (
     set_span_in_context,
 )
 from opentelemetry.util.types import AttributeValue
-
-from adapters.transport.paths import ROUTE, UNKNOWN_ROUTE
 
 # Set on a response by the layer that read its body: its size as read.
 BODY_BYTES = "gateway.body_bytes"
@@ -80,11 +79,6 @@ class current:
             span.end()
 
 
-def route_of(request: httpx.Request) -> str:
-    found = request.extensions.get(ROUTE)
-    return found if isinstance(found, str) else UNKNOWN_ROUTE
-
-
 class upstream_span:
     """The attempt's client span (ended with the block; a leaf, so never made
     current); the request carries its trace context (written again on every
@@ -100,8 +94,8 @@ class upstream_span:
         request: httpx.Request,
         attempt: int,
         delay: float,
+        route: str,
     ) -> None:
-        route = route_of(request)
         attributes: dict[str, str | int | float] = {
             "http.request.method": request.method,
             "url.template": route,

@@ -35,7 +35,6 @@ from opentelemetry.trace import (
     use_span,
 )
 
-from adapters.transport.paths import UNKNOWN_ROUTE
 from adapters.transport.tracing import current, upstream_span
 from gateway.tracing import Tracing, lean
 
@@ -303,7 +302,9 @@ def test_an_upstream_span_ends_with_its_block(error: BaseException | None) -> No
     request = httpx.Request("GET", "http://apiture.test/applications/7")
     with (
         suppress(BaseException),
-        upstream_span(tracer, "apiture", request, 2, 0.5) as span,
+        upstream_span(
+            tracer, "apiture", request, 2, 0.5, "/applications/{applicationId}"
+        ) as span,
     ):
         assert span.is_recording()
         if error is not None:
@@ -316,7 +317,7 @@ def test_an_upstream_span_ends_with_its_block(error: BaseException | None) -> No
     )
     assert dict(ended.attributes or {}) == {
         "http.request.method": "GET",
-        "url.template": UNKNOWN_ROUTE,
+        "url.template": "/applications/{applicationId}",
         "gateway.provider": "apiture",
         "gateway.attempt": 2,
         "http.request.resend_count": 1,

@@ -74,13 +74,14 @@ async def test_the_span_tree_of_a_page_with_documents() -> None:
         "gateway.loader": "apiture_application",
         "gateway.batch.size": 3,
     }
-    details = [s for s in spans if s.name == "GET /applications/{id}"]
+    # named by the contract's template, the metrics' label for the same call
+    details = [s for s in spans if s.name == "GET /applications/{applicationId}"]
     assert len(details) == 3
     for call in details:
         assert parent_of(call, spans) is batch
         assert call.kind is SpanKind.CLIENT
         attributes = dict(call.attributes or {})
-        assert attributes["url.template"] == "/applications/{id}"
+        assert attributes["url.template"] == "/applications/{applicationId}"
         assert attributes["gateway.provider"] == "apiture"
         assert attributes["http.request.method"] == "GET"
         assert attributes["http.response.status_code"] == 200
@@ -99,7 +100,7 @@ async def test_the_span_tree_of_a_page_with_documents() -> None:
     assert not {"graphql.parse", "graphql.validate", "graphql.plan"} & set(names)
     (operation,) = [s for s in again if s.kind is SpanKind.SERVER]
     assert operation.attributes["gateway.document.cached"] is True  # type: ignore[index]
-    assert names.count("GET /applications/{id}") == 3
+    assert names.count("GET /applications/{applicationId}") == 3
 
     # no span names a record: every upstream span is named by its template
     keys = [e["node"]["id"] for e in edges]
@@ -180,7 +181,7 @@ async def test_a_retried_read_is_one_span_per_attempt() -> None:
         await traced.gateway.data(PAGE_WITH_DOCUMENTS, {"first": 1})
         spans = traced.spans()
         sent = [r.headers["traceparent"] for r in apiture.control.requests]
-    first, second = [s for s in spans if s.name == "GET /applications/{id}"]
+    first, second = [s for s in spans if s.name == "GET /applications/{applicationId}"]
     assert first.attributes["gateway.attempt"] == 1  # type: ignore[index]
     assert first.attributes["http.response.status_code"] == 503  # type: ignore[index]
     assert first.attributes["error.type"] == "503"  # type: ignore[index]
