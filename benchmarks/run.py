@@ -813,9 +813,9 @@ def main(argv: list[str] | None = None) -> int:
     bearer = f"Bearer {bearer_token}"
     rates: dict[str, float] = {}
     try:
-        for unit in runs:
+        for index, unit in enumerate(runs):
             label = f"{unit.scenario} {unit.key}"
-            for gateway in gateways:
+            for gateway in rotated(gateways, index):
                 problem = check_sample(stack, unit, gateway, bearer, work)
                 if problem:
                     notes.append(f"{label} on {gateway}: the sample failed: {problem}")
@@ -853,6 +853,16 @@ def main(argv: list[str] | None = None) -> int:
     print(results.markdown(report))
     print(f"written: {md} and {js}")
     return 0
+
+
+def rotated(gateways: list[Gateway], index: int) -> list[Gateway]:
+    """The gateways in the order the ``index``-th run measures them: each run
+    starts one further along, so no gateway is always measured first (right
+    after the previous run's last) or last."""
+    if not gateways:
+        return []
+    shift = index % len(gateways)
+    return gateways[shift:] + gateways[:shift]
 
 
 def _profiled_units(keys: str, operations: list[Operation]) -> list[Unit]:

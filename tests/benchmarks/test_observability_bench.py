@@ -8,9 +8,9 @@ from typing import Literal
 
 import pytest
 
-from benchmarks.operations import OPERATIONS, flavour, gateway_variables
+from benchmarks.operations import OPERATIONS, Gateway, flavour, gateway_variables
 from benchmarks.results import as_json, markdown, observability_rows
-from benchmarks.run import BARE_ENV, OBSERVED_ENV, clean_env, parse_args
+from benchmarks.run import BARE_ENV, OBSERVED_ENV, clean_env, parse_args, rotated
 from gateway.settings import Settings
 from tests.benchmarks.test_results import measurement, report
 
@@ -90,3 +90,15 @@ def test_cpu_per_request_bare_metrics_traced_and_the_ratios() -> None:
     assert observability_rows(report(off, hive)) == []
     assert observability_rows(report(metrics, within)) == []
     assert "Observability on / off" not in markdown(report(off, hive))
+
+
+def test_each_run_starts_with_the_next_gateway() -> None:
+    gateways: list[Gateway] = ["ours", "bare", "observed"]
+    orders = [rotated(gateways, i) for i in range(4)]
+    assert orders == [
+        ["ours", "bare", "observed"],
+        ["bare", "observed", "ours"],
+        ["observed", "ours", "bare"],
+        ["ours", "bare", "observed"],
+    ]
+    assert rotated(["ours"], 5) == ["ours"] and rotated([], 1) == []
