@@ -45,14 +45,18 @@ MESH_DIR = ROOT / "benchmarks" / "mesh" / "queries"
 # costs: "bare" with metrics off and no tracing, "observed" with metrics on and
 # every request traced (to an exporter that drops the spans). "ours" is as it
 # ships: metrics on, tracing off.
-Gateway = Literal["ours", "bare", "observed", "hive"]
-GATEWAYS: tuple[Gateway, ...] = ("ours", "bare", "observed", "hive")
+# With ``--before-tree DIR``, "before": our gateway as another checkout has it
+# (an earlier commit's worktree), measured beside ours in the same run.
+Gateway = Literal["ours", "before", "bare", "observed", "hive"]
+GATEWAYS: tuple[Gateway, ...] = ("ours", "before", "bare", "observed", "hive")
 OBSERVED: Gateway = "observed"
 BARE: Gateway = "bare"
+BEFORE: Gateway = "before"
 
 
 def flavour(gateway: Gateway) -> Literal["ours", "hive"]:
-    """Which gateway's queries and answers: ours also when bare or observed."""
+    """Which gateway's queries and answers: ours also when before, bare or
+    observed."""
     return "hive" if gateway == "hive" else "ours"
 
 

@@ -331,6 +331,20 @@ def markdown(report: Report) -> str:
             *ratio_rows(report, scenario),
             "",
         ]
+    compared = before_rows(report)
+    if compared:
+        lines += [
+            "## Before / after (ours)",
+            "",
+            "Our gateway measured twice in the same run, on the same traffic: "
+            f"'before', from a checkout at {s.get('before_commit', '?')}, and as "
+            f"it is now, at {s.get('ours_commit') or s.get('commit', '?')}. CPU "
+            "per request of the gateway's process tree; the ratio is now / "
+            f"before (flagged above {BEFORE_TARGET:.2f}).",
+            "",
+            *compared,
+            "",
+        ]
     overhead = observability_rows(report)
     if overhead:
         lines += [
@@ -369,6 +383,42 @@ def markdown(report: Report) -> str:
 # neither: the issue's targets, +5 % and +15 %.
 METRICS_TARGET = 1.05
 OBSERVED_TARGET = 1.15
+
+
+# No operation more than 5 % worse in CPU per request than before a change.
+BEFORE_TARGET = 1.05
+
+
+def before_pairs(report: Report) -> list[tuple[str, str, Measurement, Measurement]]:
+    """(scenario, label, before, now) for every run measured both ways."""
+    found = {(m.scenario, m.label, m.gateway): m for m in report.measurements}
+    out = []
+    for (scenario, label, gateway), before in found.items():
+        now = found.get((scenario, label, "ours"))
+        if gateway == "before" and now is not None:
+            out.append((scenario, label, before, now))
+    return out
+
+
+def before_rows(report: Report) -> list[str]:
+    pairs = before_pairs(report)
+    if not pairs:
+        return []
+    rows = [
+        "| scenario | op | CPU/req before (ms) | CPU/req now (ms) | now / before "
+        "| req/s before | req/s now | p99 before (ms) | p99 now (ms) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for scenario, label, before, now in pairs:
+        share = ratio(now.cpu_ms_per_request, before.cpu_ms_per_request)
+        flag = "" if share is None or share <= BEFORE_TARGET else " **worse**"
+        rows.append(
+            f"| {scenario} | {label} | {before.cpu_ms_per_request:.2f} "
+            f"| {now.cpu_ms_per_request:.2f} | {_x(share)}{flag} "
+            f"| {before.rps:,.0f} | {now.rps:,.0f} "
+            f"| {before.wrk.p99_ms:.1f} | {now.wrk.p99_ms:.1f} |"
+        )
+    return rows
 
 
 def observability_pairs(
@@ -450,6 +500,14 @@ def as_json(report: Report) -> dict[str, Any]:
             **ratios(ours, hive),
             "targets": asdict(verdict(ours, hive)),
         }
+    out["before_after"] = {
+        f"{scenario} {label}": {
+            "cpu_ms_per_request_before": before.cpu_ms_per_request,
+            "cpu_ms_per_request_now": now.cpu_ms_per_request,
+            "ratio": ratio(now.cpu_ms_per_request, before.cpu_ms_per_request),
+        }
+        for scenario, label, before, now in before_pairs(report)
+    }
     out["observability"] = {
         f"{scenario} {label}": {
             "cpu_ms_per_request_off": off.cpu_ms_per_request,

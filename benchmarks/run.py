@@ -54,6 +54,7 @@ from benchmarks import live, processes, profile, results, traffic
 from benchmarks.load import Load, WrkResult, run_wrk, wrk_path
 from benchmarks.operations import (
     BARE,
+    BEFORE,
     GATEWAYS,
     MIX,
     OBSERVED,
@@ -90,11 +91,13 @@ class Stack:
     population: Population = field(default_factory=lambda: Population((), ()))
     observed: str = ""  # ours with metrics and tracing on (--observability)
     bare: str = ""  # ours with metrics off, no tracing (--observability)
+    before: str = ""  # ours from another checkout (--before-tree)
 
     def url(self, gateway: Gateway) -> str:
         base = {
             "ours": self.ours,
             "bare": self.bare,
+            "before": self.before,
             "observed": self.observed,
             "hive": self.hive,
         }
@@ -197,7 +200,7 @@ def token() -> str:
 
 def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack:
     ports: list[int] = []
-    while len(ports) < 8:  # free ones, asked of the OS (others share the machine)
+    while len(ports) < 9:  # free ones, asked of the OS (others share the machine)
         port = processes.free_port()
         if port not in ports:
             ports.append(port)
@@ -216,6 +219,9 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
     bare = BARE in args.gateway_list
     if bare:
         stack.bare = f"http://127.0.0.1:{ports[7]}"
+    before = BEFORE in args.gateway_list
+    if before:
+        stack.before = f"http://127.0.0.1:{ports[8]}"
     try:
         for provider, port in sandbox_ports.items():
             started[provider] = processes.start(
@@ -241,6 +247,8 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
             _start_ours(args, stack, work, {**base, **OBSERVED_ENV}, OBSERVED)
         if bare:
             _start_ours(args, stack, work, {**base, **BARE_ENV}, BARE)
+        if before:
+            _start_ours(args, stack, work, base, BEFORE)
         if "hive" in args.gateway_list:
             _start_hive(args, stack, work, base, notes)
         processes.wait_until_ready(started["ours"], stack.ours + "/healthz")
@@ -248,6 +256,8 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
             processes.wait_until_ready(started[OBSERVED], stack.observed + "/healthz")
         if bare:
             processes.wait_until_ready(started[BARE], stack.bare + "/healthz")
+        if before:
+            processes.wait_until_ready(started[BEFORE], stack.before + "/healthz")
         if "hive" in args.gateway_list:
             processes.wait_until_ready(started["hive"], stack.hive + "/healthcheck")
     except BaseException:
@@ -276,8 +286,9 @@ def _start_ours(
     name: Gateway = "ours",
 ) -> None:
     env = ours_env(stack.sandboxes, base)
-    tree = Path(args.ours_tree) if args.ours_tree else ROOT
-    if args.ours_tree:  # another checkout's gateway, this one's sandboxes and load
+    other = args.before_tree if name == BEFORE else args.ours_tree
+    tree = Path(other) if other else ROOT
+    if other:  # another checkout's gateway, this one's sandboxes and load
         env["PYTHONPATH"] = str(tree)
     port = stack.url(name).rsplit(":", 1)[1].removesuffix("/graphql")
     stack.started[name] = processes.start(
@@ -728,7 +739,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-gateway",
         default="ours",
-        choices=["ours", BARE, OBSERVED],
+        choices=["ours", BEFORE, BARE, OBSERVED],
         help="the gateway --profile samples (bare, observed: need --observability)",
     )
     parser.add_argument("--output", default=str(ROOT / "bench-results"))
@@ -737,6 +748,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="",
         help="run our gateway from this checkout instead (e.g. a worktree of an "
         "earlier commit), on this checkout's sandboxes and traffic: before/after",
+    )
+    parser.add_argument(
+        "--before-tree",
+        default="",
+        help="also measure our gateway from this checkout (e.g. a worktree of an "
+        "earlier commit) as 'before', in the same run and on the same traffic, "
+        "and print each operation's CPU per request now against before",
     )
     parser.add_argument(
         "--replicas",
@@ -766,6 +784,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     runs = units(scenarios, operations)
     asked = args.gateways.split(",") + ([BARE, OBSERVED] if args.observability else [])
+    asked += [BEFORE] if args.before_tree else []
     gateways = [g for g in GATEWAYS if g in asked]
     args.gateway_list = gateways
     hive_gateway = MESH / "node_modules" / ".bin" / "hive-gateway"
@@ -784,6 +803,8 @@ def main(argv: list[str] | None = None) -> int:
     settings["commit"] = source_version()
     if args.ours_tree:
         settings["ours_commit"] = source_version(Path(args.ours_tree))
+    if args.before_tree:
+        settings["before_commit"] = source_version(Path(args.before_tree))
     settings["loadavg_before"] = os.getloadavg()[0]
     report = results.Report(started=started_at, settings=settings, notes=notes)
     report.titles = {o.key: o.title for o in operations}
@@ -801,6 +822,8 @@ def main(argv: list[str] | None = None) -> int:
         settings["urls"][OBSERVED] = stack.observed
     if stack.bare:
         settings["urls"][BARE] = stack.bare
+    if stack.before:
+        settings["urls"][BEFORE] = stack.before
     bearer_token = token()
     widths = {w for op in operations for w in op.critical_path}
     args.hops_ms = upstream_hop_ms(stack, widths)

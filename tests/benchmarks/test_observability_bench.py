@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from benchmarks.operations import OPERATIONS, Gateway, flavour, gateway_variables
-from benchmarks.results import as_json, markdown, observability_rows
+from benchmarks.results import as_json, before_rows, markdown, observability_rows
 from benchmarks.run import BARE_ENV, OBSERVED_ENV, clean_env, parse_args, rotated
 from gateway.settings import Settings
 from tests.benchmarks.test_results import measurement, report
@@ -102,3 +102,23 @@ def test_each_run_starts_with_the_next_gateway() -> None:
         ["ours", "bare", "observed"],
     ]
     assert rotated(["ours"], 5) == ["ours"] and rotated([], 1) == []
+
+
+def test_before_and_now_side_by_side() -> None:
+    before = measurement("before", 1000, 10.0, 30.0, cpu_seconds=2.0)  # 2.00 ms
+    now = measurement("ours", 1000, 10.0, 20.0, cpu_seconds=2.2)  # 2.20 ms
+    made = report(before, now)
+    assert before_rows(made)[2] == (
+        "| varied | a | 2.00 | 2.20 | 1.10x **worse** | 50 | 50 | 30.0 | 20.0 |"
+    )
+    assert "## Before / after (ours)" in markdown(made)
+    assert as_json(made)["before_after"]["varied a"] == {
+        "cpu_ms_per_request_before": 2.0,
+        "cpu_ms_per_request_now": 2.2,
+        "ratio": 1.1,
+    }
+    same = measurement("ours", 1000, 10.0, 20.0, cpu_seconds=2.04)
+    assert before_rows(report(before, same))[2].split("|")[5].strip() == "1.02x"
+    assert before_rows(report(now)) == []
+    assert flavour("before") == "ours"
+    assert parse_args(["--before-tree", "/x"]).before_tree == "/x"
