@@ -36,7 +36,6 @@ from benchmarks.run import (
     GATEWAY_CLI,
     PROVIDERS,
     ROOT,
-    SANDBOX_CLI,
     Stack,
     _population,
     check_sample,
@@ -44,6 +43,7 @@ from benchmarks.run import (
     measure,
     ours_env,
     source_version,
+    start_sandboxes,
     token,
     units,
     upstream_hop_ms,
@@ -75,7 +75,7 @@ class Row:
         return self.measurement.rps / self.cores if self.cores else 0.0
 
 
-def start_sandboxes(args: argparse.Namespace, work: Path) -> Stack:
+def sandbox_stack(args: argparse.Namespace, work: Path) -> Stack:
     started: dict[str, Started] = {}
     ports: list[int] = []
     while len(ports) < 4:
@@ -91,28 +91,7 @@ def start_sandboxes(args: argparse.Namespace, work: Path) -> Stack:
         hive="",
         started=started,
     )
-    try:
-        for provider, port in zip(PROVIDERS, ports, strict=True):
-            started[provider] = processes.start(
-                f"{provider} sandbox",
-                [
-                    *SANDBOX_CLI,
-                    f"--provider={provider}",
-                    f"--port={port}",
-                    f"--latency={args.latency}",
-                    f"--population={work / f'population-{provider}.json'}",
-                ],
-                log=work / f"sandbox-{provider}.log",
-                env=clean_env(),
-                cwd=ROOT,
-            )
-        for provider in PROVIDERS:
-            processes.wait_until_ready(
-                started[provider], stack.sandboxes[provider] + "/_sandbox/calls"
-            )
-    except BaseException:
-        processes.stop(started.values())
-        raise
+    started.update(start_sandboxes(work, stack.sandboxes, args.latency, clean_env()))
     stack.population = _population(work)
     return stack
 
@@ -148,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
         f"at {', '.join(map(str, sizes))} replicas (logs in {work})",
         flush=True,
     )
-    stack = start_sandboxes(args, work)
+    stack = sandbox_stack(args, work)
     bearer = token()
     args.hops_ms = upstream_hop_ms(
         stack, {w for op in unit.ops for w in op.critical_path}

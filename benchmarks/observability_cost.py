@@ -23,7 +23,6 @@ driver are not. Slow (Python under valgrind): a few minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import shutil
@@ -42,12 +41,13 @@ from benchmarks.run import (
     OBSERVED_ENV,
     PROVIDERS,
     ROOT,
-    SANDBOX_CLI,
     Stack,
     Unit,
+    _population,
     clean_env,
     ours_env,
     seed_approvable,
+    start_sandboxes,
     token,
 )
 
@@ -129,37 +129,9 @@ def main(argv: list[str] | None = None) -> int:
 def _sandboxes(
     work: Path, base: dict[str, str], started: list[processes.Started]
 ) -> tuple[dict[str, str], Population]:
-    urls: dict[str, str] = {}
-    for provider in PROVIDERS:
-        port = processes.free_port()
-        urls[provider] = f"http://127.0.0.1:{port}"
-        started.append(
-            processes.start(
-                f"{provider} sandbox",
-                [
-                    *SANDBOX_CLI,
-                    f"--provider={provider}",
-                    f"--port={port}",
-                    "--latency=0",
-                    f"--population={work / f'population-{provider}.json'}",
-                ],
-                log=work / f"sandbox-{provider}.log",
-                env=base,
-                cwd=ROOT,
-            )
-        )
-    for provider, s in zip(PROVIDERS, started, strict=True):
-        processes.wait_until_ready(s, urls[provider] + "/_sandbox/calls")
-
-    def ids(provider: str, kind: str) -> list[str]:
-        path = work / f"population-{provider}.json"
-        found: list[str] = json.loads(path.read_text("utf-8"))[kind]
-        return found
-
-    population = Population(
-        applications=ids("apiture", "applications"),
-        customers=ids("connectfi", "customers"),
-    )
+    urls = {p: f"http://127.0.0.1:{processes.free_port()}" for p in PROVIDERS}
+    started.extend(start_sandboxes(work, urls, 0.0, base).values())
+    population = _population(work)
     return urls, population
 
 

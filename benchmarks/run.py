@@ -40,7 +40,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,24 +223,7 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
     if before:
         stack.before = f"http://127.0.0.1:{ports[8]}"
     try:
-        for provider, port in sandbox_ports.items():
-            started[provider] = processes.start(
-                f"{provider} sandbox",
-                [
-                    *SANDBOX_CLI,
-                    f"--provider={provider}",
-                    f"--port={port}",
-                    f"--latency={args.latency}",
-                    f"--population={work / f'population-{provider}.json'}",
-                ],
-                log=work / f"sandbox-{provider}.log",
-                env=base,
-                cwd=ROOT,
-            )
-        for provider in PROVIDERS:
-            processes.wait_until_ready(
-                started[provider], stack.sandboxes[provider] + "/_sandbox/calls"
-            )
+        started.update(start_sandboxes(work, stack.sandboxes, args.latency, base))
         stack.population = _population(work)
         _start_ours(args, stack, work, base)
         if observed:
@@ -264,6 +247,38 @@ def start_stack(args: argparse.Namespace, work: Path, notes: list[str]) -> Stack
         processes.stop(started.values())
         raise
     return stack
+
+
+def start_sandboxes(
+    work: Path, urls: Mapping[str, str], latency: float, env: Mapping[str, str]
+) -> dict[str, Started]:
+    """The sandboxes at ``urls`` (provider -> base URL on 127.0.0.1), each its own
+    process seeded with the bench's population (its ids written to ``work``),
+    answering; any started are stopped if one fails."""
+    started: dict[str, Started] = {}
+    try:
+        for provider, url in urls.items():
+            started[provider] = processes.start(
+                f"{provider} sandbox",
+                [
+                    *SANDBOX_CLI,
+                    f"--provider={provider}",
+                    f"--port={url.rsplit(':', 1)[1]}",
+                    f"--latency={latency}",
+                    f"--population={work / f'population-{provider}.json'}",
+                ],
+                log=work / f"sandbox-{provider}.log",
+                env=env,
+                cwd=ROOT,
+            )
+        for provider, url in urls.items():
+            processes.wait_until_ready(
+                started[provider], url + "/_sandbox/calls", timeout=120
+            )
+    except BaseException:
+        processes.stop(started.values())
+        raise
+    return started
 
 
 def _population(work: Path) -> Population:

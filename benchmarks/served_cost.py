@@ -72,26 +72,7 @@ def start(tool: str, work: Path, observed: bool = False) -> run.Stack:
     )
     base = run.clean_env()
     try:
-        for provider in run.PROVIDERS:
-            stack.started[provider] = processes.start(
-                f"{provider} sandbox",
-                [
-                    *run.SANDBOX_CLI,
-                    f"--provider={provider}",
-                    f"--port={stack.sandboxes[provider].rsplit(':', 1)[1]}",
-                    "--latency=0",
-                    f"--population={work / f'population-{provider}.json'}",
-                ],
-                log=work / f"sandbox-{provider}.log",
-                env=base,
-                cwd=run.ROOT,
-            )
-        for provider in run.PROVIDERS:
-            processes.wait_until_ready(
-                stack.started[provider],
-                stack.sandboxes[provider] + "/_sandbox/calls",
-                timeout=120,
-            )
+        stack.started.update(run.start_sandboxes(work, stack.sandboxes, 0.0, base))
         stack.population = run._population(work)
         serve = [*run.GATEWAY_CLI, "serve", f"--port={ports[4]}", "--workers=1"]
         if tool in ("py-spy", "rss"):
