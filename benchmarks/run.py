@@ -48,6 +48,7 @@ from pathlib import Path
 import aiohttp
 import httpx
 import jwt
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from benchmarks import live, processes, profile, results, traffic
@@ -640,6 +641,7 @@ def measure(
     reset_sandboxes(stack)
     target = stack.gateway(gateway)
     sandboxes = {p: stack.started[p] for p in PROVIDERS}
+    counted0 = gateway_counters(url, bearer_token) if gateway != "hive" else {}
     cpu0 = target.cpu_seconds()
     sandbox0 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
     busy0, _ = processes.machine_busy_seconds()
@@ -651,6 +653,7 @@ def measure(
     busy1, _ = processes.machine_busy_seconds()
     cpu1 = target.cpu_seconds()
     sandbox1 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
+    counted1 = gateway_counters(url, bearer_token) if counted0 else {}
     under_load = sandbox_calls(stack)
     calls, counted, failed = count_calls(
         stack, unit, gateway, f"Bearer {bearer_token}", args
@@ -690,7 +693,38 @@ def measure(
         single=single,
         scenario=unit.scenario,
         fresh=unit.fresh,
+        counters={k: v - counted0.get(k, 0.0) for k, v in counted1.items()},
     )
+
+
+def gateway_counters(url: str, bearer_token: str) -> dict[str, float]:
+    """Our gateway's coalesced reads and cache hits and misses so far, from its
+    /metrics (empty when it serves none: metrics off)."""
+    try:
+        answer = httpx.get(
+            url.removesuffix("/graphql") + "/metrics",
+            headers={"Authorization": f"Bearer {bearer_token}"},
+            timeout=10.0,
+        )
+    except httpx.HTTPError:
+        return {}
+    if answer.status_code != 200:
+        return {}
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == "gateway_upstream_coalesced_total":
+                key = "coalesced"
+            elif sample.name in (
+                "gateway_cache_hits_total",
+                "gateway_cache_misses_total",
+            ):
+                kind = "hits" if "hits" in sample.name else "misses"
+                key = f"cache {kind} {sample.labels.get('cache', '?')}"
+            else:
+                continue
+            found[key] = found.get(key, 0.0) + sample.value
+    return found
 
 
 def _load(args: argparse.Namespace, seconds: float) -> Load:
