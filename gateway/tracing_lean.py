@@ -27,7 +27,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import Attributes
 
-from gateway.tracing_spans import _SAMPLED, _Layout, _LeanSpan, _plain
+from gateway.tracing_spans import _SAMPLED, NO_OPS, _Layout, _LeanSpan, _plain
 
 # The samplers that record and sample every span whose parent (if any) is
 # sampled: the SDK's default (parent-based, always on) and ``always_on``.
@@ -146,7 +146,8 @@ class _LeanTracer(sdk_trace.Tracer):
                 set_status_on_exception,
                 time_ns() if start_time is None else start_time,
             )
-            processor.on_start(made, parent_context=context)  # as start() does
+            if type(processor).on_start not in NO_OPS:
+                processor.on_start(made, parent_context=context)  # as start() does
             return made
         span = _LeanSpan(
             name=name,

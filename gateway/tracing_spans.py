@@ -8,11 +8,13 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from operator import itemgetter
+from time import time_ns
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import SpanContext, SpanKind, StatusCode, TraceFlags
 from opentelemetry.util.types import Attributes
@@ -45,14 +47,18 @@ class _LeanSpan(sdk_trace._Span):
 
     lean_readable: tuple[str, ...] = ()  # the fields a ReadableSpan copies
     lean_copied: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
+    lean_readable_keys: dict[str, Any] = {}  # read only: each span copies it
 
     def _readable_span(self) -> ReadableSpan:
         copied = self.lean_copied
         if copied is None:
             return super()._readable_span()
         readable: ReadableSpan = _new(ReadableSpan)
-        fields = zip(self.lean_readable, copied(self.__dict__), strict=True)
-        readable.__dict__.update(fields)
+        # A copy of a dictionary holding every key already (no growth as the
+        # fields go in), given to the span whole.
+        fields = self.lean_readable_keys.copy()
+        fields.update(zip(self.lean_readable, copied(self.__dict__), strict=True))
+        readable.__dict__ = fields
         return readable
 
     # The list made outside the span's lock (the SDK's check takes it): each
@@ -68,8 +74,50 @@ class _LeanSpan(sdk_trace._Span):
         super()._add_link(link)  # type: ignore[misc, unused-ignore]
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        # The usual case inline (a span not ended, every value plain, room
+        # for them, no length limit): the pairs written in order, as cleaning
+        # would keep them. Anything else: the checks below, then the SDK.
+        bounded: Any = self._attributes
+        found = bounded._dict
+        limits = self._limits
+        room = limits.max_span_attributes
+        if (
+            self._end_time is None
+            and limits.max_span_attribute_length is None
+            and room is not None
+            and len(found) + len(attributes) <= room
+            and not bounded._immutable
+        ):
+            for key, value in attributes.items():
+                if type(value) not in _PLAIN or type(key) is not str or not key:
+                    break
+            else:
+                for key, value in attributes.items():
+                    found.pop(key, None)  # a key set again moves last
+                    found[key] = value
+                return
         if not self._set_plain(attributes):
             super().set_attributes(attributes)  # type: ignore[arg-type, unused-ignore]
+
+    def end(self, end_time: int | None = None) -> None:
+        """The SDK's ``end`` without its lock (each of the gateway's spans is
+        ended by the task that made it) and without ``_on_ending`` when the
+        processor's is the SDK's no-op: ended once, the attributes frozen, the
+        processor handed the ``ReadableSpan``. Ended twice or never started:
+        the SDK's own (its warning, its error)."""
+        if self._end_time is not None or self._start_time is None:
+            super().end(end_time)
+            return
+        self._end_time = end_time if end_time is not None else time_ns()
+        bounded: Any = self._attributes
+        bounded._immutable = True
+        ending = self.__dict__.get("_record_end_metrics")
+        if ending:
+            ending()
+        processor = self._span_processor
+        if getattr(type(processor), "_on_ending", None) not in NO_OPS:
+            processor._on_ending(self)
+        processor.on_end(self._readable_span())
 
     def set_attribute(self, key: str, value: Any) -> None:
         if not self._set_plain({key: value}):
@@ -120,6 +168,8 @@ class _Layout:
     ) -> None:
         self.shared = shared
         self.attributes = attributes
+        self.attributes_keys = {**attributes, "_dict": None, "_lock": None}
+        self.span_keys = {**shared, **dict.fromkeys(_PER_SPAN)}
         self.lock = lock
         self.attributes_lock = attributes_lock
 
@@ -201,6 +251,7 @@ class _Layout:
         if any(readable[k] is not found.get(k, _NONE) for k in fields):
             return None  # the SDK copies something else than the span's fields
         _LeanSpan.lean_readable = fields
+        _LeanSpan.lean_readable_keys = dict.fromkeys(fields)
         _LeanSpan.lean_copied = itemgetter(*fields) if len(fields) > 1 else None
         return layout
 
@@ -216,14 +267,16 @@ class _Layout:
         set_status_on_exception: bool,
         start_time: int | None,
     ) -> _LeanSpan:
+        # Each object's fields: a copy of a dictionary that holds every key
+        # already (no growth as they are set), given to the object whole.
         bounded = _new(BoundedAttributes)
-        fields = bounded.__dict__
-        fields.update(self.attributes)
+        fields = self.attributes_keys.copy()
         fields["_dict"] = dict(attributes) if attributes else {}
         fields["_lock"] = self.attributes_lock()
+        bounded.__dict__ = fields
         span = _new(_LeanSpan)
-        fields = span.__dict__
-        fields.update(self.shared)
+        fields = self.span_keys.copy()
+        span.__dict__ = fields
         fields["_name"] = name
         fields["_context"] = context
         fields["_parent"] = parent
@@ -240,6 +293,14 @@ class _Layout:
 
 
 _PROBE = SpanProcessor()
+# The SDK's processors' hooks that do nothing (``on_start``, ``_on_ending``):
+# not called. A processor of another class, or one overriding them, is called.
+NO_OPS: frozenset[object] = frozenset(
+    getattr(kind, hook)
+    for kind in (SpanProcessor, BatchSpanProcessor, SimpleSpanProcessor)
+    for hook in ("on_start", "_on_ending")
+    if hasattr(kind, hook)
+) | {None}
 # A span's fields: those given per span, and those the tracer's spans share (the
 # values the SDK gives every span of a tracer: its resource, scope, limits...;
 # a span not ended, its status unset). Any other field: no layout.

@@ -9,6 +9,8 @@ file by name rather than a request at run time.
 - httpx ``Response._content``, behind ``adapters.transport.cap.answered``: no
   public setter for a body read by hand (a new Response would lose the request
   and the extensions).
+- httpx ``Headers._list``, behind ``adapters.transport.tracing.set_header``:
+  ``__setitem__`` encodes, lower-cases and scans on every traced attempt.
 - httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
 - aiohttp ``ClientSession._retry_connection``, behind
@@ -48,6 +50,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from adapters.transport.cap import answered, content_decoder
 from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
 from adapters.transport.pooled import no_retry_on_dropped_connection
+from adapters.transport.tracing import set_header
 from engine.internals import graphql_schema, raw_info
 from gateway.tracing import Tracing
 from schema.api import build_schema
@@ -169,3 +172,26 @@ def test_the_sdk_span_layout_is_the_one_the_lean_tracer_knows() -> None:
     span = tracer.start_span("x", attributes={"a": 1})
     span.end()
     assert span._readable_span().attributes == {"a": 1}
+
+
+_HEADER_NAMES = st.sampled_from(["traceparent", "TraceParent", "accept", "x-api-key"])
+
+
+@settings(max_examples=200, derandomize=True)
+@given(
+    given_headers=st.lists(st.tuples(_HEADER_NAMES, st.text("abc-0123", max_size=8))),
+    value=st.text("0123456789abcdef-", max_size=60),
+)
+def test_httpx_headers_set_directly_as_setitem_sets_them(
+    given_headers: list[tuple[str, str]], value: str
+) -> None:
+    mine, theirs = httpx.Headers(given_headers), httpx.Headers(given_headers)
+
+    set_header(mine, b"traceparent", value)
+    theirs["traceparent"] = value
+
+    assert mine.raw == [
+        (k.lower() if k.lower() == b"traceparent" else k, v) for k, v in theirs.raw
+    ]
+    assert mine.get_list("traceparent") == [value]
+    assert mine.multi_items() == [(k, v) for k, v in theirs.multi_items()]
