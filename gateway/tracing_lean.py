@@ -4,18 +4,23 @@ With the default sampler (or ``always_on``) its spans are started by a shorter
 road that gives the same spans: the SDK's class, parent, ids, flags, trace
 state, attributes, resource, scope, limits and processors; with the SDK's span
 layout (``gateway.tracing_spans``) each span is built without the SDK's
-constructors. Any other sampler keeps the SDK's tracer.
+constructors. Any other sampler keeps the SDK's tracer. With the SDK's id
+generator, the parent's context is read as the tuple a ``SpanContext`` is and
+the new one made the same way (``tests/test_private_internals.py`` holds the
+layout); the span's processor hooks that do nothing are not called.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from random import getrandbits
 from time import time_ns
 from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import sampling
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import (
     Link,
     Span,
@@ -25,6 +30,7 @@ from opentelemetry.trace import (
     Tracer,
     get_current_span,
 )
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from gateway.tracing_spans import _SAMPLED, NO_OPS, _Layout, _LeanSpan, _plain
@@ -35,6 +41,8 @@ _ALWAYS_ON = sampling.ALWAYS_ON.get_description()
 _PARENT_BASED_ON = sampling.ParentBased(sampling.ALWAYS_ON).get_description()  # type: ignore[no-untyped-call]
 # Newer SDKs flag a trace id drawn at random (W3C Trace Context level 2).
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
+_SAMPLED_BIT = int(TraceFlags.SAMPLED)
+_tuple_new: Any = tuple.__new__
 
 
 def lean(tracer: Tracer) -> Tracer:
@@ -81,7 +89,22 @@ def lean(tracer: Tracer) -> Tracer:
         else -1  # strings to cut (or no limit object as expected): the SDK's road
     )
     lean_tracer.lean_layout = _Layout.of(tracer, lean_tracer.lean_max_attributes)
+    lean_tracer.lean_fast = (
+        type(generator) is RandomIdGenerator and _context_is_a_plain_tuple()
+    )
     return tracer
+
+
+def _context_is_a_plain_tuple() -> bool:
+    """A SpanContext is the tuple (trace id, span id, remote, flags, state,
+    valid), as the fast road reads and makes it (the API's layout since 1.0)."""
+    try:
+        made = SpanContext(3, 5, False, _SAMPLED, None)
+        return tuple(made) == (3, 5, False, _SAMPLED, DEFAULT_TRACE_STATE, True) and (
+            _tuple_new(SpanContext, tuple(made)) == made
+        )
+    except Exception:
+        return False
 
 
 class _LeanTracer(sdk_trace.Tracer):
@@ -91,6 +114,7 @@ class _LeanTracer(sdk_trace.Tracer):
     lean_child_flags: dict[int, TraceFlags]
     lean_max_attributes: int
     lean_layout: _Layout | None
+    lean_fast: bool = False  # the SDK's id generator, SpanContext a plain tuple
 
     def start_span(
         self,
@@ -104,7 +128,55 @@ class _LeanTracer(sdk_trace.Tracer):
         set_status_on_exception: bool = True,
     ) -> Span:
         found = get_current_span(context).get_span_context()
-        parent: SpanContext | None = found
+        layout = self.lean_layout
+        if (
+            layout is not None
+            and self.lean_fast
+            and not links
+            and type(found) is SpanContext
+            and (not attributes or _plain(attributes, self.lean_max_attributes))
+        ):
+            # The usual span, in the fewest steps: the parent's fields read as
+            # the tuple a SpanContext is, the span id drawn as the SDK's
+            # generator draws it, the context made as its constructor makes a
+            # valid one (the ids are valid: the parent's, or drawn non-zero).
+            trace_id, _, _, parent_flags, trace_state, valid = found
+            parent: SpanContext | None = found
+            if valid:
+                if not parent_flags & _SAMPLED_BIT:
+                    return self._sdk_start(
+                        name, context, kind, attributes, links, start_time,
+                        record_exception, set_status_on_exception,
+                    )  # fmt: skip
+                flags = self.lean_child_flags[parent_flags & _RANDOM]
+            else:
+                parent = None
+                trace_id = self.id_generator.generate_trace_id()
+                flags = self.lean_root_flags
+                trace_state = DEFAULT_TRACE_STATE
+            span_id = getrandbits(64)
+            while not span_id:
+                span_id = getrandbits(64)
+            processors: Any = self.span_processor
+            chain: Any = getattr(processors, "_span_processors", ())
+            processor = chain[0] if len(chain) == 1 else processors
+            made = layout.span(
+                name,
+                _tuple_new(
+                    SpanContext, (trace_id, span_id, False, flags, trace_state, True)
+                ),
+                parent,
+                kind,
+                attributes if attributes else None,
+                processor,
+                record_exception,
+                set_status_on_exception,
+                time_ns() if start_time is None else start_time,
+            )
+            if type(processor).on_start not in NO_OPS:
+                processor.on_start(made, parent_context=context)  # as start() does
+            return made
+        parent = found
         if links or (found.is_valid and not found.trace_flags.sampled):
             return super().start_span(  # not sampled: the SDK's decision
                 name,
@@ -176,6 +248,9 @@ class _LeanTracer(sdk_trace.Tracer):
             found_attributes._dict.update(plain)
         span.start(start_time=start_time, parent_context=context)
         return span
+
+    def _sdk_start(self, *args: Any) -> Span:
+        return super().start_span(*args)
 
 
 def _one_or_all(processors: Any) -> Any:

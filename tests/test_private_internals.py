@@ -23,6 +23,9 @@ file by name rather than a request at run time.
   public accessor for the graphql-core schema.
 - Strawberry ``Info._raw_info``, behind ``engine.internals.raw_info``:
   ``Info.selected_fields`` converts the whole selection on every call.
+- OpenTelemetry ``SpanContext`` as the tuple (trace id, span id, remote,
+  flags, state, valid), read and made so by ``gateway.tracing_lean``'s fast
+  road, and the SDK's ``RandomIdGenerator``'s draw (``random.getrandbits``).
 - OpenTelemetry SDK span internals, behind ``gateway.tracing.lean`` (its
   ``_Layout``): the fields of ``_Span`` (and of its ``BoundedAttributes``,
   ``BoundedList`` and the ``ReadableSpan`` that ``_readable_span`` copies),
@@ -46,6 +49,7 @@ from graphql import GraphQLResolveInfo, GraphQLSchema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanContext
 
 from adapters.transport.cap import answered, content_decoder
 from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
@@ -169,9 +173,17 @@ def test_strawberry_schema_and_raw_info() -> None:
 def test_the_sdk_span_layout_is_the_one_the_lean_tracer_knows() -> None:
     tracer: Any = Tracing(TracerProvider()).tracer
     assert tracer.lean_layout is not None
+    # SpanContext read and made as the tuple it is, span ids drawn as the SDK's
+    # RandomIdGenerator draws them.
+    assert tracer.lean_fast
     span = tracer.start_span("x", attributes={"a": 1})
     span.end()
     assert span._readable_span().attributes == {"a": 1}
+    made = span.get_span_context()
+    assert made == SpanContext(
+        made.trace_id, made.span_id, False, made.trace_flags, made.trace_state
+    )
+    assert made.is_valid and made.span_id != 0
 
 
 _HEADER_NAMES = st.sampled_from(["traceparent", "TraceParent", "accept", "x-api-key"])
