@@ -21,6 +21,7 @@ from opentelemetry.util.types import Attributes
 
 log = logging.getLogger("gateway.tracing")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_SAMPLED_BIT = int(TraceFlags.SAMPLED)
 _PLAIN = frozenset({str, bool, int, float})
 
 
@@ -57,7 +58,8 @@ class _LeanSpan(sdk_trace._Span):
         # A copy of a dictionary holding every key already (no growth as the
         # fields go in), given to the span whole.
         fields = self.lean_readable_keys.copy()
-        fields.update(zip(self.lean_readable, copied(self.__dict__), strict=True))
+        # the same length by construction: not checked again per span
+        fields.update(zip(self.lean_readable, copied(self.__dict__), strict=False))
         readable.__dict__ = fields
         return readable
 
@@ -115,8 +117,16 @@ class _LeanSpan(sdk_trace._Span):
         if ending:
             ending()
         processor = self._span_processor
-        if getattr(type(processor), "_on_ending", None) not in NO_OPS:
+        kind = type(processor)
+        if getattr(kind, "_on_ending", None) not in NO_OPS:
             processor._on_ending(self)
+        made: Any = self._context
+        if kind is BatchSpanProcessor and made.trace_flags & _SAMPLED_BIT:
+            # what its on_end does with a sampled span: hand it to its queue
+            queue = processor.__dict__.get("_batch_processor")
+            if queue is not None:
+                queue.emit(self._readable_span())
+                return
         processor.on_end(self._readable_span())
 
     def set_attribute(self, key: str, value: Any) -> None:

@@ -207,3 +207,36 @@ def test_httpx_headers_set_directly_as_setitem_sets_them(
     ]
     assert mine.get_list("traceparent") == [value]
     assert mine.multi_items() == [(k, v) for k, v in theirs.multi_items()]
+
+
+def test_the_batch_processors_queue_takes_what_its_on_end_takes() -> None:
+    """``_LeanSpan.end`` hands a sampled span to the BatchSpanProcessor's
+    ``_batch_processor.emit`` (where the SDK has one), which is all its
+    ``on_end`` does with a sampled span."""
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
+
+    exported = InMemorySpanExporter()
+    processor = BatchSpanProcessor(exported)
+    provider = TracerProvider()
+    provider.add_span_processor(processor)
+    tracer: Any = Tracing(provider).tracer
+    queue = processor.__dict__.get("_batch_processor")
+    emitted: list[Any] = []
+    if queue is not None:
+        real = queue.emit
+        queue.emit = lambda span: (emitted.append(span), real(span))[1]
+    for name in ("a", "b"):
+        tracer.start_span(name).end()
+    provider.force_flush()
+
+    assert [s.name for s in exported.get_finished_spans()] == ["a", "b"]
+    assert [type(s).__name__ for s in exported.get_finished_spans()] == [
+        "ReadableSpan",
+        "ReadableSpan",
+    ]
+    if queue is not None:
+        assert [s.name for s in emitted] == ["a", "b"]
+    provider.shutdown()
