@@ -292,6 +292,20 @@ def test_an_answer_nobody_asked_for_closes_an_idle_connection() -> None:
     run(check())
 
 
+def test_an_informational_answer_is_passed_over() -> None:
+    async def check() -> None:
+        pool = Pool(asyncio.get_running_loop(), 1, 5.0)
+        conn, _ = hand_fed(pool)
+        early = b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+        answer = Answer(201, [(b"X-Real", b"yes")], b"made", "length").wire()
+        (await exchange_fed(conn, [early + answer], eof=False)).result()
+        assert (conn.status, b"".join(conn.body)) == (201, b"made")
+        assert conn.headers.raw == [(b"X-Real", b"yes"), (b"Content-Length", b"4")]
+        assert conn.alive()
+
+    run(check())
+
+
 def test_a_body_past_the_cap_stops_the_reading() -> None:
     async def check() -> None:
         pool = Pool(asyncio.get_running_loop(), 1, 5.0)
