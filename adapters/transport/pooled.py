@@ -112,7 +112,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
         except BaseException:
             conn.abort()  # cancelled, timed out, failed: in no state to reuse
             raise
-        status, headers = conn.status, conn.headers
+        status, headers, encoded = conn.status, conn.headers, conn.encoded
         content = b"".join(conn.body)
         pool.release(conn)
         response = httpx.Response(
@@ -124,7 +124,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
         )
         # Read (decoded) here, once: the layers above take a read response as
         # it is, rather than each reading it again through httpx's streams.
-        if headers.get("content-encoding", "identity") == "identity":
+        if not encoded:
             _read_as_is(response, content)
         else:
             await read_within(response, limit)

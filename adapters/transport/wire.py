@@ -87,6 +87,7 @@ class Connection(asyncio.Protocol):
         self.size = 0
         self.headers_done = False
         self.to_eof = False
+        self.encoded = False  # a Content-Encoding other than identity
         self.keep_alive = False
         self.error: Exception | None = None
         self.read_timeout = 0.0
@@ -165,23 +166,32 @@ class Connection(asyncio.Protocol):
             return  # informational (103 Early Hints): the answer comes next
         self.status = status
         self.keep_alive = self.parser.should_keep_alive()
+        # One pass over the raw headers: each lookup in httpx.Headers costs ~1 us.
+        length: bytes | None = None
+        framed = encoded = False
+        for name, value in self.raw_headers:
+            name = name.lower()
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                framed = True
+            elif name == b"content-encoding":
+                encoded = value.strip().lower() not in (b"", b"identity")
         headers = self.headers = httpx.Headers(self.raw_headers)
         request = self.request
-        try:
-            refuse_declared(headers, self.limit, request)
-        except UpstreamTooLarge as exc:
-            self.error = exc
-            raise _Stop from exc
+        if length is not None and length.strip().isdigit() and int(length) > self.limit:
+            try:
+                refuse_declared(headers, self.limit, request)  # HEAD excepted
+            except UpstreamTooLarge as exc:
+                self.error = exc
+                raise _Stop from exc
         self.headers_done = True
+        self.encoded = encoded
         if request is not None and request.method == "HEAD":
             self.reusable = False  # the parser would wait for the body announced
             self.finish()
             raise _Stop
-        self.to_eof = (
-            "content-length" not in headers
-            and "transfer-encoding" not in headers
-            and status not in (204, 304)
-        )
+        self.to_eof = length is None and not framed and status not in (204, 304)
 
     def on_body(self, body: bytes) -> None:
         self.size += len(body)
@@ -243,7 +253,7 @@ class Connection(asyncio.Protocol):
         self.status = self.size = 0
         self.raw_headers = []
         self.body = []
-        self.headers_done = self.to_eof = False
+        self.headers_done = self.to_eof = self.encoded = False
         self.error = None
 
     async def exchange(
