@@ -116,7 +116,9 @@ def answers(
     draw: st.DrawFn, framings: tuple[str, ...] = ("length", "chunked", "eof")
 ) -> Answer:
     framing = draw(st.sampled_from(framings))
-    status = draw(st.sampled_from([200, 201, 202, 400, 404, 409, 422, 500, 503]))
+    status = draw(
+        st.sampled_from([200, 201, 202, 301, 302, 400, 404, 409, 422, 500, 503])
+    )
     names = draw(
         st.lists(TOKEN.filter(lambda n: n.lower() not in RESERVED), max_size=6)
     )
@@ -288,6 +290,43 @@ def test_an_answer_nobody_asked_for_closes_an_idle_connection() -> None:
         pool.release(conn)
         conn.data_received(answer)  # while idle
         assert fake.closing and not conn.alive()
+
+    run(check())
+
+
+def test_an_upload_goes_out_part_by_part_as_it_is_read() -> None:
+    async def check() -> None:
+        pool = Pool(asyncio.get_running_loop(), 1, 5.0)
+        conn, fake = hand_fed(pool)
+        sent_before: list[bytes] = []
+
+        async def parts() -> AsyncIterator[bytes]:
+            for n in range(3):
+                yield bytes([65 + n]) * 1000
+                # asked for the next part: the one before is on the wire already
+                sent_before.append(b"".join(fake.written))
+
+        request = httpx.Request("POST", "http://provider.test/up", content=parts())
+        task = asyncio.ensure_future(
+            conn.exchange(
+                request,
+                b"POST /up HTTP/1.1\r\n\r\n",
+                request.stream,  # type: ignore[arg-type]
+                chunked=True,
+                read_timeout=None,
+                write_timeout=None,
+                limit=1 << 20,
+            )
+        )
+        while not task.done() and len(sent_before) < 3:
+            await asyncio.sleep(0)
+        framed = [b"3e8\r\n" + bytes([65 + n]) * 1000 + b"\r\n" for n in range(3)]
+        head = b"POST /up HTTP/1.1\r\n\r\n"
+        assert sent_before == [head + b"".join(framed[: n + 1]) for n in range(3)]
+        conn.data_received(Answer(201, [], b"", "length").wire())
+        await task
+        assert b"".join(fake.written) == head + b"".join(framed) + b"0\r\n\r\n"
+        assert conn.status == 201
 
     run(check())
 
