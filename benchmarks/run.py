@@ -551,7 +551,7 @@ def upstream_hop_ms(
     """The median time of one round trip of ``width`` reads sent at once, alone,
     for each width: the fixed latency plus the sandbox's own work (it answers
     reads one after another, so 20 at once take longer than one). Timed with
-    aiohttp, the client our gateway's transport uses. An operation's critical
+    aiohttp, a pooled keep-alive client like our gateway's. An operation's critical
     path is the sum of its sequential round trips."""
     root = f"{stack.sandboxes['apiture']}/accountApplications/applications"
 

@@ -13,9 +13,6 @@ file by name rather than a request at run time.
   ``__setitem__`` encodes, lower-cases and scans on every traced attempt.
 - httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
-- aiohttp ``ClientSession._retry_connection``, behind
-  ``adapters.transport.pooled.no_retry_on_dropped_connection``: no public
-  switch, and retries are the resilient transport's alone.
 - aiodataloader ``DataLoader._queue`` and ``dispatch_queue``, behind
   ``schema.loaders._PromptDataLoader.do_resolve_reject``: the public path
   dispatches through a task and two loop iterations more.
@@ -42,7 +39,6 @@ import gzip
 from typing import Any
 
 import aiodataloader
-import aiohttp
 import httpx
 import strawberry
 from graphql import GraphQLResolveInfo, GraphQLSchema
@@ -53,7 +49,6 @@ from opentelemetry.trace import SpanContext
 
 from adapters.transport.cap import answered, content_decoder
 from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
-from adapters.transport.pooled import no_retry_on_dropped_connection
 from adapters.transport.tracing import set_header
 from engine.internals import graphql_schema, raw_info
 from gateway.tracing import Tracing
@@ -111,26 +106,6 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
         expected.host,
         expected.port,
     )
-
-
-async def test_aiohttp_session_does_not_retry_on_a_dropped_connection() -> None:
-    assert "_retry_connection" in aiohttp.ClientSession.ATTRS
-    async with aiohttp.ClientSession() as session:
-        assert session._retry_connection is True  # aiohttp's default
-        no_retry_on_dropped_connection(session)
-        assert session._retry_connection is False
-
-
-def test_a_session_without_the_switch_is_refused_loudly() -> None:
-    class Other:
-        pass
-
-    try:
-        no_retry_on_dropped_connection(Other())  # type: ignore[arg-type]
-    except RuntimeError as exc:
-        assert "_retry_connection" in str(exc)
-    else:
-        raise AssertionError("no error")
 
 
 async def test_aiodataloader_queue_batches_one_iteration_of_loads() -> None:

@@ -4,8 +4,9 @@
 stops reading the body as soon as it passes it, and caps the decoded size too,
 feeding a compressed body to its decoder a few KiB at a time so that a small gzip
 bomb stops inflating at the cap. :class:`CappedTransport` applies it to any httpx
-transport (the in-process sandboxes); :class:`adapters.transport.pooled.PooledTransport`
-applies it to what aiohttp reads. :func:`adapters.transport.http.send` turns
+transport (the in-process sandboxes);
+:class:`adapters.transport.pooled.PooledTransport` applies it to what its own
+HTTP/1.1 client reads. :func:`adapters.transport.http.send` turns
 :class:`UpstreamTooLarge` into ``AnswerTooLarge``.
 """
 
