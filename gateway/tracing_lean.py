@@ -33,6 +33,7 @@ from opentelemetry.trace import (
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
+from gateway.tracing_attempts import LeanAttempts
 from gateway.tracing_spans import _SAMPLED, NO_OPS, _Layout, _LeanSpan, _plain
 
 # The samplers that record and sample every span whose parent (if any) is
@@ -92,6 +93,14 @@ def lean(tracer: Tracer) -> Tracer:
     lean_tracer.lean_fast = (
         type(generator) is RandomIdGenerator and _context_is_a_plain_tuple()
     )
+    layout = lean_tracer.lean_layout
+    lean_tracer.lean_attempt = (
+        LeanAttempts(tracer, layout)
+        if layout is not None
+        and lean_tracer.lean_fast
+        and _LeanSpan.lean_copied is not None
+        else None
+    )
     return tracer
 
 
@@ -115,6 +124,8 @@ class _LeanTracer(sdk_trace.Tracer):
     lean_max_attributes: int
     lean_layout: _Layout | None
     lean_fast: bool = False  # the SDK's id generator, SpanContext a plain tuple
+    # upstream attempts' spans without a span object (gateway.tracing_attempts)
+    lean_attempt: LeanAttempts | None = None
 
     def start_span(
         self,

@@ -73,7 +73,7 @@ from adapters.transport.observe import (
     RouteTemplates,
     routes_for,
 )
-from adapters.transport.tracing import BODY_BYTES, record_outcome, upstream_span
+from adapters.transport.tracing import BODY_BYTES, attempt_recorder, start_attempt
 
 log = logging.getLogger("gateway.resilience")
 
@@ -149,6 +149,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.name = name  # for logs, spans and metrics: the provider
         # None: tracing is off, and no attempt makes a span or sends a traceparent.
         self.tracer = tracer
+        self._recorder = attempt_recorder(tracer)
         self.policy = policy = policy or Policy()
         self.breaker = breaker or CircuitBreaker(clock=clock)
         self.budget: Budget = budget or RetryBudget(
@@ -235,12 +236,16 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         the transport underneath. ``waited``: the backoff slept before it."""
         if self.tracer is None:
             return await self._attempt(request, deadline, timeouts, route, retry)
-        with upstream_span(
-            self.tracer, self.name, request, retry + 1, waited, route
-        ) as span:
+        record = start_attempt(
+            self.tracer, self._recorder, self.name, request, retry + 1, waited, route
+        )
+        try:
             outcome = await self._attempt(request, deadline, timeouts, route, retry)
-            record_outcome(span, outcome.response, outcome.error)
-            return outcome
+        except BaseException as escaped:
+            record.finish(None, None, escaped)
+            raise
+        record.finish(outcome.response, outcome.error, None)
+        return outcome
 
     async def _attempt(
         self,

@@ -27,11 +27,13 @@ SDK and the exporters are the gateway's (``gateway.tracing``).
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Protocol
 
 import httpx
 from opentelemetry.context import attach, detach
 from opentelemetry.trace import (
     Span,
+    SpanContext,
     SpanKind,
     Status,
     StatusCode,
@@ -96,15 +98,7 @@ class upstream_span:
         delay: float,
         route: str,
     ) -> None:
-        attributes: dict[str, str | int | float] = {
-            "http.request.method": request.method,
-            "url.template": route,
-            "gateway.provider": provider,
-            "gateway.attempt": attempt,
-        }
-        if attempt > 1:
-            attributes["http.request.resend_count"] = attempt - 1
-            attributes["gateway.retry_delay_s"] = delay
+        attributes = attempt_attributes(provider, request.method, attempt, delay, route)
         span = self.span = tracer.start_span(
             f"{request.method} {route}", kind=SpanKind.CLIENT, attributes=attributes
         )
@@ -130,11 +124,107 @@ class upstream_span:
             self.span.end()
 
 
+class AttemptRecord(Protocol):
+    """An upstream attempt's span as a tracer may record it without a live
+    span object: started (``traceparent`` written) when made, told how the
+    attempt ended by ``finish`` (once)."""
+
+    def finish(
+        self,
+        response: httpx.Response | None,
+        error: Exception | None,
+        escaped: BaseException | None,
+    ) -> None: ...
+
+
+class AttemptRecorder(Protocol):
+    """``tracer.lean_attempt``, where the tracer has one (the gateway's lean
+    tracer): the attempt's span as :class:`upstream_span` and
+    :func:`record_outcome` would make it (same name, kind, parent, attributes,
+    status, ``traceparent``), or None where it cannot (then: those)."""
+
+    def __call__(
+        self,
+        provider: str,
+        request: httpx.Request,
+        attempt: int,
+        delay: float,
+        route: str,
+    ) -> AttemptRecord | None: ...
+
+
+def attempt_recorder(tracer: Tracer | None) -> AttemptRecorder | None:
+    """The tracer's own recorder of attempts, if it has one."""
+    found: AttemptRecorder | None = getattr(tracer, "lean_attempt", None)
+    return found if callable(found) else None
+
+
+def attempt_attributes(
+    provider: str, method: str, attempt: int, delay: float, route: str
+) -> dict[str, str | int | float]:
+    """An attempt span's attributes when it starts."""
+    attributes: dict[str, str | int | float] = {
+        "http.request.method": method,
+        "url.template": route,
+        "gateway.provider": provider,
+        "gateway.attempt": attempt,
+    }
+    if attempt > 1:
+        attributes["http.request.resend_count"] = attempt - 1
+        attributes["gateway.retry_delay_s"] = delay
+    return attributes
+
+
+def start_attempt(
+    tracer: Tracer,
+    recorder: AttemptRecorder | None,
+    provider: str,
+    request: httpx.Request,
+    attempt: int,
+    delay: float,
+    route: str,
+) -> AttemptRecord:
+    """The attempt's span, started: by the tracer's recorder where it takes it,
+    else as :class:`upstream_span` makes it."""
+    if recorder is not None:
+        record = recorder(provider, request, attempt, delay, route)
+        if record is not None:
+            return record
+    return _SpanAttempt(upstream_span(tracer, provider, request, attempt, delay, route))
+
+
+class _SpanAttempt:
+    """An :class:`upstream_span` as an :class:`AttemptRecord`."""
+
+    __slots__ = ("scope",)
+
+    def __init__(self, scope: upstream_span) -> None:
+        self.scope = scope
+
+    def finish(
+        self,
+        response: httpx.Response | None,
+        error: Exception | None,
+        escaped: BaseException | None,
+    ) -> None:
+        if escaped is not None:
+            self.scope.__exit__(type(escaped), escaped, None)
+            return
+        try:
+            record_outcome(self.scope.span, response, error)
+        finally:
+            self.scope.__exit__(None, None, None)
+
+
 def send_context(span: Span, headers: httpx.Headers) -> None:
     """W3C ``traceparent`` naming ``span`` as the parent, and the trace's
     ``tracestate`` when it has one: what ``TraceContextTextMapPropagator``
     writes, without looking the span up in a context first."""
-    found = span.get_span_context()
+    write_context(span.get_span_context(), headers)
+
+
+def write_context(found: SpanContext, headers: httpx.Headers) -> None:
+    """``traceparent`` (and ``tracestate``) naming the span of ``found``."""
     trace_id, flags = found.trace_id, found.trace_flags
     kept = _TRACEPARENTS.get(trace_id)
     if kept is None or kept[0] != flags:
