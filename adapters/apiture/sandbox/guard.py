@@ -72,6 +72,15 @@ class Guard:
 
         await self.app(scope, replay, send)
 
+    def check(self, scope: Scope, body: bytes) -> None:
+        """Raise the :class:`ApiError` this guard refuses the request with, if
+        any (for a front that answers some reads without the whole app)."""
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1")
+            for k, v in scope["headers"]
+        }
+        self._check(scope, headers, body)
+
     def _check(self, scope: Scope, headers: dict[str, str], body: bytes) -> None:
         route = self.contract.route(scope["path"])
         if route is None:
