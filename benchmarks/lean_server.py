@@ -39,8 +39,15 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import (
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -66,14 +73,24 @@ log = logging.getLogger(__name__)
 Precheck = Callable[[Scope, bytes], None]
 
 
+# (scope, path params) -> (key, witness): the endpoint's answer is kept under
+# ``key`` and served again while the same ``witness`` object comes with the key
+# (e.g. the key a record's id and revision, the witness the record itself); None
+# when the answer must be made afresh.
+Memo = Callable[[Scope, Mapping[str, Any]], tuple[Hashable, object] | None]
+MEMO_KEPT = 100_000  # answers kept per front, at most (then all are dropped)
+
+
 @dataclass(frozen=True)
 class HotRoute:
     """A read the front answers from ``route``'s endpoint: ``method`` at the
     route's path. The endpoint must have no side effect but its answer (it may
-    run again through the whole app when it raises)."""
+    run again through the whole app when it raises). With ``memo``, a 200
+    answer is kept and served again while the memo's witness holds."""
 
     method: str
     route: Route
+    memo: Memo | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,7 @@ class Front:
     admin: SandboxAdmin
     hot: Sequence[HotRoute] = ()
     precheck: Precheck | None = None
+    kept: dict[Hashable, tuple[object, Response]] = field(default_factory=dict)
 
     def lean(self) -> bool:
         """Whether hot reads may skip the app now: nothing asks to see every
@@ -102,10 +120,20 @@ class Front:
             try:
                 if self.precheck is not None:
                     self.precheck(scope, body)
+                keyed = hot.memo(scope, child["path_params"]) if hot.memo else None
+                if keyed is not None:
+                    kept = self.kept.get(keyed[0])
+                    if kept is not None and kept[0] is keyed[1]:
+                        return kept[1]
                 request = Request({**scope, **child}, _receiver(body))
-                return run_now(hot.route.endpoint(request))
+                answer = run_now(hot.route.endpoint(request))
             except Exception:  # the whole app answers it its way
                 return None
+            if keyed is not None and answer is not None and answer.status_code == 200:
+                if len(self.kept) >= MEMO_KEPT:
+                    self.kept.clear()
+                self.kept[keyed[0]] = (keyed[1], answer)
+            return answer
         return None
 
 
@@ -382,14 +410,19 @@ def run(front: Front, host: str, port: int) -> None:
         asyncio.run(serve(front, host, port))
 
 
-def hot_routes(app: Any, wanted: Mapping[str, Iterable[str]]) -> list[HotRoute]:
+def hot_routes(
+    app: Any,
+    wanted: Mapping[str, Iterable[str]],
+    memos: Mapping[str, Memo] | None = None,
+) -> list[HotRoute]:
     """The ``HotRoute`` of each ``method -> route paths`` in ``wanted``, from the
-    Starlette ``app``'s routes (a path it does not have is an error)."""
+    Starlette ``app``'s routes (a path it does not have is an error), with the
+    ``memos`` given by route path."""
     routes = {r.path: r for r in app.routes if isinstance(r, Route)}
     out = []
     for method, paths in wanted.items():
         for path in paths:
             route = routes[path]
             assert route.methods and method in route.methods, (method, path)
-            out.append(HotRoute(method, route))
+            out.append(HotRoute(method, route, (memos or {}).get(path)))
     return out

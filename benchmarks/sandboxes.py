@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,10 @@ import uvicorn
 from adapters.apiture.sandbox import BASE_PATH as APITURE
 from adapters.apiture.sandbox.bench import seed_running_applications
 from adapters.apiture.sandbox.guard import Guard
+from adapters.apiture.sandbox.store import Store as ApitureStore
 from adapters.mambu.sandbox import BASE_PATH as MAMBU
 from adapters.model import Provider
-from adapters.sandbox_kit import SandboxAdmin
+from adapters.sandbox_kit import SandboxAdmin, Scope
 from benchmarks import lean_server, population
 from gateway.cli import SANDBOX_KEEP_ALIVE, standalone_sandboxes
 
@@ -57,13 +59,33 @@ HOT: dict[Provider, dict[str, list[str]]] = {
 
 def front(provider: Provider, admin: SandboxAdmin) -> lean_server.Front:
     """The lean server's front of ``provider``'s standalone sandbox: its hot
-    reads, behind the Apiture guard's checks for Apiture."""
+    reads, behind the Apiture guard's checks for Apiture, whose application
+    details are kept per revision (:func:`apiture_detail_memo`)."""
     app = admin.sandbox.app
     precheck = None
+    memos: dict[str, lean_server.Memo] = {}
     if isinstance(app, Guard):
         precheck, app = app.check, app.app
-    hot = lean_server.hot_routes(app, HOT.get(provider, {}))
+        detail = f"{APITURE}/applications/{{applicationId}}"
+        memos[detail] = apiture_detail_memo(admin.sandbox.store)
+    hot = lean_server.hot_routes(app, HOT.get(provider, {}), memos)
     return lean_server.Front(admin, hot, precheck)
+
+
+def apiture_detail_memo(store: ApitureStore) -> lean_server.Memo:
+    """An application's detail is kept by its id and revision (every change
+    touches the record: a new revision, a new ETag) with the record itself as
+    the witness (a record deleted and made again is another object). A
+    conditional read (``If-None-Match``) is made afresh."""
+
+    def memo(scope: Scope, params: Mapping[str, Any]) -> tuple[Hashable, object] | None:
+        id_ = params["applicationId"]
+        record = store.applications.get(id_)
+        if record is None or any(k == b"if-none-match" for k, _ in scope["headers"]):
+            return None
+        return (id_, record.revision), record
+
+    return memo
 
 
 def approvable(store: Any, count: int) -> list[list[str]]:
