@@ -574,3 +574,43 @@ async def test_a_kept_detail_read_runs_a_fraction_of_the_apps_python_calls() -> 
     # Measured: 26 calls (parsing included) against 102 in the whole app, with
     # no server under it (uvicorn's own are more).
     assert lean_calls * 3 < whole_calls, (lean_calls, whole_calls)
+
+
+async def test_a_hot_answer_waits_for_the_latency_and_a_miss_gets_it_once() -> None:
+    lean = seeded(Provider.APITURE)
+    lean.sandbox.control.latency = 0.05
+    loop = asyncio.get_running_loop()
+    protocol = lean_server.HttpProtocol(sandboxes.front(Provider.APITURE, lean), loop)
+    transport = _Transport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    id_ = next(iter(lean.sandbox.store.applications))
+    auth = "".join(f"{k}: {v}\r\n" for k, v in APITURE_AUTH.items())
+    hot = f"GET {APITURE}/applications/{id_} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+    with observers_off():
+        protocol.data_received(hot.encode())
+        assert transport.written == b""  # made, held back for the latency
+        for _ in range(200):
+            if transport.written:
+                break
+            await asyncio.sleep(0.01)
+    assert transport.written.startswith(b"HTTP/1.1 200 OK\r\n")
+    # A miss (404) goes through Controlled, which waits the latency itself:
+    # the front adds none of its own, so it is answered by one sleep.
+    sleeps: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def counted(delay: float, *args: Any) -> Any:
+        sleeps.append(delay)
+        return await real_sleep(delay, *args)
+
+    transport.written.clear()
+    miss = hot.replace(id_, "unknown")
+    with observers_off(), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(asyncio, "sleep", counted)
+        protocol.data_received(miss.encode())
+        for _ in range(200):
+            if transport.written:
+                break
+            await real_sleep(0.01)
+    assert transport.written.startswith(b"HTTP/1.1 404 Not Found\r\n")
+    assert sleeps.count(0.05) == 1
