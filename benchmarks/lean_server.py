@@ -73,12 +73,13 @@ log = logging.getLogger(__name__)
 Precheck = Callable[[Scope, bytes], None]
 
 
-# (scope, path params) -> (key, witness): the endpoint's answer is kept under
-# ``key`` and served again while the same ``witness`` object comes with the key
-# (e.g. the key a record's id and revision, the witness the record itself); None
-# when the answer must be made afresh.
-Memo = Callable[[Scope, Mapping[str, Any]], tuple[Hashable, object] | None]
-MEMO_KEPT = 100_000  # answers kept per front, at most (then all are dropped)
+# (scope, path params) -> (key, owner, version): the endpoint's answer is kept
+# under ``key`` and served again while the same ``owner`` object (kept alive with
+# the answer) is at the same ``version`` (e.g. the key a record's id, the owner
+# the record, the version its revision); None when the answer must be made
+# afresh. One answer per key: a new version replaces the old.
+Memo = Callable[[Scope, Mapping[str, Any]], tuple[Hashable, object, Hashable] | None]
+MEMO_KEPT = 20_000  # answers kept per front, at most (then all are dropped)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ class Front:
     admin: SandboxAdmin
     hot: Sequence[HotRoute] = ()
     precheck: Precheck | None = None
-    kept: dict[Hashable, tuple[object, Response]] = field(default_factory=dict)
+    kept: dict[Hashable, tuple[object, Hashable, Response]] = field(
+        default_factory=dict
+    )
 
     def lean(self) -> bool:
         """Whether hot reads may skip the app now: nothing asks to see every
@@ -123,8 +126,8 @@ class Front:
                 keyed = hot.memo(scope, child["path_params"]) if hot.memo else None
                 if keyed is not None:
                     kept = self.kept.get(keyed[0])
-                    if kept is not None and kept[0] is keyed[1]:
-                        return kept[1]
+                    if kept and kept[0] is keyed[1] and kept[1] == keyed[2]:
+                        return kept[2]
                 request = Request({**scope, **child}, _receiver(body))
                 answer = run_now(hot.route.endpoint(request))
             except Exception:  # the whole app answers it its way
@@ -132,7 +135,7 @@ class Front:
             if keyed is not None and answer is not None and answer.status_code == 200:
                 if len(self.kept) >= MEMO_KEPT:
                     self.kept.clear()
-                self.kept[keyed[0]] = (keyed[1], answer)
+                self.kept[keyed[0]] = (keyed[1], keyed[2], answer)
             return answer
         return None
 

@@ -73,17 +73,19 @@ def front(provider: Provider, admin: SandboxAdmin) -> lean_server.Front:
 
 
 def apiture_detail_memo(store: ApitureStore) -> lean_server.Memo:
-    """An application's detail is kept by its id and revision (every change
-    touches the record: a new revision, a new ETag) with the record itself as
-    the witness (a record deleted and made again is another object). A
-    conditional read (``If-None-Match``) is made afresh."""
+    """An application's detail is kept by its id, for the record itself (a
+    record deleted and made again is another object) at its revision (every
+    change touches the record: a new revision, a new ETag). A conditional read
+    (``If-None-Match``) is made afresh."""
 
-    def memo(scope: Scope, params: Mapping[str, Any]) -> tuple[Hashable, object] | None:
+    def memo(
+        scope: Scope, params: Mapping[str, Any]
+    ) -> tuple[Hashable, object, Hashable] | None:
         id_ = params["applicationId"]
         record = store.applications.get(id_)
         if record is None or any(k == b"if-none-match" for k, _ in scope["headers"]):
             return None
-        return (id_, record.revision), record
+        return id_, record, record.revision
 
     return memo
 

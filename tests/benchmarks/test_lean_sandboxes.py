@@ -259,6 +259,9 @@ async def test_apiture_refusals_are_the_apps() -> None:
     async with pair(Provider.APITURE) as p:
         id_ = next(iter(p.lean.sandbox.store.applications))
         url = f"{APITURE}/applications/{id_}"
+        # Passed and kept by the guard: the same path with other credentials
+        # is still refused.
+        assert (await p.same("GET", url, APITURE_AUTH)).status_code == 200
         for headers in (
             {},
             {"API-Key": DEMO_API_KEY},
@@ -273,7 +276,7 @@ async def test_apiture_refusals_are_the_apps() -> None:
         assert missing.status_code == 404
         bad = await p.same("GET", f"{APITURE}/applications?limit=-1", APITURE_AUTH)
         assert bad.status_code == 422
-        assert hot_calls(p.lean) == hot_calls(p.whole) == 10
+        assert hot_calls(p.lean) == hot_calls(p.whole) == 11
         assert len(p.through) == 10  # each refusal is the whole app's
 
 
@@ -405,7 +408,7 @@ queries = st.lists(st.tuples(query_keys, query_values), max_size=4).map(urlencod
 
 @pytest.mark.sends_invalid_requests
 @settings(
-    max_examples=60,
+    max_examples=80,
     derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -430,7 +433,19 @@ def test_any_id_or_query_gets_the_apps_answer(data: st.DataObject) -> None:
                     ]
                 )
             )
-            await p.same("GET", f"{path}?{query}", APITURE_AUTH)
+            extra = data.draw(
+                st.sampled_from(
+                    [
+                        {},
+                        {},
+                        {"If-None-Match": '"x"'},
+                        {"API-Key": "other"},
+                        {"Authorization": "Bearer other"},
+                        {"If-Match": "*"},
+                    ]
+                )
+            )
+            await p.same("GET", f"{path}?{query}", {**APITURE_AUTH, **extra})
         elif provider == Provider.MAMBU:
             path = f"/api/clients/{quote(segment, safe='')}/documents"
             await p.same("GET", f"{path}?{query}", MAMBU_AUTH)
