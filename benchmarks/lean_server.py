@@ -344,7 +344,7 @@ class HttpProtocol(asyncio.Protocol):
         status = 500
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
-        finished = False
+        started = finished = False
         sent_body = False
 
         async def receive() -> Message:
@@ -356,31 +356,43 @@ class HttpProtocol(asyncio.Protocol):
             return {"type": "http.disconnect"}
 
         async def send(message: Message) -> None:
-            nonlocal status, headers, finished
+            nonlocal status, headers, started, finished
+            if finished:
+                return
             if message["type"] == "http.response.start":
+                started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-                finished = finished or not message.get("more_body", False)
+                if not message.get("more_body", False):
+                    # Sent as soon as it is whole: work the app does after its
+                    # answer (a background task) does not hold it back.
+                    finished = True
+                    self._answer(scope, exchange, status, headers, chunks)
 
         try:
             await self.front.admin(scope, receive, send)
         except Exception:
             log.exception("the sandbox failed on %s %s", scope["method"], scope["path"])
-            status, headers, chunks, finished = (
-                500,
-                [],
-                [b"Internal Server Error"],
-                True,
-            )
-        if not finished:  # the app dropped the connection (an injected fault)
+            if not started:  # as uvicorn: a 500 when nothing was sent yet
+                finished = True
+                self._answer(scope, exchange, 500, [], [b"Internal Server Error"])
+        if not finished:  # the app stopped mid-answer: the connection is dropped
             exchange.close = True
             exchange.answer = b""
             if self.transport is not None:
                 self.transport.close()
                 self.transport = None
-            return
+
+    def _answer(
+        self,
+        scope: Scope,
+        exchange: _Exchange,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        chunks: list[bytes],
+    ) -> None:
         data = render(
             status,
             headers,

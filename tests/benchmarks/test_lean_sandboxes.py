@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from adapters import sandbox_kit
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from adapters.model import Provider
-from adapters.sandbox_kit import Exchange, SandboxAdmin
+from adapters.sandbox_kit import Exchange, Fault, SandboxAdmin
 from benchmarks import lean_server, population, sandboxes
 from gateway.cli import standalone_sandboxes
 
@@ -629,3 +629,23 @@ async def test_a_hot_answer_waits_for_the_latency_and_a_miss_gets_it_once() -> N
             await real_sleep(0.01)
     assert transport.written.startswith(b"HTTP/1.1 404 Not Found\r\n")
     assert sleeps.count(0.05) == 1
+
+
+async def test_an_injected_fault_is_answered_by_the_app_then_the_front_resumes() -> (
+    None
+):
+    async with pair(Provider.APITURE) as p:
+        id_ = next(iter(p.lean.sandbox.store.applications))
+        url = f"{APITURE}/applications/{id_}"
+        control = p.lean.sandbox.control
+        control.inject(r"/applications/", Fault(status=503, retry_after="1", times=1))
+        with observers_off():
+            faulted = await p.lean_client.get(url, headers=APITURE_AUTH)
+            assert (faulted.status_code, faulted.headers["retry-after"]) == (503, "1")
+            assert faulted.content == Fault().body
+            control.clear()
+            answer = await p.lean_client.get(url, headers=APITURE_AUTH)
+        assert answer.status_code == 200 and answer.json()["_id"] == id_
+        # The fault was Controlled's (before the provider's app), the read after
+        # it the front's: counted (clear() zeroed the counters), not the app's.
+        assert p.through == [] and hot_calls(p.lean) == 1
