@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from adapters import sandbox_kit
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
+from adapters.apiture.sandbox import query as apiture_query
 from adapters.model import Provider
 from adapters.sandbox_kit import Exchange, Fault, SandboxAdmin
 from benchmarks import lean_server, population, sandboxes
@@ -649,3 +650,30 @@ async def test_an_injected_fault_is_answered_by_the_app_then_the_front_resumes()
         # The fault was Controlled's (before the provider's app), the read after
         # it the front's: counted (clear() zeroed the counters), not the app's.
         assert p.through == [] and hot_calls(p.lean) == 1
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    params=st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=4),
+    start=st.integers(0, 10**6),
+    limit=st.integers(1, 1000),
+)
+def test_apiture_page_links_encode_as_urlencode_does(
+    params: dict[str, str], start: int, limit: int
+) -> None:
+    """The page's links (the kept query encoded once) are what urlencode makes
+    of the whole query, as before."""
+    page = apiture_query.page(
+        [],
+        path="/p",
+        params=params,
+        start=start,
+        limit=limit,
+        profile="x",
+        name=None,
+        count=start + 2 * limit,
+    )
+    kept = {k: v for k, v in params.items() if k not in ("start", "limit")}
+    for rel, at in (("self", start), ("first", 0), ("next", start + limit)):
+        expected = f"/p?{urlencode({**kept, 'start': at, 'limit': limit})}"
+        assert page["_links"][rel]["href"] == expected
