@@ -104,6 +104,9 @@ class Front:
     kept: dict[Hashable, tuple[object, Hashable, Response]] = field(
         default_factory=dict
     )
+    routed: dict[tuple[str, str], tuple[HotRoute, Scope] | None] = field(
+        default_factory=dict
+    )
 
     def lean(self) -> bool:
         """Whether hot reads may skip the app now: nothing asks to see every
@@ -113,13 +116,9 @@ class Front:
 
     def answer(self, scope: Scope, body: bytes) -> Response | None:
         """The hot read's answer, or None for the whole app to answer."""
-        method = scope["method"]
-        for hot in self.hot:
-            if hot.method != method:
-                continue
-            match, child = hot.route.matches(scope)
-            if match is not Match.FULL:
-                continue
+        found = self._route(scope)
+        if found is not None:
+            hot, child = found
             try:
                 if self.precheck is not None:
                     self.precheck(scope, body)
@@ -138,6 +137,26 @@ class Front:
                 self.kept[keyed[0]] = (keyed[1], keyed[2], answer)
             return answer
         return None
+
+    def _route(self, scope: Scope) -> tuple[HotRoute, Scope] | None:
+        """The hot route ``scope`` goes to and its child scope (endpoint, path
+        parameters), kept by method and path: what Starlette's match reads."""
+        key = (scope["method"], scope["path"])
+        try:
+            return self.routed[key]
+        except KeyError:
+            pass
+        found = None
+        for hot in self.hot:
+            if hot.method == key[0]:
+                match, child = hot.route.matches(scope)
+                if match is Match.FULL:
+                    found = hot, child
+                    break
+        if len(self.routed) >= MEMO_KEPT:
+            self.routed.clear()
+        self.routed[key] = found
+        return found
 
 
 def run_now(coroutine: Coroutine[Any, Any, Any]) -> Response | None:
@@ -192,22 +211,41 @@ def render(
 ) -> bytes:
     """The whole HTTP/1.1 answer: ``Content-Length`` is the body's (set here,
     replacing the app's and any ``Transfer-Encoding``: the body is whole)."""
+    start = _head(status, headers, len(body), close)
+    no_body = head or status < 200 or status in (204, 304)
+    return start + _date_header() + (b"\r\n" if no_body else b"\r\n" + body)
+
+
+def _head(
+    status: int, headers: Iterable[tuple[bytes, bytes]], length: int, close: bool
+) -> bytes:
+    """The status line and the headers, ``Date`` and the blank line excepted."""
     lines = [_STATUS_LINES.get(status) or _status_line(status)]
     for name, value in headers:
         lowered = name.lower()
         if lowered in (b"content-length", b"transfer-encoding", b"connection"):
             continue
         lines.append(name + b": " + value + b"\r\n")
-    no_body = status < 200 or status in (204, 304)
-    if not no_body:
-        lines.append(b"content-length: " + str(len(body)).encode() + b"\r\n")
+    if not (status < 200 or status in (204, 304)):
+        lines.append(b"content-length: " + str(length).encode() + b"\r\n")
     if close:
         lines.append(b"connection: close\r\n")
-    lines.append(_date_header())
-    lines.append(b"\r\n")
-    if not (head or no_body):
-        lines.append(body)
     return b"".join(lines)
+
+
+def rendered(answer: Response, *, close: bool) -> bytes:
+    """``render`` of an endpoint's answer, its head made once per answer object
+    (a kept answer is sent many times) and kept on it."""
+    body = bytes(answer.body)
+    status = answer.status_code
+    if close:
+        return render(status, answer.raw_headers, body, close=True)
+    head = getattr(answer, "lean_head", None)
+    if head is None:
+        head = _head(status, answer.raw_headers, len(body), False)
+        setattr(answer, "lean_head", head)  # noqa: B010 - not a Response field
+    no_body = status < 200 or status in (204, 304)
+    return head + _date_header() + (b"\r\n" if no_body else b"\r\n" + body)
 
 
 class _Exchange:
@@ -304,12 +342,7 @@ class HttpProtocol(asyncio.Protocol):
             if answer is not None:
                 control = front.admin.sandbox.control
                 control.counts[method, path] += 1
-                data = render(
-                    answer.status_code,
-                    answer.raw_headers,
-                    bytes(answer.body),
-                    close=exchange.close,
-                )
+                data = rendered(answer, close=exchange.close)
                 if control.latency:
                     self.loop.call_later(control.latency, self._done, exchange, data)
                 else:
