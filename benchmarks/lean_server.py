@@ -17,7 +17,9 @@ middleware stack and router, the guard, the endpoint). So the server is its own:
   Apiture guard's credential and contract checks) passed. The endpoint is the
   real one, so the answer is the app's (status, headers, body bytes) and reflects
   every write made before; it is computed at arrival and sent after the sandbox's
-  ``--latency``;
+  ``--latency``. A route's ``memo`` keeps its 200 answers while what they were
+  made from is unchanged (an Apiture detail: the record at its revision), and
+  the route a method and path go to is kept, so a kept read runs no endpoint;
 - anything else, and any hot read whose precheck or endpoint raises (a refusal,
   a 404, a 400), goes through the whole ASGI app (:class:`SandboxAdmin` →
   :class:`Controlled` → the provider's app), which adds the latency itself and
