@@ -261,9 +261,12 @@ def page(
     window = items[start : start + limit] if count is None else items
     count = len(items) if count is None else count
     kept = {k: v for k, v in params.items() if k not in ("start", "limit")}
+    # urlencode({**kept, "start": at, "limit": limit}), the kept part encoded once
+    # (four links a page; an int encodes as its str).
+    head = f"{path}?{urlencode(kept)}&" if kept else f"{path}?"
 
     def href(at: int) -> str:
-        return f"{path}?{urlencode({**kept, 'start': at, 'limit': limit})}"
+        return f"{head}start={at}&limit={limit}"
 
     links: JSON = {"self": {"href": href(start)}, "first": {"href": href(0)}}
     if start > 0:
