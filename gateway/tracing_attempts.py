@@ -19,7 +19,6 @@ makes the span as usual.
 
 from __future__ import annotations
 
-from random import getrandbits
 from time import time_ns
 from typing import Any
 
@@ -32,20 +31,18 @@ from opentelemetry.trace import (
     SpanKind,
     Status,
     StatusCode,
-    TraceFlags,
     get_current_span,
 )
-from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
-from adapters.transport.tracing import attempt_attributes, body_bytes, write_context
+from adapters.transport.tracing import (
+    attempt_attributes,
+    attempt_outcome,
+    write_context,
+)
 from gateway.tracing_spans import NO_OPS, _Layout, _LeanSpan
 
 _new: Any = object.__new__
-_tuple_new: Any = tuple.__new__
 _CLIENT = SpanKind.CLIENT
-_SAMPLED_BIT = int(TraceFlags.SAMPLED)
-# Newer SDKs flag a trace id drawn at random (W3C Trace Context level 2).
-_RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))
 # start attributes (6 at most) and outcome attributes (3 at most)
 _MOST_ATTRIBUTES = 9
 
@@ -82,23 +79,10 @@ class LeanAttempts:
         found = get_current_span().get_span_context()
         if type(found) is not SpanContext:
             return None
-        trace_id, _, _, parent_flags, trace_state, valid = found
-        parent: SpanContext | None = found
-        if valid:
-            if not parent_flags & _SAMPLED_BIT:
-                return None
-            flags = tracer.lean_child_flags[parent_flags & _RANDOM]
-        else:
-            parent = None
-            trace_id = tracer.id_generator.generate_trace_id()
-            flags = tracer.lean_root_flags
-            trace_state = DEFAULT_TRACE_STATE
-        span_id = getrandbits(64)
-        while not span_id:
-            span_id = getrandbits(64)
-        context = _tuple_new(
-            SpanContext, (trace_id, span_id, False, flags, trace_state, True)
-        )
+        made_ids = tracer.lean_ids(found)
+        if made_ids is None:  # a parent not sampled: the SDK decides
+            return None
+        parent, context = made_ids
         method = request.method
         record = _Attempt(
             self.layout,
@@ -154,22 +138,13 @@ class _Attempt:
         end = time_ns()
         layout = self.layout
         attributes = self.attributes
-        status = layout.shared["_status"]  # unset
         if escaped is not None:  # cancelled, or a bug: no verdict on the call
-            status = Status(StatusCode.ERROR, type(escaped).__name__)
-        elif response is not None:
-            code = response.status_code
-            attributes["http.response.status_code"] = code
-            size = body_bytes(response)
-            if size is not None:
-                attributes["http.response.body.size"] = size
-            if code >= 400:
-                attributes["error.type"] = str(code)
-                status = Status(StatusCode.ERROR)
-        elif error is not None:
-            kind = type(error).__name__
-            attributes["error.type"] = kind
-            status = Status(StatusCode.ERROR, kind)
+            status: Any = Status(StatusCode.ERROR, type(escaped).__name__)
+        else:
+            found, status = attempt_outcome(response, error)
+            attributes.update(found)
+        if status is None:
+            status = layout.shared["_status"]  # unset
         bounded = _new(BoundedAttributes)
         fields = layout.attributes_keys.copy()
         fields["_dict"] = attributes

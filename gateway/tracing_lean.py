@@ -147,35 +147,19 @@ class _LeanTracer(sdk_trace.Tracer):
             and type(found) is SpanContext
             and (not attributes or _plain(attributes, self.lean_max_attributes))
         ):
-            # The usual span, in the fewest steps: the parent's fields read as
-            # the tuple a SpanContext is, the span id drawn as the SDK's
-            # generator draws it, the context made as its constructor makes a
-            # valid one (the ids are valid: the parent's, or drawn non-zero).
-            trace_id, _, _, parent_flags, trace_state, valid = found
-            parent: SpanContext | None = found
-            if valid:
-                if not parent_flags & _SAMPLED_BIT:
-                    return self._sdk_start(
-                        name, context, kind, attributes, links, start_time,
-                        record_exception, set_status_on_exception,
-                    )  # fmt: skip
-                flags = self.lean_child_flags[parent_flags & _RANDOM]
-            else:
-                parent = None
-                trace_id = self.id_generator.generate_trace_id()
-                flags = self.lean_root_flags
-                trace_state = DEFAULT_TRACE_STATE
-            span_id = getrandbits(64)
-            while not span_id:
-                span_id = getrandbits(64)
+            made_ids = self.lean_ids(found)
+            if made_ids is None:  # a parent not sampled: the SDK's decision
+                return self._sdk_start(
+                    name, context, kind, attributes, links, start_time,
+                    record_exception, set_status_on_exception,
+                )  # fmt: skip
+            parent, new_context = made_ids
             processors: Any = self.span_processor
             chain: Any = getattr(processors, "_span_processors", ())
             processor = chain[0] if len(chain) == 1 else processors
             made = layout.span(
                 name,
-                _tuple_new(
-                    SpanContext, (trace_id, span_id, False, flags, trace_state, True)
-                ),
+                new_context,
                 parent,
                 kind,
                 attributes if attributes else None,
@@ -259,6 +243,34 @@ class _LeanTracer(sdk_trace.Tracer):
             found_attributes._dict.update(plain)
         span.start(start_time=start_time, parent_context=context)
         return span
+
+    def lean_ids(
+        self, found: SpanContext
+    ) -> tuple[SpanContext | None, SpanContext] | None:
+        """(parent, the new span's context) under ``found``, the current span's
+        context (a SpanContext), in the fewest steps: its fields read as the
+        tuple a SpanContext is, the span id drawn as the SDK's generator draws
+        it, the context made as its constructor makes a valid one (the ids are
+        valid: the parent's, or drawn non-zero). None: the parent is not
+        sampled (the SDK decides)."""
+        trace_id, _, _, parent_flags, trace_state, valid = found
+        parent: SpanContext | None = found
+        if valid:
+            if not parent_flags & _SAMPLED_BIT:
+                return None
+            flags = self.lean_child_flags[parent_flags & _RANDOM]
+        else:
+            parent = None
+            trace_id = self.id_generator.generate_trace_id()
+            flags = self.lean_root_flags
+            trace_state = DEFAULT_TRACE_STATE
+        span_id = getrandbits(64)
+        while not span_id:
+            span_id = getrandbits(64)
+        made: SpanContext = _tuple_new(
+            SpanContext, (trace_id, span_id, False, flags, trace_state, True)
+        )
+        return parent, made
 
     def _sdk_start(self, *args: Any) -> Span:
         return super().start_span(*args)

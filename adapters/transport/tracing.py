@@ -271,20 +271,34 @@ def record_outcome(
     span: Span, response: httpx.Response | None, error: Exception | None
 ) -> None:
     """What the attempt came to, on its span (no URL, no body)."""
+    attributes, status = attempt_outcome(response, error)
+    if status is not None:
+        span.set_status(status)
+    if attributes:
+        span.set_attributes(attributes)
+
+
+def attempt_outcome(
+    response: httpx.Response | None, error: Exception | None
+) -> tuple[dict[str, AttributeValue], Status | None]:
+    """An ended attempt's attributes and status (None: left unset): the status
+    code, the body's size and, for a status of 400 or more or a transport
+    error, ``error.type``."""
+    attributes: dict[str, AttributeValue] = {}
     if response is not None:
         status = response.status_code
-        attributes: dict[str, AttributeValue] = {"http.response.status_code": status}
+        attributes["http.response.status_code"] = status
         size = body_bytes(response)
         if size is not None:
             attributes["http.response.body.size"] = size
         if status >= 400:
             attributes["error.type"] = str(status)
-            span.set_status(StatusCode.ERROR)
-        span.set_attributes(attributes)
+            return attributes, Status(StatusCode.ERROR)
     elif error is not None:
         kind = type(error).__name__
-        span.set_attribute("error.type", kind)
-        span.set_status(StatusCode.ERROR, kind)
+        attributes["error.type"] = kind
+        return attributes, Status(StatusCode.ERROR, kind)
+    return attributes, None
 
 
 def body_bytes(response: httpx.Response) -> int | None:
