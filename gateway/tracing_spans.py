@@ -118,8 +118,9 @@ class _LeanSpan(sdk_trace._Span):
             ending()
         processor = self._span_processor
         kind = type(processor)
-        if getattr(kind, "_on_ending", None) not in NO_OPS:
-            processor._on_ending(self)
+        hook: Any = getattr(kind, "_on_ending", None)  # newer SDKs only
+        if hook not in NO_OPS:
+            hook(processor, self)
         made: Any = self._context
         if kind is BatchSpanProcessor and made.trace_flags & _SAMPLED_BIT:
             # what its on_end does with a sampled span: hand it to its queue

@@ -38,7 +38,7 @@ import asyncio
 from collections.abc import AsyncIterable
 from typing import Protocol, cast
 
-import httptools
+import httptools  # type: ignore[import-untyped, unused-ignore]  # typed from 0.7
 import httpx
 
 from adapters.transport.cap import UpstreamTooLarge, refuse_declared
