@@ -399,13 +399,12 @@ def markdown(report: Report) -> str:
 def counter_rows(measurements: Sequence[Measurement]) -> list[str]:
     """Per run of ours: coalesced reads and each cache's hits per request."""
     counted = [m for m in measurements if m.counters and m.wrk.requests]
-    caches = sorted(
-        {k.removeprefix("cache hits ") for m in counted for k in m.counters}
-        - {"coalesced"}
-        - {k for m in counted for k in m.counters if k.startswith("cache misses ")}
-    )
     if not counted:
         return []
+    # keys "cache hits <name>" and "cache misses <name>": every cache named
+    caches = sorted(
+        {k.split(" ", 2)[2] for m in counted for k in m.counters if k[:6] == "cache "}
+    )
     rows = [
         "| scenario | op | gateway | coalesced / req | "
         + " | ".join(f"{c}: hits / req (share)" for c in caches)

@@ -23,9 +23,6 @@ from time import time_ns
 from typing import Any
 
 import httpx
-from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import (
     SpanContext,
     SpanKind,
@@ -39,9 +36,8 @@ from adapters.transport.tracing import (
     attempt_outcome,
     write_context,
 )
-from gateway.tracing_spans import NO_OPS, _Layout, _LeanSpan
+from gateway.tracing_spans import NO_OPS, _Layout, hand_over, readable_of
 
-_new: Any = object.__new__
 _CLIENT = SpanKind.CLIENT
 # start attributes (6 at most) and outcome attributes (3 at most)
 _MOST_ATTRIBUTES = 9
@@ -145,12 +141,6 @@ class _Attempt:
             attributes.update(found)
         if status is None:
             status = layout.shared["_status"]  # unset
-        bounded = _new(BoundedAttributes)
-        fields = layout.attributes_keys.copy()
-        fields["_dict"] = attributes
-        fields["_lock"] = layout.attributes_lock()
-        fields["_immutable"] = True
-        bounded.__dict__ = fields
         span = layout.span_keys.copy()
         span["_name"] = self.name
         span["_context"] = self.context
@@ -158,21 +148,7 @@ class _Attempt:
         span["_kind"] = _CLIENT
         span["_start_time"] = self.start
         span["_end_time"] = end
-        span["_attributes"] = bounded
+        span["_attributes"] = layout.bounded(attributes, ended=True)
         span["_events"] = span["_links"] = ()
         span["_status"] = status
-        readable = _new(ReadableSpan)
-        copied: Any = _LeanSpan.lean_copied
-        found = _LeanSpan.lean_readable_keys.copy()
-        found.update(zip(_LeanSpan.lean_readable, copied(span), strict=False))
-        readable.__dict__ = found
-        processor = self.processor
-        queue = (
-            processor.__dict__.get("_batch_processor")
-            if type(processor) is BatchSpanProcessor
-            else None
-        )
-        if queue is not None:
-            queue.emit(readable)
-        else:
-            processor.on_end(readable)
+        hand_over(self.processor, readable_of(span), True)

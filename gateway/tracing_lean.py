@@ -154,23 +154,22 @@ class _LeanTracer(sdk_trace.Tracer):
                     record_exception, set_status_on_exception,
                 )  # fmt: skip
             parent, new_context = made_ids
-            processors: Any = self.span_processor
-            chain: Any = getattr(processors, "_span_processors", ())
-            processor = chain[0] if len(chain) == 1 else processors
-            made = layout.span(
-                name,
-                new_context,
-                parent,
-                kind,
-                attributes if attributes else None,
+            processor = _one_or_all(self.span_processor)
+            return _laid_out(
+                layout.span(
+                    name,
+                    new_context,
+                    parent,
+                    kind,
+                    attributes if attributes else None,
+                    processor,
+                    record_exception,
+                    set_status_on_exception,
+                    time_ns() if start_time is None else start_time,
+                ),
                 processor,
-                record_exception,
-                set_status_on_exception,
-                time_ns() if start_time is None else start_time,
+                context,
             )
-            if type(processor).on_start not in NO_OPS:
-                processor.on_start(made, parent_context=context)  # as start() does
-            return made
         parent = found
         if links or (found.is_valid and not found.trace_flags.sampled):
             return super().start_span(  # not sampled: the SDK's decision
@@ -196,26 +195,27 @@ class _LeanTracer(sdk_trace.Tracer):
         layout = self.lean_layout
         processor = _one_or_all(self.span_processor)
         if layout is not None and (plain or not attributes):
-            made = layout.span(
-                name,
-                SpanContext(
-                    trace_id,
-                    self.id_generator.generate_span_id(),
-                    is_remote=False,
-                    trace_flags=flags,
-                    trace_state=state,
+            return _laid_out(
+                layout.span(
+                    name,
+                    SpanContext(
+                        trace_id,
+                        self.id_generator.generate_span_id(),
+                        is_remote=False,
+                        trace_flags=flags,
+                        trace_state=state,
+                    ),
+                    parent,
+                    kind,
+                    plain,
+                    processor,
+                    record_exception,
+                    set_status_on_exception,
+                    time_ns() if start_time is None else start_time,
                 ),
-                parent,
-                kind,
-                plain,
                 processor,
-                record_exception,
-                set_status_on_exception,
-                time_ns() if start_time is None else start_time,
+                context,
             )
-            if type(processor).on_start not in NO_OPS:
-                processor.on_start(made, parent_context=context)  # as start() does
-            return made
         span = _LeanSpan(
             name=name,
             context=SpanContext(
@@ -274,6 +274,14 @@ class _LeanTracer(sdk_trace.Tracer):
 
     def _sdk_start(self, *args: Any) -> Span:
         return super().start_span(*args)
+
+
+def _laid_out(made: _LeanSpan, processor: Any, context: Context | None) -> Span:
+    """A span made from the layout, started as ``start()`` starts one: its
+    processor's ``on_start`` called, unless that is the SDK's no-op."""
+    if type(processor).on_start not in NO_OPS:
+        processor.on_start(made, parent_context=context)
+    return made
 
 
 def _one_or_all(processors: Any) -> Any:

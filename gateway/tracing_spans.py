@@ -54,14 +54,7 @@ class _LeanSpan(sdk_trace._Span):
         copied = self.lean_copied
         if copied is None:
             return super()._readable_span()
-        readable: ReadableSpan = _new(ReadableSpan)
-        # A copy of a dictionary holding every key already (no growth as the
-        # fields go in), given to the span whole.
-        fields = self.lean_readable_keys.copy()
-        # the same length by construction: not checked again per span
-        fields.update(zip(self.lean_readable, copied(self.__dict__), strict=False))
-        readable.__dict__ = fields
-        return readable
+        return readable_of(self.__dict__)
 
     # The list made outside the span's lock (the SDK's check takes it): each
     # of the gateway's spans is written by the one task that made it.
@@ -122,13 +115,7 @@ class _LeanSpan(sdk_trace._Span):
         if hook not in NO_OPS:
             hook(processor, self)
         made: Any = self._context
-        if kind is BatchSpanProcessor and made.trace_flags & _SAMPLED_BIT:
-            # what its on_end does with a sampled span: hand it to its queue
-            queue = processor.__dict__.get("_batch_processor")
-            if queue is not None:
-                queue.emit(self._readable_span())
-                return
-        processor.on_end(self._readable_span())
+        hand_over(processor, self._readable_span(), made.trace_flags & _SAMPLED_BIT)
 
     def set_attribute(self, key: str, value: Any) -> None:
         if not self._set_plain({key: value}):
@@ -153,6 +140,31 @@ class _LeanSpan(sdk_trace._Span):
                 found.pop(key, None)  # a key set again moves last, as the SDK's
                 found[key] = value
         return True
+
+
+def readable_of(fields: dict[str, Any]) -> ReadableSpan:
+    """The ``ReadableSpan`` of a lean span's ``fields`` (its ``__dict__``, or
+    one laid out alike): the fields the SDK copies, copied as :class:`_Layout`
+    found them, into a copy of a dictionary holding every key already (no
+    growth as they go in), given to the ``ReadableSpan`` whole."""
+    readable: ReadableSpan = _new(ReadableSpan)
+    copied: Any = _LeanSpan.lean_copied
+    found = _LeanSpan.lean_readable_keys.copy()
+    # the same length by construction: not checked again per span
+    found.update(zip(_LeanSpan.lean_readable, copied(fields), strict=False))
+    readable.__dict__ = found
+    return readable
+
+
+def hand_over(processor: Any, readable: ReadableSpan, sampled: int) -> None:
+    """``processor.on_end(readable)``; for the SDK's BatchSpanProcessor and a
+    sampled span, what its ``on_end`` then does: the span into its queue."""
+    if sampled and type(processor) is BatchSpanProcessor:
+        queue = processor.__dict__.get("_batch_processor")
+        if queue is not None:
+            queue.emit(readable)
+            return
+    processor.on_end(readable)
 
 
 _new: Callable[[type[Any]], Any] = object.__new__
@@ -266,6 +278,20 @@ class _Layout:
         _LeanSpan.lean_copied = itemgetter(*fields) if len(fields) > 1 else None
         return layout
 
+    def bounded(
+        self, attributes: dict[str, Any], *, ended: bool = False
+    ) -> BoundedAttributes:
+        """A span's ``BoundedAttributes`` holding ``attributes`` (plain, within
+        the limit), frozen if the span has ``ended``."""
+        bounded: BoundedAttributes = _new(BoundedAttributes)
+        fields = self.attributes_keys.copy()
+        fields["_dict"] = attributes
+        fields["_lock"] = self.attributes_lock()
+        if ended:
+            fields["_immutable"] = True
+        bounded.__dict__ = fields
+        return bounded
+
     def span(
         self,
         name: str,
@@ -280,11 +306,7 @@ class _Layout:
     ) -> _LeanSpan:
         # Each object's fields: a copy of a dictionary that holds every key
         # already (no growth as they are set), given to the object whole.
-        bounded = _new(BoundedAttributes)
-        fields = self.attributes_keys.copy()
-        fields["_dict"] = dict(attributes) if attributes else {}
-        fields["_lock"] = self.attributes_lock()
-        bounded.__dict__ = fields
+        bounded = self.bounded(dict(attributes) if attributes else {})
         span = _new(_LeanSpan)
         fields = self.span_keys.copy()
         span.__dict__ = fields
