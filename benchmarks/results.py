@@ -24,8 +24,9 @@ other targets measure.
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,10 @@ class Measurement:
     # before and after; empty where it keeps none): coalesced reads, and each
     # cache's hits and misses (``cache hits <name>``, ``cache misses <name>``).
     counters: dict[str, float] = field(default_factory=dict)
+    # ``--rounds``: the round it was measured in (1, 2, …); pooled over rounds,
+    # how many rounds it holds
+    round: int = 1
+    rounds: int = 1
 
     @property
     def label(self) -> str:
@@ -121,6 +126,73 @@ class Measurement:
 
 def ratio(ours: float, theirs: float) -> float | None:
     return ours / theirs if theirs else None
+
+
+def _summed(dicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for d in dicts:
+        for key, value in d.items():
+            out[key] = out.get(key, 0) + value
+    return out
+
+
+def _pooled_wrk(results: Sequence[WrkResult]) -> WrkResult:
+    """Counts and seconds added up; each latency percentile the median of the
+    rounds' (a percentile of the pooled requests is not in wrk's summaries);
+    the worst maximum."""
+    med = statistics.median
+    return WrkResult(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        p50_ms=med(r.p50_ms for r in results),
+        p90_ms=med(r.p90_ms for r in results),
+        p99_ms=med(r.p99_ms for r in results),
+        mean_ms=med(r.mean_ms for r in results),
+        max_ms=max(r.max_ms for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        non200=sum(r.non200 for r in results),
+        errored=sum(r.errored for r in results),
+        unexpected=sum(r.unexpected for r in results),
+        reused=sum(r.reused for r in results),
+        wrk_cpu_seconds=sum(r.wrk_cpu_seconds for r in results),
+    )
+
+
+def pooled(measurements: Sequence[Measurement]) -> list[Measurement]:
+    """One measurement per scenario, operation and gateway, from the rounds
+    of ``--rounds`` (a single round: as it was): requests, seconds and CPU
+    added up, so CPU per request and req/s are over every round's requests;
+    p50 and p99 the median of the rounds'."""
+    groups: dict[tuple[str, str, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.scenario, m.operation, m.gateway), []).append(m)
+    out = []
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        singles = [m.single for m in group if m.single is not None]
+        out.append(
+            replace(
+                group[0],
+                wrk=_pooled_wrk([m.wrk for m in group]),
+                cpu_seconds=sum(m.cpu_seconds for m in group),
+                upstream_calls=_summed([m.upstream_calls for m in group]),
+                sandbox_cpu_seconds=_summed([m.sandbox_cpu_seconds for m in group]),
+                machine_busy_seconds=sum(m.machine_busy_seconds for m in group),
+                window_seconds=sum(m.window_seconds for m in group),
+                counted_requests=sum(m.counted_requests for m in group),
+                counted_failures=sum(m.counted_failures for m in group),
+                upstream_calls_under_load=_summed(
+                    [m.upstream_calls_under_load for m in group]
+                ),
+                single=_pooled_wrk(singles) if singles else None,
+                counters=_summed([m.counters for m in group]),
+                round=0,
+                rounds=len(group),
+            )
+        )
+    return out
 
 
 def ratios(ours: Measurement, hive: Measurement) -> dict[str, float | None]:
@@ -183,6 +255,20 @@ class Report:
 
     def scenarios(self) -> list[str]:
         return list(dict.fromkeys(m.scenario for m in self.measurements))
+
+    def pooled(self) -> Report:
+        """The report with each run's rounds pooled (:func:`pooled`)."""
+        return replace(self, measurements=pooled(self.measurements))
+
+    def rounds(self) -> list[Report]:
+        """One report per round of ``--rounds`` (none for a single round)."""
+        numbers = sorted({m.round for m in self.measurements})
+        if len(numbers) < 2:
+            return []
+        return [
+            replace(self, measurements=[m for m in self.measurements if m.round == n])
+            for n in numbers
+        ]
 
 
 def _n(value: float | None, digits: int = 1) -> str:
@@ -266,12 +352,14 @@ def condition_rows(measurements: Sequence[Measurement]) -> list[str]:
         "| wrk CPU (cores) | other CPU on the machine (cores) | reused records |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
+    rounds = any(m.round > 1 for m in measurements)
     for m in measurements:
         w = m.window_seconds or 1.0
         name, share = m.busiest_sandbox
         flag = " ⚠ over 1/3 core: row invalid" if share > PROVIDER_LIMIT else ""
+        label = f"{m.label} (round {m.round})" if rounds else m.label
         rows.append(
-            f"| {m.label} | {m.gateway} | {m.cpu_seconds / w:.2f} "
+            f"| {label} | {m.gateway} | {m.cpu_seconds / w:.2f} "
             f"| {name} {share:.2f}{flag} | {m.wrk.wrk_cpu_seconds / w:.2f} "
             f"| {m.outside_cpu_seconds / w:.2f} "
             f"| {m.wrk.reused if m.fresh else '-'} |"
@@ -280,6 +368,7 @@ def condition_rows(measurements: Sequence[Measurement]) -> list[str]:
 
 
 def markdown(report: Report) -> str:
+    raw, report = report, report.pooled()
     s = report.settings
     lines = [
         f"# Benchmark: our gateway vs GraphQL Mesh on Hive Gateway ({report.started})",
@@ -288,7 +377,13 @@ def markdown(report: Report) -> str:
         f"{s.get('warmup')} s warm-up then {s.get('duration')} s measured, per "
         f"operation and gateway. Sandboxes: own processes, "
         f"{1000 * float(s.get('latency', 0)):.0f} ms per call. Workers: "
-        f"{s.get('workers')} for each gateway. Our gateway at commit "
+        f"{s.get('workers')} for each gateway"
+        + (
+            f"; every run measured in {s.get('rounds')} rounds (a row pools them)"
+            if int(s.get("rounds") or 1) > 1
+            else ""
+        )
+        + ". Our gateway at commit "
         f"{s.get('ours_commit') or s.get('commit', '?')}"
         + (
             f" (run from another checkout; sandboxes and load at {s.get('commit')})"
@@ -349,7 +444,7 @@ def markdown(report: Report) -> str:
             *compared,
             "",
         ]
-    overhead = observability_rows(report)
+    overhead = observability_rows(raw)
     if overhead:
         lines += [
             "## Observability on / off (ours)",
@@ -387,7 +482,7 @@ def markdown(report: Report) -> str:
         "of a core makes its row invalid (the providers must cost next to "
         "nothing). Reused records count only for approvals.",
         "",
-        *condition_rows(report.measurements),
+        *condition_rows(raw.measurements),
         "",
     ]
     if report.notes:
@@ -487,14 +582,41 @@ def _verdict(share: float | None, target: float) -> str:
     return _x(share) + ("" if share is None or share <= target else " **over**")
 
 
+def _round_ratios(
+    report: Report,
+) -> dict[tuple[str, str], list[tuple[float | None, float | None]]]:
+    """Per scenario and label, each round's (metrics / bare, traced / bare)."""
+    out: dict[tuple[str, str], list[tuple[float | None, float | None]]] = {}
+    for one in report.rounds():
+        for scenario, label, off, metrics, on in observability_pairs(one):
+            out.setdefault((scenario, label), []).append(
+                (
+                    None
+                    if metrics is None
+                    else ratio(metrics.cpu_ms_per_request, off.cpu_ms_per_request),
+                    ratio(on.cpu_ms_per_request, off.cpu_ms_per_request),
+                )
+            )
+    return out
+
+
+def _each(values: Sequence[float | None]) -> str:
+    return ", ".join("-" if v is None else f"{v:.2f}" for v in values)
+
+
 def observability_rows(report: Report) -> list[str]:
-    pairs = observability_pairs(report)
+    """The table; with ``--rounds``, each row pools the rounds (CPU over all
+    their requests) and a last column gives every round's ratios."""
+    pairs = observability_pairs(report.pooled())
     if not pairs:
         return []
+    per_round = _round_ratios(report)
     rows = [
         "| scenario | op | CPU/req bare (ms) | metrics (ms) | metrics / bare "
-        "| traced (ms) | traced / bare | req/s bare | req/s metrics | req/s traced |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| traced (ms) | traced / bare | req/s bare | req/s metrics | req/s traced |"
+        + (" each round: metrics / bare; traced / bare |" if per_round else ""),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        + ("---|" if per_round else ""),
     ]
     for scenario, label, off, metrics, on in pairs:
         traced = ratio(on.cpu_ms_per_request, off.cpu_ms_per_request)
@@ -515,6 +637,11 @@ def observability_rows(report: Report) -> list[str]:
             f"| {off.rps:,.0f} | "
             + ("-" if metrics is None else f"{metrics.rps:,.0f}")
             + f" | {on.rps:,.0f} |"
+            + (
+                f" {_each([r[0] for r in rounds])}; {_each([r[1] for r in rounds])} |"
+                if (rounds := per_round.get((scenario, label)))
+                else (" - |" if per_round else "")
+            )
         )
     return rows
 
@@ -538,6 +665,8 @@ def as_json(report: Report) -> dict[str, Any]:
             errors=m.wrk.errors,
         )
         out["measurements"].append(item)
+    per_round = _round_ratios(report)
+    report = report.pooled()
     for key, ours, hive in report.pairs():
         if ours is None or hive is None:
             continue
@@ -568,6 +697,11 @@ def as_json(report: Report) -> dict[str, Any]:
                 else ratio(metrics.cpu_ms_per_request, off.cpu_ms_per_request)
             ),
             "ratio": ratio(on.cpu_ms_per_request, off.cpu_ms_per_request),
+            **(
+                {"rounds": [list(r) for r in per_round[(scenario, label)]]}
+                if (scenario, label) in per_round
+                else {}
+            ),
         }
         for scenario, label, off, metrics, on in observability_pairs(report)
     }

@@ -752,6 +752,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "request of ours (metrics on, as it ships) and observed against bare",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every run this many times, round after round; the tables "
+        "pool the rounds (CPU per request over all their requests) and the "
+        "observability table also gives each round's ratios",
+    )
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -885,8 +893,10 @@ def main(argv: list[str] | None = None) -> int:
     bearer = f"Bearer {bearer_token}"
     rates: dict[str, float] = {}
     try:
-        for index, unit in enumerate(runs):
+        for round_, index, unit in schedule(runs, args.rounds):
             label = f"{unit.scenario} {unit.key}"
+            if args.rounds > 1:
+                label += f" (round {round_})"
             for gateway in rotated(gateways, index):
                 problem = check_sample(stack, unit, gateway, bearer, work)
                 if problem:
@@ -895,6 +905,7 @@ def main(argv: list[str] | None = None) -> int:
                 guess = max(rates.values(), default=2000.0)
                 print(f"  {label} {unit.name} on {gateway} …", end="", flush=True)
                 m = measure(stack, unit, gateway, args, bearer_token, work, guess)
+                m.round = round_
                 rates[f"{label} {gateway}"] = m.rps
                 report.measurements.append(m)
                 print(
@@ -925,6 +936,19 @@ def main(argv: list[str] | None = None) -> int:
     print(results.markdown(report))
     print(f"written: {md} and {js}")
     return 0
+
+
+def schedule(runs: list[Unit], rounds: int) -> list[tuple[int, int, Unit]]:
+    """(round, rotation, run) in the order measured: every run once per round,
+    round after round (a run's rounds minutes apart, so a slow drift of the
+    machine touches every gateway alike). A run's gateways are measured in the
+    order ``rotated(gateways, rotation)``: one further along for each run, and
+    for each round, so a run's rounds each start with another gateway."""
+    return [
+        (r + 1, i + r, unit)
+        for r in range(max(1, rounds))
+        for i, unit in enumerate(runs)
+    ]
 
 
 def rotated(gateways: list[Gateway], index: int) -> list[Gateway]:

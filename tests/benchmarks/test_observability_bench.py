@@ -122,3 +122,65 @@ def test_before_and_now_side_by_side() -> None:
     assert before_rows(report(now)) == []
     assert flavour("before") == "ours"
     assert parse_args(["--before-tree", "/x"]).before_tree == "/x"
+
+
+def test_rounds_pool_the_cpu_of_every_request_and_show_each_rounds_ratio() -> None:
+    """``--rounds 2``: a row's CPU per request is over both rounds' requests
+    (not the mean of two ratios), and the last column gives each round's."""
+    made = report(
+        measurement("bare", 1000, 10.0, 30.0, cpu_seconds=2.0, round=1),  # 2.00
+        measurement("ours", 1000, 10.0, 30.0, cpu_seconds=2.2, round=1),  # 1.10x
+        measurement("observed", 1000, 11.0, 33.0, cpu_seconds=2.4, round=1),  # 1.20x
+        measurement("bare", 3000, 12.0, 50.0, cpu_seconds=6.0, round=2),  # 2.00
+        measurement("ours", 1000, 10.0, 30.0, cpu_seconds=2.0, round=2),  # 1.00x
+        measurement("observed", 1000, 11.0, 33.0, cpu_seconds=2.1, round=2),  # 1.05x
+    )
+    rows = observability_rows(made)
+    # bare 8.0 s / 4000, ours 4.2 s / 2000, observed 4.5 s / 2000; req/s over
+    # the two rounds' 40 s
+    assert rows[0].endswith("| each round: metrics / bare; traced / bare |")
+    assert rows[2] == (
+        "| varied | a | 2.00 | 2.10 | 1.05x | 2.25 | 1.12x | 100 | 50 | 50 "
+        "| 1.10, 1.00; 1.20, 1.05 |"
+    )
+    js = as_json(made)
+    assert js["observability"]["varied a"]["rounds"] == [[1.1, 1.2], [1.0, 1.05]]
+    assert js["observability"]["varied a"]["ratio"] == 1.125
+    assert [m["round"] for m in js["measurements"]] == [1, 1, 1, 2, 2, 2]
+    text = markdown(made)
+    assert "| a (round 2) | observed |" in text  # the conditions of each round
+    # one round: as before, no column of rounds
+    assert observability_rows(report(*made.measurements[:3]))[2].endswith("| 50 |")
+
+
+def test_pooling_adds_up_counts_and_takes_the_median_latency() -> None:
+    from benchmarks.results import pooled
+
+    rounds = [
+        measurement("ours", n, p50, p99, round=r, counters={"coalesced": float(r)})
+        for r, (n, p50, p99) in enumerate(
+            [(1000, 10.0, 30.0), (2000, 12.0, 90.0), (3000, 11.0, 40.0)], start=1
+        )
+    ]
+    (one,) = pooled(rounds)
+    assert one.rounds == 3 and one.wrk.requests == 6000 and one.wrk.seconds == 60.0
+    assert (one.wrk.p50_ms, one.wrk.p99_ms) == (11.0, 40.0)
+    assert one.cpu_ms_per_request == 2.0 and one.rps == 100.0
+    assert one.upstream_calls == {"apiture": 192} and one.counted_requests == 192
+    assert one.counters == {"coalesced": 6.0} and one.window_seconds == 60.0
+    assert pooled(rounds[:1]) == rounds[:1]  # a single round as it was
+
+
+def test_every_round_measures_every_run_and_starts_the_rotation_further() -> None:
+    from benchmarks.run import schedule, units
+
+    runs = units(["varied"], [op for op in OPERATIONS if op.key in "ab"])
+    order = schedule(runs, 3)
+    assert [(r, u.key) for r, _, u in order] == [
+        (1, "a"), (1, "b"), (2, "a"), (2, "b"), (3, "a"), (3, "b"),
+    ]  # fmt: skip
+    gateways: list[Gateway] = ["ours", "bare", "observed"]
+    firsts = {rotated(gateways, i)[0] for _, i, u in order if u.key == "a"}
+    assert firsts == {"ours", "bare", "observed"}  # each round another goes first
+    assert parse_args([]).rounds == 1 and parse_args(["--rounds", "3"]).rounds == 3
+    assert schedule(runs, 1) == [(1, 0, runs[0]), (1, 1, runs[1])]
