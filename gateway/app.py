@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
@@ -54,6 +56,17 @@ from schema.live.polling import Budget, Pollers
 from schema.loaders import create_loaders
 
 log = logging.getLogger("gateway")
+# FastAPI from 0.160 on has telemetry of its own: when a global OpenTelemetry
+# provider is set (by `opentelemetry-instrument`, say) it adds an HTTP span,
+# request metrics and logs of its own beside the gateway's (``gateway.tracing``,
+# ``gateway.metrics``), and it asks for the three global providers on every
+# request either way (about 1 % of the CPU of an application by id). The gateway
+# has its own, so FastAPI's is off where it exists.
+_WITHOUT_FASTAPI_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
 NOBODY = Caller(subject="nobody", roles=frozenset())
 TOKEN_EXPIRED = 4403  # graphql-transport-ws: Forbidden
 
@@ -222,7 +235,12 @@ def create_app(
         caller_limits=caller_limits if caller_limits.enabled else None,
         trace_context=tracer is not None,
     )
-    app = FastAPI(title="Onboarding gateway", lifespan=lifespan, docs_url=None)
+    app = FastAPI(
+        title="Onboarding gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        **_WITHOUT_FASTAPI_TELEMETRY,
+    )
     app.state.settings = settings
     app.state.tracing = tracing
     app.state.metrics = metrics

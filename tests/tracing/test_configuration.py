@@ -259,3 +259,29 @@ def test_the_trace_contexts_kept_are_bounded() -> None:
         span = NonRecordingSpan(SpanContext(trace_id, 7, False, TraceFlags(1)))
         send_context(span, httpx.Headers())
     assert 0 < len(tracing._TRACEPARENTS) <= tracing._TRACEPARENTS_KEPT
+
+
+async def test_a_global_tracer_provider_adds_no_span_of_fastapis_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FastAPI 0.160+ traces requests itself once a global provider is set (as
+    `opentelemetry-instrument` does): the gateway's spans are the only ones,
+    whatever the global provider."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
+        InMemorySpanExporter,
+    )
+
+    elsewhere = InMemorySpanExporter()
+    global_provider = TracerProvider()
+    global_provider.add_span_processor(SimpleSpanProcessor(elsewhere))
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: global_provider)
+    async with serve_traced() as served:
+        answer = await served.gateway.client.post(
+            "/graphql", json={"query": "{ providers { provider } }"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert [s.name for s in served.spans()] != []  # the gateway's own
+    assert [s.name for s in elsewhere.get_finished_spans()] == []
