@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters import model
 from adapters.errors import ValidationFailed
@@ -129,3 +133,93 @@ async def test_edge_cursors_are_encoded_only_when_selected(
     assert len(encoded) == 2 + 20
     assert edges[-1]["cursor"] == both["applications"]["pageInfo"]["endCursor"]
     assert edges[-1]["cursor"] == without["applications"]["pageInfo"]["endCursor"]
+
+
+# Cursors cross the trust boundary: ``after`` is whatever the caller sends.
+CURSOR_PROPERTY = settings(
+    derandomize=True, max_examples=300, deadline=None, database=None
+)
+OFFSETS = st.dictionaries(
+    st.sampled_from(list(model.Provider)), st.integers(0, 2**63), max_size=4
+)
+
+
+@CURSOR_PROPERTY
+@given(OFFSETS)
+def test_a_cursor_is_the_json_of_its_offsets_and_reads_back(
+    offsets: dict[model.Provider, int],
+) -> None:
+    cursor = pagination.encode_cursor(offsets)
+    raw = json.dumps(
+        {p.name: n for p, n in sorted(offsets.items(), key=lambda x: x[0].name)}
+    )
+    assert base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)) == raw.encode()
+    assert "=" not in cursor
+    assert pagination.decode_cursor(cursor) == (offsets if offsets else {})
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@CURSOR_PROPERTY
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.binary(max_size=60).map(_b64),
+        st.recursive(
+            st.none()
+            | st.booleans()
+            | st.floats()
+            | st.integers()
+            | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(
+                    st.sampled_from(["APITURE", "MAMBU", "x", ""])
+                    | st.text(max_size=5),
+                    inner,
+                    max_size=3,
+                )
+            ),
+            max_leaves=6,
+        ).map(lambda v: _b64(json.dumps(v).encode())),
+    )
+)
+def test_any_after_is_a_cursor_of_ours_or_a_clear_refusal(after: str) -> None:
+    try:
+        offsets = pagination.decode_cursor(after)
+    except ValidationFailed as exc:
+        assert exc.violations[0].path == ("after",)
+        return
+    assert all(isinstance(p, model.Provider) for p in offsets)
+    assert all(type(n) is int and n >= 0 for n in offsets.values())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"APITURE": Infinity}',  # was an OverflowError: an internal error
+        b'{"APITURE": NaN}',
+        b'{"APITURE": 1e400}',
+        b'{"APITURE": 1.5}',
+        b'{"APITURE": "3"}',
+        b'{"APITURE": true}',
+        b'{"APITURE": -1}',
+        b'{"NOBODY": 1}',
+        b"[1]",
+    ],
+)
+def test_a_cursor_we_never_wrote_is_refused(raw: bytes) -> None:
+    with pytest.raises(ValidationFailed):
+        pagination.decode_cursor(_b64(raw))
+
+
+async def test_an_infinite_offset_in_after_is_bad_user_input(gateway: Gateway) -> None:
+    answer = await gateway.execute(
+        "query($after: String) { applications(first: 2, after: $after) { totalCount } }",
+        {"after": _b64(b'{"APITURE": Infinity}')},
+    )
+    (error,) = answer["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
+    assert "not a cursor" in error["message"]
