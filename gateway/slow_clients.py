@@ -165,6 +165,9 @@ class SlowClientProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._header_timer = _cancel(self._header_timer)
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.transport is self.transport:
+            cycle.transport = HeadWithBody(self.transport, cycle)  # type: ignore[assignment]
         if self.body_read_timeout and self.cycle is not None:
             self._body_timer = _cancel(self._body_timer)
             self._body_timer = self.loop.call_later(
@@ -209,6 +212,66 @@ class SlowClientProtocol(HttpToolsProtocol):
         self._body_timer = None
         if not self.transport.is_closing():
             self.transport.close()
+
+
+class HeadWithBody:
+    """A response's transport, as its cycle sees it: the status line and
+    headers of a response of known length go out with the first part of its
+    body, in one write.
+
+    uvicorn writes them apart, as soon as the application starts the response,
+    then the body: two ``send`` calls on the socket where one does, and on a
+    local connection the kernel does the receiving side's work in each (about
+    an eighth of an application by id's CPU under load went to those calls). A
+    response without a length (a stream: Server-Sent Events) is not held, its
+    headers open the stream; nothing else is ever held (a ``100 Continue`` is
+    written before the response starts). What is held goes out at the latest
+    when the response completes (a HEAD's answer has no body) or the
+    connection is closed. Everything else is the transport's own."""
+
+    __slots__ = ("_cycle", "_head", "_head_seen", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._head: bytes | None = None
+        self._head_seen = False
+        done = cycle.on_response
+
+        def on_response() -> None:
+            self._release()
+            done()
+
+        cycle.on_response = on_response
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+            return
+        cycle = self._cycle
+        if not self._head_seen and cycle.response_started:
+            # uvicorn's first write once the response started: its head, its
+            # length already read from it (False: a Content-Length)
+            self._head_seen = True
+            if cycle.chunked_encoding is False:
+                self._head = data
+                return
+        self._transport.write(data)
+
+    def close(self) -> None:
+        self._release()
+        self._transport.close()
+
+    def _release(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def _cancel(timer: TimerHandle | None) -> TimerHandle | None:
