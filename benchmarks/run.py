@@ -49,6 +49,7 @@ import aiohttp
 import httpx
 import jwt
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from adapters.apiture.sandbox import DEMO_ACCESS_TOKEN, DEMO_API_KEY
 from benchmarks import live, processes, profile, results, traffic
@@ -700,6 +701,21 @@ def measure(
 def gateway_counters(url: str, bearer_token: str) -> dict[str, float]:
     """Our gateway's coalesced reads and cache hits and misses so far, from its
     /metrics (empty when it serves none: metrics off)."""
+    found: dict[str, float] = {}
+    for sample in gateway_samples(url, bearer_token):
+        if sample.name == "gateway_upstream_coalesced_total":
+            key = "coalesced"
+        elif sample.name in ("gateway_cache_hits_total", "gateway_cache_misses_total"):
+            kind = "hits" if "hits" in sample.name else "misses"
+            key = f"cache {kind} {sample.labels.get('cache', '?')}"
+        else:
+            continue
+        found[key] = found.get(key, 0.0) + sample.value
+    return found
+
+
+def gateway_samples(url: str, bearer_token: str) -> list[Sample]:
+    """Every sample of our gateway's /metrics (none when it serves none)."""
     try:
         answer = httpx.get(
             url.removesuffix("/graphql") + "/metrics",
@@ -707,24 +723,10 @@ def gateway_counters(url: str, bearer_token: str) -> dict[str, float]:
             timeout=10.0,
         )
     except httpx.HTTPError:
-        return {}
+        return []
     if answer.status_code != 200:
-        return {}
-    found: dict[str, float] = {}
-    for family in text_string_to_metric_families(answer.text):
-        for sample in family.samples:
-            if sample.name == "gateway_upstream_coalesced_total":
-                key = "coalesced"
-            elif sample.name in (
-                "gateway_cache_hits_total",
-                "gateway_cache_misses_total",
-            ):
-                kind = "hits" if "hits" in sample.name else "misses"
-                key = f"cache {kind} {sample.labels.get('cache', '?')}"
-            else:
-                continue
-            found[key] = found.get(key, 0.0) + sample.value
-    return found
+        return []
+    return [s for f in text_string_to_metric_families(answer.text) for s in f.samples]
 
 
 def _load(args: argparse.Namespace, seconds: float) -> Load:

@@ -172,34 +172,63 @@ async def _send_concurrently(
 
 def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
     """The mix, ``--requests`` in all, ``--connections`` at a time, every request
-    its own variables; the gateway's RSS after each chunk. Bounded: after the
-    warm-up (the first fifth), the RSS stays within ``--rss-slack`` MiB."""
+    its own variables; the gateway's RSS after each chunk, and what its caches
+    hold by their own weighing (/metrics: ``gateway_cache_bytes``). Bounded:
+    after the warm-up (the first fifth), the RSS grows by no more than the
+    caches filling towards their bounds (``caching/bounds.py``), and stops
+    when they are full."""
     url, pid = stack.url("ours"), stack.gateway("ours").pid
-    headers = {
-        "Content-Type": "application/json",
-        "Authorization": f"Bearer {run.token()}",
-    }
+    token = run.token()
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     ops = select("abcde")
     chunk = max(1_000, min(10_000, args.requests // 20))
-    samples: list[tuple[int, int]] = [(0, rss_bytes(pid))]
+    samples: list[tuple[int, int, float]] = [(0, rss_bytes(pid), 0.0)]
     done = bad = 0
-    print(f"{'requests':>9} {'RSS MiB':>8}", flush=True)
+    bounds = cache_bytes(url, token, "gateway_cache_max_bytes")
+    print(
+        "caches' bounds (MiB): "
+        + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in sorted(bounds.items()))
+        + f"; {sum(bounds.values()) / 2**20:.1f} in all",
+        flush=True,
+    )
+    print(f"{'requests':>9} {'RSS MiB':>8} {'caches MiB':>11} {'RSS - caches':>13}")
     while done < args.requests:
         n = min(chunk, args.requests - done)
         payloads = bodies(stack, ops, "mix", n, f"rss:{done}")
         bad += asyncio.run(_send_concurrently(url, payloads, headers, args.connections))
         done += n
-        samples.append((done, rss_bytes(pid)))
-        print(f"{done:>9} {samples[-1][1] / 2**20:>8.1f}", flush=True)
-    warm = next(r for d, r in samples if d >= args.requests // 5)
-    after = [r for d, r in samples if d >= args.requests // 5]
-    growth = (max(after) - warm) / 2**20
+        held = sum(cache_bytes(url, token, "gateway_cache_bytes").values())
+        samples.append((done, rss_bytes(pid), held))
+        rss = samples[-1][1] / 2**20
+        print(
+            f"{done:>9} {rss:>8.1f} {held / 2**20:>11.1f} {rss - held / 2**20:>13.1f}",
+            flush=True,
+        )
+    warm_at = args.requests // 5
+    _, warm, warm_held = next(s for s in samples if s[0] >= warm_at)
+    after = [s for s in samples if s[0] >= warm_at]
+    growth = (max(r for _, r, _ in after) - warm) / 2**20
+    filled = (after[-1][2] - warm_held) / 2**20
+    rest = max((r - h) - (warm - warm_held) for _, r, h in after) / 2**20
     print(
-        f"RSS after warm-up ({args.requests // 5} requests) {warm / 2**20:.1f} MiB, "
-        f"highest after it {max(after) / 2**20:.1f} MiB (+{growth:.1f} MiB), "
-        f"at the end {after[-1] / 2**20:.1f} MiB; {bad} bad answers",
+        f"RSS after warm-up ({warm_at} requests) {warm / 2**20:.1f} MiB, "
+        f"highest after it {max(r for _, r, _ in after) / 2**20:.1f} MiB "
+        f"(+{growth:.1f} MiB), at the end {after[-1][1] / 2**20:.1f} MiB; the "
+        f"caches grew {filled:+.1f} MiB meanwhile (to "
+        f"{after[-1][2] / 2**20:.1f} of {sum(bounds.values()) / 2**20:.1f} MiB); "
+        f"RSS beside the caches at most {rest:+.1f} MiB; {bad} bad answers",
         flush=True,
     )
+
+
+def cache_bytes(url: str, token: str, name: str) -> dict[str, float]:
+    """``name`` (gateway_cache_bytes or _max_bytes) per cache, from /metrics."""
+    found: dict[str, float] = {}
+    for sample in run.gateway_samples(url, token):
+        if sample.name == name:
+            cache = sample.labels.get("cache", "?")
+            found[cache] = found.get(cache, 0.0) + sample.value
+    return found
 
 
 def callgrind_total(work: Path, pid: int) -> int:

@@ -21,6 +21,7 @@ and what is read when scraped, from the objects that keep it anyway:
     gateway_upstream_in_flight{provider}, gateway_upstream_concurrency_limit{provider}
     gateway_upstream_coalesced_total{provider}         reads answered by another's call
     gateway_cache_hits_total{cache}, gateway_cache_misses_total{cache}
+    gateway_cache_bytes{cache}, gateway_cache_max_bytes{cache}   held, bound (bytes)
     gateway_persisted_query_hits_total, gateway_persisted_query_misses_total
     gateway_subscriptions_open
     gateway_rate_limited_total{limit}                  requests, cost (429s)

@@ -213,16 +213,32 @@ class _ScrapeTime(Collector):
         misses = CounterMetricFamily(
             "gateway_cache_misses", "Cache misses, per cache", labels=["cache"]
         )
+        held = GaugeMetricFamily(
+            "gateway_cache_bytes",
+            "Bytes a cache holds, as its entries were weighed (an estimate)",
+            labels=["cache"],
+        )
+        bound = GaugeMetricFamily(
+            "gateway_cache_max_bytes",
+            "Bytes a cache may hold (caching/bounds.py)",
+            labels=["cache"],
+        )
         totals: dict[str, list[int]] = {}
         for cache in list(CACHES):
-            total = totals.setdefault(cache.name, [0, 0])
+            total = totals.setdefault(cache.name, [0, 0, 0, 0])
             total[0] += cache.hits
             total[1] += cache.misses
-        for name, (hit, miss) in sorted(totals.items()):
+            total[2] += cache.bytes
+            total[3] += cache.max_bytes
+        for name, (hit, miss, size, most) in sorted(totals.items()):
             hits.add_metric([name], float(hit))
             misses.add_metric([name], float(miss))
+            held.add_metric([name], float(size))
+            bound.add_metric([name], float(most))
         yield hits
         yield misses
+        yield held
+        yield bound
         if s.persisted is not None:
             yield CounterMetricFamily(
                 "gateway_persisted_query_hits",

@@ -118,6 +118,18 @@ async def test_a_retry_a_detail_route_and_the_caches() -> None:
     assert metrics.value(hits, cache="documents") > before.value(
         hits, cache="documents"
     )
+    # What each cache holds, in bytes, and its bound: a parsed document held,
+    # within its bound, and every cache with a bound
+    held, bound = "gateway_cache_bytes", "gateway_cache_max_bytes"
+    assert (
+        0
+        < metrics.value(held, cache="documents")
+        <= metrics.value(bound, cache="documents")
+    )
+    names = {labels["cache"] for labels in metrics.labelled(held)}
+    assert {"documents", "plans", "mapped_answers", "apiture_etag"} <= names
+    for name in names:
+        assert 0 <= metrics.value(held, cache=name) <= metrics.value(bound, cache=name)
 
 
 async def test_an_open_breaker_and_a_partial_answer() -> None:
