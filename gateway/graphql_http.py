@@ -40,6 +40,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from opentelemetry import context as trace_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
@@ -136,7 +137,10 @@ class GraphQLHTTP(GraphQL[Any, None]):
         ``Accept`` names ``text/event-stream`` before any JSON type. urql and other
         clients list ``text/event-stream`` after the JSON types on every query, and
         expect a plain JSON answer to them."""
-        accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
+        if isinstance(headers, Headers):  # Starlette's: the name looked up as given
+            accept = headers.get("accept", "")
+        else:
+            accept = next((v for k, v in headers.items() if k.lower() == "accept"), "")
         kinds = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
         if "text/event-stream" not in kinds:
             return None

@@ -69,10 +69,12 @@ class GraphQLGuard:
             return
         headers = {k.lower(): v for k, v in scope["headers"]}
         method = scope["method"]
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        runs = method == "POST" or (method == "GET" and "query" in query)
-        if not runs and "extensions" in query:
-            runs = True  # a persisted query by hash
+        runs = method == "POST"
+        if not runs:  # a query string only matters to the other methods
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+            runs = method == "GET" and "query" in query
+            if not runs and "extensions" in query:
+                runs = True  # a persisted query by hash
         if not runs:
             await self.app(scope, receive, send)
             return
