@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,26 +136,21 @@ def _summed(dicts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# wrk's latency figures: pooled as the median of the rounds' (a percentile of
+# the pooled requests is not in wrk's summaries); its maximum as the worst;
+# every other field is a count or seconds, added up.
+_MEDIANS = ("p50_ms", "p90_ms", "p99_ms", "mean_ms")
+
+
 def _pooled_wrk(results: Sequence[WrkResult]) -> WrkResult:
-    """Counts and seconds added up; each latency percentile the median of the
-    rounds' (a percentile of the pooled requests is not in wrk's summaries);
-    the worst maximum."""
-    med = statistics.median
-    return WrkResult(
-        requests=sum(r.requests for r in results),
-        seconds=sum(r.seconds for r in results),
-        p50_ms=med(r.p50_ms for r in results),
-        p90_ms=med(r.p90_ms for r in results),
-        p99_ms=med(r.p99_ms for r in results),
-        mean_ms=med(r.mean_ms for r in results),
-        max_ms=max(r.max_ms for r in results),
-        socket_errors=sum(r.socket_errors for r in results),
-        non200=sum(r.non200 for r in results),
-        errored=sum(r.errored for r in results),
-        unexpected=sum(r.unexpected for r in results),
-        reused=sum(r.reused for r in results),
-        wrk_cpu_seconds=sum(r.wrk_cpu_seconds for r in results),
-    )
+    pooled: dict[str, Any] = {}
+    for name in (f.name for f in fields(WrkResult)):
+        values = [getattr(r, name) for r in results]
+        if name in _MEDIANS:
+            pooled[name] = statistics.median(values)
+        else:
+            pooled[name] = max(values) if name == "max_ms" else sum(values)
+    return WrkResult(**pooled)
 
 
 def pooled(measurements: Sequence[Measurement]) -> list[Measurement]:

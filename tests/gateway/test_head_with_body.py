@@ -23,6 +23,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.slow_clients import HeadWithBody, with_timeouts
+from tests.gateway.uvicorn_server import uvicorn_on_free_port
 
 BOUND = 10.0  # seconds: any wait here ends long before, or the test fails
 
@@ -55,19 +56,8 @@ async def serving(app: Any) -> AsyncIterator[tuple[int, list[bytes]]]:
         app, host="127.0.0.1", port=0, http=Counted, log_level="critical",
         lifespan="on" if app is not _plain else "off",
     )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(1000):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with uvicorn_on_free_port(config) as port:
         yield port, writes
-    finally:
-        server.should_exit = True
-        await task
 
 
 release = asyncio.Event()

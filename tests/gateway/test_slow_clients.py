@@ -23,6 +23,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.slow_clients import BodyReadTimeout, with_timeouts
+from tests.gateway.uvicorn_server import uvicorn_on_free_port
 
 DEADLINE = 0.5  # seconds, both the header and the body deadline
 BOUND = 15.0  # seconds: closed long before this, or the test fails
@@ -55,19 +56,8 @@ async def running(deadline: float) -> AsyncIterator[Server]:
         log_level="warning",
         lifespan="on",
     )
-    running = uvicorn.Server(config)
-    task = asyncio.create_task(running.serve())
-    for _ in range(1000):
-        if running.started or task.done():
-            break
-        await asyncio.sleep(0.01)
-    assert running.started, "uvicorn did not start"
-    port = running.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with uvicorn_on_free_port(config) as port:
         yield Server(port)
-    finally:
-        running.should_exit = True
-        await task
 
 
 @pytest.fixture
