@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import weakref
 from asyncio import TimerHandle
 from typing import Any
 
@@ -233,7 +234,9 @@ class HeadWithBody:
 
     def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
         self._transport = transport
-        self._cycle = cycle
+        # the cycle holds this as its transport: a weak reference back, or
+        # every request's cycle would be garbage only the collector frees
+        self._cycle = weakref.ref(cycle)
         self._head: bytes | None = None
         self._head_seen = False
         done = cycle.on_response
@@ -250,8 +253,8 @@ class HeadWithBody:
             self._head = None
             self._transport.write(head + data)
             return
-        cycle = self._cycle
-        if not self._head_seen and cycle.response_started:
+        cycle = self._cycle()
+        if not self._head_seen and cycle is not None and cycle.response_started:
             # uvicorn's first write once the response started: its head, its
             # length already read from it (False: a Content-Length)
             self._head_seen = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -202,3 +203,34 @@ def test_everything_but_write_and_close_is_the_transports_own() -> None:
     assert proxy.is_closing() is False
     with pytest.raises(AttributeError):
         proxy.nothing_of_the_kind  # noqa: B018
+
+
+async def test_a_served_request_leaves_no_garbage_for_the_collector() -> None:
+    """Every object a request makes on the server side (its cycle, the
+    transport's proxy, the scope) is freed by reference counting: nothing of
+    it waits for the cyclic collector, which runs rarely (gateway.runtime)."""
+    request = b"GET /json HTTP/1.1\r\nhost: x\r\n\r\n"
+    async with serving(_plain) as (port, _):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+        async def one() -> None:
+            writer.write(request)
+            async with asyncio.timeout(BOUND):
+                await reader.readuntil(b"true}")
+
+        for _ in range(5):
+            await one()
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for _ in range(50):
+                await one()
+            gc.collect()
+            garbage = [type(o).__name__ for o in gc.garbage]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        writer.close()
+    assert "RequestResponseCycle" not in garbage
+    assert "HeadWithBody" not in garbage
+    assert len(garbage) < 50, sorted(set(garbage))  # not one object a request
