@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ from benchmarks.operations import Operation, Population, select
 VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
 
 
-def start(tool: str, work: Path, observed: bool = False) -> run.Stack:
+def start(
+    tool: str, work: Path, observed: bool = False, trace_memory: bool = False
+) -> run.Stack:
     ports: list[int] = []
     while len(ports) < 5:
         port = processes.free_port()
@@ -75,7 +78,17 @@ def start(tool: str, work: Path, observed: bool = False) -> run.Stack:
         stack.started.update(run.start_sandboxes(work, stack.sandboxes, 0.0, base))
         stack.population = run._population(work)
         serve = [*run.GATEWAY_CLI, "serve", f"--port={ports[4]}", "--workers=1"]
-        if tool in ("py-spy", "rss"):
+        if tool == "rss" and trace_memory:
+            serve = [
+                sys.executable,
+                "-m",
+                "benchmarks.served_cost",
+                "--serve-memory",
+                str(work / "memory"),
+                "--",
+                *serve[1:],
+            ]
+        elif tool in ("py-spy", "rss"):
             pass
         elif tool == "callgrind":
             out = work / "callgrind.out.%p"
@@ -170,7 +183,7 @@ async def _send_concurrently(
     return bad
 
 
-def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
+def measure_rss(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
     """The mix, ``--requests`` in all, ``--connections`` at a time, every request
     its own variables; the gateway's RSS after each chunk, and what its caches
     hold by their own weighing (/metrics: ``gateway_cache_bytes``). Bounded:
@@ -192,7 +205,10 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
         flush=True,
     )
     print(f"{'requests':>9} {'RSS MiB':>8} {'caches MiB':>11} {'RSS - caches':>13}")
+    warm_at = args.requests // 5
     while done < args.requests:
+        if args.trace_memory and done == warm_at:
+            snapshot(pid, work / "memory", 1)
         n = min(chunk, args.requests - done)
         payloads = bodies(stack, ops, "mix", n, f"rss:{done}")
         bad += asyncio.run(_send_concurrently(url, payloads, headers, args.connections))
@@ -204,7 +220,6 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
             f"{done:>9} {rss:>8.1f} {held / 2**20:>11.1f} {rss - held / 2**20:>13.1f}",
             flush=True,
         )
-    warm_at = args.requests // 5
     _, warm, warm_held = next(s for s in samples if s[0] >= warm_at)
     after = [s for s in samples if s[0] >= warm_at]
     growth = (max(r for _, r, _ in after) - warm) / 2**20
@@ -219,6 +234,21 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack) -> None:
         f"RSS beside the caches at most {rest:+.1f} MiB; {bad} bad answers",
         flush=True,
     )
+    if args.trace_memory:
+        snapshot(pid, work / "memory", 2)
+        print("where the memory held grew after the warm-up (tracemalloc):")
+        print("\n".join(memory_growth(work / "memory", args.top)), flush=True)
+
+
+def snapshot(pid: int, prefix: Path, number: int) -> None:
+    """Have the gateway write its tracemalloc snapshot ``number``; wait for it."""
+    path = Path(f"{prefix}-{number}.snapshot")
+    os.kill(pid, signal.SIGUSR1 if number == 1 else signal.SIGUSR2)
+    for _ in range(600):
+        if path.is_file():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"no snapshot {path}")
 
 
 def cache_bytes(url: str, token: str, name: str) -> dict[str, float]:
@@ -394,10 +424,54 @@ def serve_profiled(out: str, argv: list[str]) -> None:
     runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
 
 
+def serve_memory_traced(prefix: str, argv: list[str]) -> None:
+    """Run ``python argv`` with ``tracemalloc`` on from the start; ``SIGUSR1``
+    and ``SIGUSR2`` each write a snapshot (``prefix-1.snapshot``, ``-2``)."""
+    import tracemalloc
+
+    tracemalloc.start(1)
+
+    def dump(number: int) -> Callable[..., None]:
+        def write(*_: object) -> None:
+            path = f"{prefix}-{number}.snapshot"
+            tracemalloc.take_snapshot().dump(path + ".tmp")
+            os.replace(path + ".tmp", path)
+
+        return write
+
+    signal.signal(signal.SIGUSR1, dump(1))
+    signal.signal(signal.SIGUSR2, dump(2))
+    assert argv[0] == "-m"
+    import runpy
+
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
+def memory_growth(prefix: Path, top: int) -> list[str]:
+    """Where the allocations still alive grew between the two snapshots: the
+    ``top`` lines by growth."""
+    import tracemalloc
+
+    snapshots = [
+        tracemalloc.Snapshot.load(str(prefix) + f"-{n}.snapshot") for n in (1, 2)
+    ]
+    stats = snapshots[1].compare_to(snapshots[0], "lineno")
+    return [
+        f"{s.size_diff / 2**10:+9.1f} KiB {s.count_diff:+8d} blocks  "
+        f"{s.traceback[0].filename.split('site-packages/')[-1]}:"
+        f"{s.traceback[0].lineno}"
+        for s in stats[:top]
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--serve":
         serve_profiled(argv[1], argv[3:])
+        return 0
+    if argv and argv[0] == "--serve-memory":
+        serve_memory_traced(argv[1], argv[3:])
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks.served_cost")
     parser.add_argument(
@@ -415,6 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--output", default=None, help="keep the files here")
     parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="rss: the gateway under tracemalloc, a snapshot after the warm-up and "
+        "one at the end; prints where the memory still held grew between them",
+    )
+    parser.add_argument(
         "--observed",
         action="store_true",
         help="the gateway with metrics and tracing on (benchmarks.run.OBSERVED_ENV)",
@@ -422,10 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(args.output or tempfile.mkdtemp(prefix="served-cost-"))
     work.mkdir(parents=True, exist_ok=True)
-    stack = start(args.tool, work, args.observed)
+    stack = start(args.tool, work, args.observed, args.trace_memory)
     try:
         if args.tool == "rss":
-            measure_rss(args, stack)
+            measure_rss(args, stack, work)
         else:
             measure(args, stack, work)
     finally:
