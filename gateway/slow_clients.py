@@ -20,6 +20,10 @@ body that drips in a byte at a time, stays open for as long as the client likes
   a response already started is cut off instead. Reading stops there: nothing
   of a late body reaches a resolver or a provider.
 
+The same protocol also writes a response of known length in one piece, its
+head with its body (``HeadWithBody``: uvicorn writes them apart, two system
+calls where one does).
+
 ``gateway serve`` passes the protocol to uvicorn by name; each process reads
 the timeouts from its settings once (``GATEWAY_HEADER_READ_TIMEOUT``,
 ``GATEWAY_BODY_READ_TIMEOUT``). Tests make a subclass with their own
