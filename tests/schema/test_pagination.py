@@ -217,7 +217,8 @@ def test_a_cursor_we_never_wrote_is_refused(raw: bytes) -> None:
 
 async def test_an_infinite_offset_in_after_is_bad_user_input(gateway: Gateway) -> None:
     answer = await gateway.execute(
-        "query($after: String) { applications(first: 2, after: $after) { totalCount } }",
+        "query($after: String) {"
+        " applications(first: 2, after: $after) { totalCount } }",
         {"after": _b64(b'{"APITURE": Infinity}')},
     )
     (error,) = answer["errors"]
