@@ -13,13 +13,15 @@ objects with ten fields that is hundreds of calls whose only work is to dispatch
   completion; the result a dict display of the response names;
 - a leaf (``plans.Leaf``): its checks and coercion inline; a value whose Python
   type is the scalar's own result (``str`` for String and ID, ``bool`` for
-  Boolean) is answered as it is, as the coercion would;
+  Boolean, an ``int`` within Int's 32 bits) is answered as it is, as the
+  coercion would; an enum member's name is read from the enum's table
+  (``plans.enum_coercion``) inline;
 - a list (``plans.Many``): the loop inline, its item completed inline;
 - an object (``plans.Whole``): a call of that plan's compiled function for a
   whole object (:func:`compiled_whole`): the error and ``is_type_of`` checks,
   the fields at hand checked (``NotAtHand``), then the object's own compiled
-  function, through ``plans.rendered`` when its type is immutable (what is
-  read from it is kept);
+  function, through ``plans.rendered`` when what is read from it is kept (an
+  immutable type, and its ``kept_if`` attribute true if it names one);
 - any other completion: called as the step holds it.
 
 Every check raises what the interpreted road raises, in the same order, so the
@@ -53,6 +55,8 @@ from engine.plans import (
 
 Render = Callable[[Any], dict[str, Any]]
 
+_NEVER = object()  # a type that is not immutable (no entry in ``_IMMUTABLE``)
+
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
@@ -67,6 +71,7 @@ class _Writer:
             "is_iterable": is_iterable,
             "IMMUTABLE": _IMMUTABLE,
             "rendered": rendered,
+            "NEVER": _NEVER,
         }
         self.lines: list[str] = []
         self._count = 0
@@ -105,6 +110,15 @@ def _complete(
     shape = shape_of(complete)
     if isinstance(shape, Leaf):
         coerce = w.name(shape.coerce, "coerce")
+        if shape.members is not None:  # an enum member: its name, from the table
+            wrapped = w.name(shape.members[0], "enum")
+            table, name = w.name(shape.members[1], "names"), w.fresh("name")
+            w.add(indent, f"if type({var}) is {wrapped} and (")
+            w.add(indent + 1, f"{name} := {table}.get(id({var}))")
+            w.add(indent, ") is not None:")
+            w.add(indent + 1, f"{var} = {name}")
+            w.add(indent, "else:")
+            indent += 1
         if shape.own is str or shape.own is bool:
             w.add(indent, f"if type({var}) is not {shape.own.__name__}:")
             indent += 1
@@ -178,8 +192,12 @@ def compiled_whole(shape: Whole) -> Callable[[Any], Any]:
     for attribute in shape.needed:
         w.add(1, f"if {_read('value', attribute)} is None:")
         w.add(2, "raise NotAtHand")
-    w.add(1, "if type(value) in IMMUTABLE:")
-    w.add(2, f"return rendered({steps}, value, {render})")
-    w.add(1, f"return {render}(value)")
+    # What ``rendered`` does first: an object that is never kept is rendered.
+    w.add(1, "kept_if = IMMUTABLE.get(type(value), NEVER)")
+    w.add(1, "if kept_if is NEVER or (")
+    w.add(2, "kept_if is not None and not getattr(value, kept_if)")
+    w.add(1, "):")
+    w.add(2, f"return {render}(value)")
+    w.add(1, f"return rendered({steps}, value, {render})")
     whole: Callable[[Any], Any] = w.function("whole")
     return whole

@@ -87,6 +87,7 @@ def enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
         name = table.get(id(value)) if isinstance(value, wrapped) else None
         return coerce(value) if name is None else name
 
+    coerced.members = (wrapped, table)  # type: ignore[attr-defined]  # see Leaf
     _ENUMS[id(enum_type)] = (enum_type, coerced)
     return coerced
 
@@ -205,10 +206,13 @@ def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
 class Leaf(NamedTuple):
     """A leaf's completion: ``coerce``, checked; ``own``: the Python type whose
     values are their own coercion (str for String and ID, bool for Boolean,
-    int for Int within its 32 bits), if any."""
+    int for Int within its 32 bits), if any; ``members``: for an enum's
+    coercion (``enum_coercion``), its Python enum and the table of its
+    members' names by their ids."""
 
     coerce: Callable[[Any], Any]
     own: type | None
+    members: tuple[type, dict[int, Any]] | None = None
 
 
 class Whole(NamedTuple):
@@ -251,13 +255,14 @@ def leaf(coerce: Callable[[Any], Any], *, own: type | None) -> Callable[[Any], A
             raise Bail
         return coerced
 
+    shape = Leaf(coerce, own, getattr(coerce, "members", None))
     if own is not str:
-        return _shaped(leaf, Leaf(coerce, own))
+        return _shaped(leaf, shape)
 
     def text(value: Any) -> Any:  # String or ID: a str is its own coercion
         return value if type(value) is str else leaf(value)
 
-    return _shaped(text, Leaf(coerce, own))
+    return _shaped(text, shape)
 
 
 # The code of every ``text`` completion (``run_plan`` answers a str itself).

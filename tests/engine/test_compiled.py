@@ -6,16 +6,34 @@ hand the object to graphql-core."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from types import SimpleNamespace
 from typing import Any
 
-from graphql import GraphQLBoolean, GraphQLFloat, GraphQLID, GraphQLInt, GraphQLString
+from graphql import (
+    GraphQLBoolean,
+    GraphQLEnumType,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
+    GraphQLString,
+)
 from graphql.pyutils import Undefined
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import plans
 from engine.compiled import compiled, compiled_whole
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+COLOUR = GraphQLEnumType("Colour", {m.name: m for m in Colour})
+COLOUR.wrapped_cls = Colour  # type: ignore[attr-defined]  # as Strawberry's are
+
 
 # Every kind of value a source attribute may hold, good or not for its field.
 VALUES = st.one_of(
@@ -26,6 +44,7 @@ VALUES = st.one_of(
     st.booleans(),
     st.floats(allow_nan=True, allow_infinity=True),
     st.datetimes(timezones=st.just(dt.UTC)),
+    st.sampled_from(Colour),
     st.builds(ValueError, st.text(max_size=3)),
     st.lists(st.one_of(st.none(), st.text(max_size=3), st.integers()), max_size=3),
     st.lists(st.one_of(st.none(), st.booleans()), max_size=3),
@@ -43,6 +62,7 @@ LEAVES = {
     "Boolean": plans.leaf(GraphQLBoolean.coerce_output_value, own=bool),
     "Float": plans.leaf(GraphQLFloat.coerce_output_value, own=None),
     "DateTime": plans.leaf(_isoformat, own=None),
+    "Colour": plans.leaf(plans.enum_coercion(COLOUR), own=None),
     # a coercion that answers nothing (Undefined) for some values
     "Odd": plans.leaf(lambda v: Undefined if isinstance(v, int) else v, own=None),
 }
@@ -85,6 +105,13 @@ class Child:
         self.__dict__.update(values)
 
 
+class KeptChild(Child):
+    """What is read from one is kept when its ``kept`` is true."""
+
+
+plans.immutable(KeptChild, kept_if="kept")
+
+
 def _is_child(value: Any, _info: Any) -> bool:
     return isinstance(value, Child)
 
@@ -102,6 +129,13 @@ CHILD = st.one_of(
         name=st.one_of(st.none(), st.text(max_size=3), st.integers()),
         count=st.one_of(st.none(), st.integers(min_value=-(2**33), max_value=2**33)),
         at_hand=st.one_of(st.none(), st.just(["x"])),
+    ),
+    st.builds(
+        KeptChild,
+        name=st.one_of(st.none(), st.text(max_size=3)),
+        count=st.integers(min_value=-3, max_value=3),
+        at_hand=st.just(["x"]),
+        kept=st.booleans(),
     ),
 )
 
@@ -157,3 +191,14 @@ def test_a_completion_made_elsewhere_is_called_as_it_is() -> None:
 
     steps = (plans.Step("x", "x", shout, True, ""),)
     assert compiled(steps)(SimpleNamespace(x="a")) == {"x": "A"}
+
+
+def test_what_is_read_is_kept_only_from_an_object_kept() -> None:
+    plans._RENDERED.clear()
+    whole = compiled_whole(plans.Whole(CHILD_STEPS, (), None, None))
+    made = KeptChild(name="a", count=1, kept=False)
+    assert whole(made) == {"name": "a", "count": 1}
+    assert len(plans._RENDERED) == 0  # made for one request: nothing kept
+    kept = KeptChild(name="b", count=2, kept=True)
+    assert whole(kept) is whole(kept) == {"name": "b", "count": 2}
+    assert len(plans._RENDERED) == 1
