@@ -21,11 +21,13 @@ resolver is never made. So adding a plain field is one line on the record.
 from __future__ import annotations
 
 import dataclasses
+import dis
 import enum
 import inspect
 import types as builtin_types
 import typing
 from collections.abc import Callable, Mapping
+from types import FunctionType
 from typing import Annotated, Any, Self, TypeVar
 
 import strawberry
@@ -135,15 +137,53 @@ def presenter(cls: type[T], **derived: Convert) -> Callable[[Any], T]:
 
 
 def _generated(cls: type[T], plan: list[Reading]) -> Any:
-    """The function ``cls(name=<expression>, …)`` of a record, from ``_plan``."""
-    names: dict[str, Any] = {"cls": cls}
-    arguments = []
-    for name, expression, needs in plan:
+    """The function ``cls(name=<expression>, …)`` of a record, from ``_plan``.
+
+    When ``cls.__init__`` is the dataclass's own and does nothing but assign
+    the fields made (``_assigns_only``), the function does those assignments
+    itself, in the same order, on ``object.__new__(cls)``: what ``__init__``
+    leaves, without passing twenty keyword arguments through a dict."""
+    names: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    for _, _, needs in plan:
         names.update(needs)
-        arguments.append(f"{name}={expression}")
-    source = "def make(record):\n    return cls(" + ", ".join(arguments) + ")"
-    exec(compile(source, f"<presenter {cls.__name__}>", "exec"), names)
+    lines = ["def make(record):"]
+    if _assigns_only(cls, [name for name, _, _ in plan]):
+        lines.append("    made = new(cls)")
+        lines += [f"    made.{name} = {expression}" for name, expression, _ in plan]
+        lines.append("    return made")
+    else:
+        arguments = ", ".join(f"{name}={expression}" for name, expression, _ in plan)
+        lines.append(f"    return cls({arguments})")
+    exec(compile("\n".join(lines), f"<presenter {cls.__name__}>", "exec"), names)
     return names.pop("make")  # not kept in its own globals: no reference cycle
+
+
+def _assigns_only(cls: type, made: list[str]) -> bool:
+    """Whether ``cls(**{name: value …})`` only assigns each of ``made`` in turn:
+    a dataclass whose ``__init__`` is its own (taking exactly those fields, in
+    that order), no ``__post_init__``, no field set otherwise (a default of a
+    field left out of ``__init__``), no ``__setattr__`` of its own."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return False
+    if cls.__setattr__ is not object.__setattr__:
+        return False
+    fields = dataclasses.fields(cls)
+    taken = [f.name for f in fields if f.init]
+    for f in fields:
+        if not f.init and (
+            f.default is not dataclasses.MISSING
+            or f.default_factory is not dataclasses.MISSING
+        ):
+            return False
+    init = cls.__dict__.get("__init__")
+    if taken != made or not isinstance(init, FunctionType):
+        return False
+    stored = [i.argval for i in dis.get_instructions(init) if i.opname == "STORE_ATTR"]
+    return (
+        init.__qualname__ == f"{cls.__qualname__}.__init__"
+        and stored == made
+        and init.__code__.co_names == tuple(made)  # nothing else read or called
+    )
 
 
 def _plan(cls: type, derived: dict[str, Convert]) -> list[Reading]:
