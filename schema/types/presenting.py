@@ -136,7 +136,20 @@ def presenter(cls: type[T], **derived: Convert) -> Callable[[Any], T]:
     return present
 
 
-def _generated(cls: type[T], plan: list[Reading]) -> Any:
+def maker(cls: type[T], *names: str) -> Callable[..., T]:
+    """``cls(**dict(zip(names, values)))`` as a function of the values, in
+    order, generated as a presenter is (an edge of every page is made so)."""
+    made: Callable[..., T] = _generated(
+        cls,
+        [(name, f"value{i}", {}) for i, name in enumerate(names)],
+        [f"value{i}" for i in range(len(names))],
+    )
+    return made
+
+
+def _generated(
+    cls: type[T], plan: list[Reading], parameters: list[str] | None = None
+) -> Any:
     """The function ``cls(name=<expression>, …)`` of a record, from ``_plan``.
 
     When ``cls.__init__`` is the dataclass's own and does nothing but assign
@@ -146,7 +159,7 @@ def _generated(cls: type[T], plan: list[Reading]) -> Any:
     names: dict[str, Any] = {"cls": cls, "new": object.__new__}
     for _, _, needs in plan:
         names.update(needs)
-    lines = ["def make(record):"]
+    lines = [f"def make({', '.join(parameters or ['record'])}):"]
     if _assigns_only(cls, [name for name, _, _ in plan]):
         lines.append("    made = new(cls)")
         lines += [f"    made.{name} = {expression}" for name, expression, _ in plan]

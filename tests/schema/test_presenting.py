@@ -204,6 +204,11 @@ def test_only_an_init_that_just_assigns_the_fields_is_skipped() -> None:
     assert not presenting._assigns_only(Checked, ["a", "b"])
     assert not presenting._assigns_only(Frozen, ["a", "b"])
     assert not presenting._assigns_only(Defaulted, ["a", "b"])
+    # Either way, a maker makes what the class makes.
+    for cls in (Plain, Checked, Frozen):
+        made = presenting.maker(cls, "a", "b")(1, "x")
+        assert type(made) is cls and made == cls(a=1, b="x")
+        assert vars(made) == vars(cls(a=1, b="x"))
 
 
 @settings(
