@@ -46,6 +46,7 @@ from adapters.model import (
     RequiredDocument,
     State,
 )
+from adapters.records import quick_maker
 
 log = logging.getLogger("gateway.adapters.apiture")
 
@@ -98,7 +99,7 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
     if state is None:
         state, raw = state_of(raw, kind="application", id_=id_)
     created, completed = item.get("createdAt"), item.get("completedAt")
-    return Application(
+    return _make_application(
         provider=Provider.APITURE,
         key=id_,
         provider_id=id_,
@@ -113,6 +114,10 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
             tuple(item), "createdAt" in item or state not in TERMINAL_STATES
         ),
     )
+
+
+# Application(...), without a dict per record (adapters.records.quick_maker)
+_make_application = quick_maker(Application)
 
 
 @functools.lru_cache(maxsize=256)
