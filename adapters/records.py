@@ -5,6 +5,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def quick_init(cls: type) -> None:
@@ -31,9 +36,28 @@ def quick_init(cls: type) -> None:
             defaults[f"_default_{f.name}"] = f.default
             params.append(f"{f.name}=_default_{f.name}")
     params = positional + (["*", *keyword] if keyword else [])
-    lines = [f"def __init__(self, {', '.join(params)}):", "    d = self.__dict__"]
-    lines += [f"    d[{f.name!r}] = {f.name}" for f in fields]
+    body = ["    d = self.__dict__"] + [f"    d[{f.name!r}] = {f.name}" for f in fields]
+    lines = [f"def __init__(self, {', '.join(params)}):", *body]
+    # The same, making the record: a plain function, called with keyword
+    # arguments without the dict a class call builds for them (``quick_maker``).
+    lines += [f"def make({', '.join(params)}):", "    self = new(cls)", *body]
+    lines.append("    return self")
+    defaults.update(new=object.__new__, cls=cls)
     exec("\n".join(lines), defaults)
     init = defaults["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
     cls.__init__ = init  # type: ignore[misc]
+    make: Any = defaults.pop("make")  # not kept in its own globals: no reference cycle
+    make.__qualname__ = f"{cls.__qualname__}.make"
+    _MAKERS[cls] = make
+
+
+_MAKERS: dict[type, Callable[..., object]] = {}
+
+
+def quick_maker(cls: Callable[P, R]) -> Callable[P, R]:
+    """A function making a ``cls`` (a record given ``quick_init``) from the same
+    arguments, as ``cls(...)`` does: for the records made per item of a page,
+    where the class call's keyword arguments cost a dict each."""
+    made: Callable[P, R] = _MAKERS[cls]  # type: ignore[index,assignment]
+    return made

@@ -3,6 +3,8 @@
 - ``engine.context``: the execution context, which plans each selection set and
   builds plain objects in one loop instead of graphql-core's per-field path.
 - ``engine.plans``: the plan types and running them.
+- ``engine.compiled``: a plan kept across requests, written out as one
+  generated function from the same steps.
 - ``engine.fields``: what a field's declaration tells the engine (read directly,
   answered at hand).
 - ``engine.presented``: schema objects shared between requests, per record.

@@ -53,9 +53,12 @@ from typing import Any, TypeVar
 from graphql import (
     DirectiveNode,
     FragmentDefinitionNode,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLID,
+    GraphQLInt,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -71,6 +74,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 from caching import Cache, bounds, per_entry
+from engine.compiled import compiled
 from engine.fields import at_hand_attribute, read_directly
 from engine.plans import (
     NotAtHand,
@@ -262,7 +266,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 steps.append(step)
         if not steps:
             return None  # nothing to gain: graphql-core executes the object
-        return Plan(tuple(steps), executed or None, tuple(fields), tuple(needed))
+        planned = tuple(steps)
+        # Kept across requests: compiled (engine.compiled); made for this
+        # request alone: interpreted (compiling would cost more than it saves).
+        render = compiled(planned) if self._shared else None
+        return Plan(planned, executed or None, tuple(fields), tuple(needed), render)
 
     def _step(
         self,
@@ -312,7 +320,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             coerce = type_.coerce_output_value
             if isinstance(type_, GraphQLEnumType):
                 coerce = enum_coercion(type_)
-            return leaf(coerce, textual=type_ is GraphQLString or type_ is GraphQLID)
+            return leaf(coerce, own=_OWN.get(type_))
         if isinstance(type_, GraphQLObjectType):
             subfields = self.collect_subfields(type_, details)
             if subfields.new_defer_usages:
@@ -320,7 +328,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             plan = self._plan(type_, subfields.grouped_field_set, at_hand)
             if plan is None or plan.executed is not None:
                 return None  # only a wholly plain object is built inside another
-            return whole_object(plan.steps, plan.needed, type_.is_type_of)
+            return whole_object(plan.steps, plan.needed, type_.is_type_of, plan.render)
         if isinstance(type_, GraphQLList):
             item = self._completion(_nullable(type_.of_type), details, at_hand)
             if item is None:
@@ -366,6 +374,16 @@ def _walk(node: Node) -> Iterator[Node]:
             for item in value:
                 if isinstance(item, Node):
                     yield from _walk(item)
+
+
+# The scalars whose result is the value itself when it is of this Python type
+# (graphql-core's coercion answers it unchanged; an Int within its 32 bits).
+_OWN: dict[GraphQLNamedType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+    GraphQLInt: int,
+}
 
 
 def _nullable(type_: GraphQLOutputType) -> GraphQLOutputType:

@@ -3,6 +3,11 @@
 A plan is made once per selection (``engine.context``) and run on every object
 of that selection: ``getattr``, then what graphql-core's completion would have
 done. Anything unusual raises ``Bail`` and graphql-core executes the object.
+
+``run_plan`` interprets a plan's steps; each completion it calls (``leaf``,
+``whole_object``, ``many``) carries its shape (``Leaf``, ``Whole``, ``Many``:
+``shape_of``), from which ``engine.compiled`` writes the same plan as one
+generated function (``Plan.render``), which the engine runs instead.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ class Plan(NamedTuple):
     # The attributes the fields answered at hand read (``at_hand``), each of
     # which must not be None for the steps to run.
     needed: tuple[str, ...]
+    # What ``run_plan(steps, source)`` answers, as a function of the source
+    # (the steps compiled: ``engine.compiled``); None: ``run_plan`` itself.
+    render: Callable[[Any], dict[str, Any]] | None
 
 
 class Bail(Exception):
@@ -79,6 +87,7 @@ def enum_coercion(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
         name = table.get(id(value)) if isinstance(value, wrapped) else None
         return coerce(value) if name is None else name
 
+    coerced.members = (wrapped, table)  # type: ignore[attr-defined]  # see Leaf
     _ENUMS[id(enum_type)] = (enum_type, coerced)
     return coerced
 
@@ -151,19 +160,25 @@ def immutable(cls: type, *, kept_if: str | None = None) -> type:
     return cls
 
 
-def rendered(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
-    """``run_plan``, kept for objects that never change."""
+def rendered(
+    steps: tuple[Step, ...],
+    source: Any,
+    render: Callable[[Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """``run_plan`` (or ``render``, the steps compiled), kept for objects that
+    never change."""
     cls = type(source)
     if cls not in _IMMUTABLE:
-        return run_plan(steps, source)
+        return run_plan(steps, source) if render is None else render(source)
     kept_if = _IMMUTABLE[cls]
     if kept_if is not None and not getattr(source, kept_if):
-        return run_plan(steps, source)
+        return run_plan(steps, source) if render is None else render(source)
     key = (id(steps), id(source))
     found = _RENDERED.get(key)
     if found is not None and found[0] is steps and found[1] is source:
         return found[2]
-    result = run_plan(steps, source)  # raised: nothing kept
+    # raised: nothing kept
+    result = run_plan(steps, source) if render is None else render(source)
     _RENDERED.put(key, (steps, source, result))
     return result
 
@@ -188,7 +203,50 @@ def run_plan(steps: tuple[Step, ...], source: Any) -> dict[str, Any]:
     return result
 
 
-def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]:
+class Leaf(NamedTuple):
+    """A leaf's completion: ``coerce``, checked; ``own``: the Python type whose
+    values are their own coercion (str for String and ID, bool for Boolean,
+    int for Int within its 32 bits), if any; ``members``: for an enum's
+    coercion (``enum_coercion``), its Python enum and the table of its
+    members' names by their ids."""
+
+    coerce: Callable[[Any], Any]
+    own: type | None
+    members: tuple[type, dict[int, Any]] | None = None
+
+
+class Whole(NamedTuple):
+    """An object's completion: its plan's steps (and ``render``, them compiled,
+    when the plan is), the attributes at hand it needs, its ``is_type_of``."""
+
+    steps: tuple[Step, ...]
+    needed: tuple[str, ...]
+    is_type_of: Callable[[Any, Any], Any] | None
+    render: Callable[[Any], dict[str, Any]] | None
+
+
+class Many(NamedTuple):
+    """A list's completion: its item's, and whether an item may be null."""
+
+    item: Callable[[Any], Any]
+    item_non_null: bool
+
+
+Shape = Leaf | Whole | Many
+
+
+def shape_of(complete: Callable[[Any], Any]) -> Shape | None:
+    """What a completion made here does (None: a completion made elsewhere)."""
+    shape = getattr(complete, "shape", None)
+    return shape if isinstance(shape, Leaf | Whole | Many) else None
+
+
+def _shaped(complete: Callable[[Any], Any], shape: Shape) -> Callable[[Any], Any]:
+    complete.shape = shape  # type: ignore[attr-defined]
+    return complete
+
+
+def leaf(coerce: Callable[[Any], Any], *, own: type | None) -> Callable[[Any], Any]:
     def leaf(value: Any) -> Any:
         if isinstance(value, Exception):
             raise Bail  # graphql-core raises a returned exception
@@ -197,48 +255,58 @@ def leaf(coerce: Callable[[Any], Any], *, textual: bool) -> Callable[[Any], Any]
             raise Bail
         return coerced
 
-    if not textual:
-        return leaf
+    shape = Leaf(coerce, own, getattr(coerce, "members", None))
+    if own is not str:
+        return _shaped(leaf, shape)
 
     def text(value: Any) -> Any:  # String or ID: a str is its own coercion
         return value if type(value) is str else leaf(value)
 
-    return text
+    return _shaped(text, shape)
 
 
 # The code of every ``text`` completion (``run_plan`` answers a str itself).
-_TEXT = leaf(str, textual=True).__code__
+_TEXT = leaf(str, own=str).__code__
 
 
 def run(plan: Plan | None, source: Any) -> dict[str, Any] | None:
     """The plain fields' results of ``plan`` on ``source`` (None: no plan)."""
-    return None if plan is None else _rendered_at_hand(plan.steps, plan.needed, source)
+    if plan is None:
+        return None
+    return _rendered_at_hand(plan.steps, plan.needed, source, plan.render)
 
 
 def _rendered_at_hand(
-    steps: tuple[Step, ...], needed: tuple[str, ...], source: Any
+    steps: tuple[Step, ...],
+    needed: tuple[str, ...],
+    source: Any,
+    render: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """``rendered``, once every attribute the steps read at hand is there;
     raises ``NotAtHand`` when one is None."""
     for attribute in needed:
         if getattr(source, attribute) is None:
             raise NotAtHand
-    return rendered(steps, source)
+    return rendered(steps, source, render)
 
 
 def whole_object(
     plan: tuple[Step, ...],
     needed: tuple[str, ...],
     is_type_of: Callable[[Any, Any], Any] | None,
+    render: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Callable[[Any], Any]:
+    """An object's completion: its plan run by ``render`` (the plan compiled),
+    or interpreted (``run_plan``) when there is none."""
+
     def obj(value: Any) -> Any:
         if isinstance(value, Exception):
             raise Bail
         if is_type_of is not None and is_type_of(value, None) is not True:
             raise Bail
-        return _rendered_at_hand(plan, needed, value)
+        return _rendered_at_hand(plan, needed, value, render)
 
-    return obj
+    return _shaped(obj, Whole(plan, needed, is_type_of, render))
 
 
 def many(item: Callable[[Any], Any], *, item_non_null: bool) -> Callable[[Any], Any]:
@@ -255,4 +323,4 @@ def many(item: Callable[[Any], Any], *, item_non_null: bool) -> Callable[[Any], 
                 items.append(item(one))
         return items
 
-    return many
+    return _shaped(many, Many(item, item_non_null))

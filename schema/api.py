@@ -29,6 +29,7 @@ from schema.mutations.documents import DocumentMutations
 from schema.mutations.enrollments import EnrollmentMutations
 from schema.pipeline import Documents, Pipeline
 from schema.queries import Query
+from schema.scalars import OVERRIDES
 from schema.types.application import Application
 from schema.types.document import Document
 from schema.types.enrollment import Enrollment
@@ -95,6 +96,8 @@ def build_schema(
             GatewayExecutionContext if introspection else QuietExecutionContext,
             tracer,
         ),
+        # DateTime written without datetime.isoformat's cost (schema.scalars)
+        scalar_overrides=OVERRIDES,
     )
 
 

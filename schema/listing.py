@@ -60,7 +60,11 @@ def application_sources(
                     query, offset, limit, applicant=f.applicant_contact
                 ),
                 chunk=chunk,
-                keep=lambda a: _in_range(a.created_at, f.created_from, f.created_to),
+                keep=(
+                    (lambda a: _in_range(a.created_at, f.created_from, f.created_to))
+                    if dated
+                    else None  # no dates: every item is in range
+                ),
                 exact_total=not dated,
             )
         )

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 import orjson
 
@@ -47,16 +47,17 @@ class Source(Generic[T]):
     provider: model.Provider
     fetch: Fetch[T]
     chunk: int = DEFAULT_PAGE
-    keep: Callable[[T], bool] = lambda _: True
+    # None: every item (nothing to call per item)
+    keep: Callable[[T], bool] | None = None
     exact_total: bool = True  # the provider's count already reflects ``keep``
 
 
-@dataclass(frozen=True, slots=True)
-class Cursor:
+class Cursor(NamedTuple):
     """A position in a merged connection, written out only when asked for.
 
     Every edge has one, few queries select them: encoding each (JSON, then
-    base64) cost more than reading its node.
+    base64) cost more than reading its node. A named tuple: made for every
+    item of a page, at a third of a frozen dataclass's cost.
     """
 
     providers: tuple[model.Provider, ...]
@@ -201,7 +202,8 @@ async def merged_slice(
         )
         position, item = stream.buffer.popleft()
         stream.consumed = position + 1
-        if stream.source.keep(item):
+        keep = stream.source.keep
+        if keep is None or keep(item):
             out.append((item, Cursor(providers, tuple(s.consumed for s in streams))))
     failed = {s.source.provider: s.failure for s in streams if s.failure}
     has_next = any(s.buffer or not s.exhausted for s in streams if not s.failure)
@@ -240,7 +242,7 @@ async def _drain(
             continue
         position, item = buffer.popleft()
         stream.consumed = position + 1
-        if keep(item):
+        if keep is None or keep(item):
             out.append((item, Cursor(providers, (position + 1,))))
 
 

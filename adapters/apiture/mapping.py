@@ -46,6 +46,7 @@ from adapters.model import (
     RequiredDocument,
     State,
 )
+from adapters.records import quick_maker
 
 log = logging.getLogger("gateway.adapters.apiture")
 
@@ -91,9 +92,14 @@ def state_of(raw: object, *, kind: str, id_: str) -> tuple[State, str]:
 def application_summary(item: answers.ApplicationSummary) -> Application:
     # Validated: every value is a string or None, so ``or None`` is ``_str``
     # (an empty string is None), without a call per field on every item.
-    id_ = item["_id"]
-    state, raw = state_of(item["state"], kind="application", id_=id_)
-    return Application(
+    # A known state is looked up here, without a call; ``state_of`` reports
+    # any other. A timestamp is read only when there is one.
+    id_, raw = item["_id"], item["state"]
+    state = _STATES.get(raw)
+    if state is None:
+        state, raw = state_of(raw, kind="application", id_=id_)
+    created, completed = item.get("createdAt"), item.get("completedAt")
+    return _make_application(
         provider=Provider.APITURE,
         key=id_,
         provider_id=id_,
@@ -102,12 +108,16 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
         name=item.get("name") or item.get("accountName") or None,
         product_name=item.get("productName") or None,
         applicant_name=item.get("applicantName") or None,
-        created_at=_time(item.get("createdAt")),
-        completed_at=_time(item.get("completedAt")),
+        created_at=_time(created) if created else None,
+        completed_at=_time(completed) if completed else None,
         fields=_summary_fields(
             tuple(item), "createdAt" in item or state not in TERMINAL_STATES
         ),
     )
+
+
+# Application(...), without a dict per record (adapters.records.quick_maker)
+_make_application = quick_maker(Application)
 
 
 @functools.lru_cache(maxsize=256)
@@ -314,7 +324,7 @@ def _time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return datetime.fromisoformat(value)  # reads a "Z" as UTC since 3.11
     except ValueError:
         log.warning("apiture sent an unreadable timestamp %r", value)
         return None

@@ -18,7 +18,7 @@ import strawberry
 from schema.errors import report_partial
 from schema.pagination import Cursor, Slice, read_or_failed
 from schema.types.common import Provider
-from schema.types.presenting import by_name
+from schema.types.presenting import by_name, maker
 
 if TYPE_CHECKING:
     from schema.context import Info
@@ -54,6 +54,10 @@ class Edge(Generic[N]):
     node: N = strawberry.field(description="The item.")
 
 
+# Edge(position=…, node=…), one for every item of a page (presenting.maker)
+_edge: Callable[[Cursor, Any], Edge[Any]] = maker(Edge, "position", "node")
+
+
 @strawberry.type(description="A page of items, Relay style.")
 class Connection(Generic[N]):
     edges: list[Edge[N]] = strawberry.field(description="The items of this page.")
@@ -73,7 +77,7 @@ class Connection(Generic[N]):
         node: Callable[[D], N],
         missing: list[Provider] | None = None,
     ) -> Self:
-        edges = [Edge(position=c, node=node(item)) for item, c in page.items]
+        edges = [_edge(c, node(item)) for item, c in page.items]
         return cls(
             edges=edges,
             page_info=PageInfo(

@@ -21,12 +21,13 @@ resolver is never made. So adding a plain field is one line on the record.
 from __future__ import annotations
 
 import dataclasses
+import dis
 import enum
 import inspect
-import operator
 import types as builtin_types
 import typing
 from collections.abc import Callable, Mapping
+from types import FunctionType
 from typing import Annotated, Any, Self, TypeVar
 
 import strawberry
@@ -41,6 +42,9 @@ from engine.fields import DECLARED
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
 Convert = Callable[[Any], Any]
+# A field made by a presenter: its name, the expression reading it from the
+# record, and the objects that expression names.
+Reading = tuple[str, str, dict[str, Any]]
 
 
 def by_name(target: type[E], value: enum.Enum) -> E:
@@ -116,54 +120,128 @@ def _graphql_type(hint: Any, types: Mapping[Any, Any]) -> Any:
 
 
 def presenter(cls: type[T], **derived: Convert) -> Callable[[Any], T]:
-    """A function making a ``cls`` from a record (see the module)."""
-    made: list[tuple[str, Convert]] = []
+    """A function making a ``cls`` from a record (see the module).
+
+    Generated once, at its first call (the type is complete by then): one
+    call of ``cls`` with every field read from the record by an expression
+    (``record.name``, ``members[record.state._name_]``, ``derive(record)``…),
+    rather than a loop calling a reader per field for every record made."""
+    made: list[Callable[[Any], T]] = []
 
     def present(record: Any) -> T:
         if not made:
-            made.extend(_plan(cls, derived))
-        return cls(**{name: read(record) for name, read in made})
+            made.append(_generated(cls, _plan(cls, derived)))
+        return made[0](record)
 
     return present
 
 
-def _plan(cls: type, derived: dict[str, Convert]) -> list[tuple[str, Convert]]:
-    """Each field made, with how it is read from the record."""
-    plan: list[tuple[str, Convert]] = []
+def maker(cls: type[T], *names: str) -> Callable[..., T]:
+    """``cls(**dict(zip(names, values)))`` as a function of the values, in
+    order, generated as a presenter is (an edge of every page is made so)."""
+    made: Callable[..., T] = _generated(
+        cls,
+        [(name, f"value{i}", {}) for i, name in enumerate(names)],
+        [f"value{i}" for i in range(len(names))],
+    )
+    return made
+
+
+def _generated(
+    cls: type[T], plan: list[Reading], parameters: list[str] | None = None
+) -> Any:
+    """The function ``cls(name=<expression>, …)`` of a record, from ``_plan``.
+
+    When ``cls.__init__`` is the dataclass's own and does nothing but assign
+    the fields made (``_assigns_only``), the function does those assignments
+    itself, in the same order, on ``object.__new__(cls)``: what ``__init__``
+    leaves, without passing twenty keyword arguments through a dict."""
+    names: dict[str, Any] = {"cls": cls, "new": object.__new__}
+    for _, _, needs in plan:
+        names.update(needs)
+    lines = [f"def make({', '.join(parameters or ['record'])}):"]
+    if _assigns_only(cls, [name for name, _, _ in plan]):
+        lines.append("    made = new(cls)")
+        lines += [f"    made.{name} = {expression}" for name, expression, _ in plan]
+        lines.append("    return made")
+    else:
+        arguments = ", ".join(f"{name}={expression}" for name, expression, _ in plan)
+        lines.append(f"    return cls({arguments})")
+    exec(compile("\n".join(lines), f"<presenter {cls.__name__}>", "exec"), names)
+    return names.pop("make")  # not kept in its own globals: no reference cycle
+
+
+def _assigns_only(cls: type, made: list[str]) -> bool:
+    """Whether ``cls(**{name: value …})`` only assigns each of ``made`` in turn:
+    a dataclass whose ``__init__`` is its own (taking exactly those fields, in
+    that order), no ``__post_init__``, no field set otherwise (a default of a
+    field left out of ``__init__``), no ``__setattr__`` of its own."""
+    if not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__"):
+        return False
+    if cls.__setattr__ is not object.__setattr__:
+        return False
+    fields = dataclasses.fields(cls)
+    taken = [f.name for f in fields if f.init]
+    for f in fields:
+        if not f.init and (
+            f.default is not dataclasses.MISSING
+            or f.default_factory is not dataclasses.MISSING
+        ):
+            return False
+    init = cls.__dict__.get("__init__")
+    if taken != made or not isinstance(init, FunctionType):
+        return False
+    stored = [i.argval for i in dis.get_instructions(init) if i.opname == "STORE_ATTR"]
+    return (
+        init.__qualname__ == f"{cls.__qualname__}.__init__"
+        and stored == made
+        and init.__code__.co_names == tuple(made)  # nothing else read or called
+    )
+
+
+def _plan(cls: type, derived: dict[str, Convert]) -> list[Reading]:
+    """Each field made, with the expression reading it from ``record`` and the
+    objects that expression names."""
+    plan: list[Reading] = []
     definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
     unknown = set(derived) - {f.python_name for f in definition.fields}
     if unknown:
         raise TypeError(f"{cls.__name__} has no fields {sorted(unknown)}")
     field: StrawberryField
-    for field in definition.fields:
+    for i, field in enumerate(definition.fields):
         name = field.python_name
         if name in derived:
-            plan.append((name, derived[name]))
+            plan.append((name, f"derived{i}(record)", {f"derived{i}": derived[name]}))
         elif field.base_resolver is not None:
             continue  # a resolver: nothing to make
         elif is_private(field.type):
             raise TypeError(f"{cls.__name__}.{name} is private: derive it")
         else:
-            plan.append((name, _reader(name, field.type)))
+            plan.append((name, *_reader(name, field.type, f"_{i}")))
     return plan
 
 
-def _reader(name: str, type_: Any) -> Convert:
-    """The record's attribute ``name`` as a value of ``type_``, read and converted
-    in one call where the conversion allows (an enum, an optional value)."""
-    get = operator.attrgetter(name)
+def _reader(name: str, type_: Any, tag: str) -> tuple[str, dict[str, Any]]:
+    """The record's attribute ``name`` as a value of ``type_``: the expression
+    (its names end in ``tag``), read and converted without a call where the
+    conversion allows (an enum, a value as it is, None kept)."""
+    get = f"record.{name}" if name.isidentifier() else f"getattr(record, {name!r})"
     if isinstance(type_, StrawberryOptional):
         inner = _converter(type_.of_type)
         if inner is None:
-            return get
-        return lambda record: None if (value := get(record)) is None else inner(value)
+            return get, {}
+        value = f"value{tag}"
+        expression = f"(None if ({value} := {get}) is None else convert{tag}({value}))"
+        return expression, {f"convert{tag}": inner}
     if isinstance(type_, StrawberryEnumDefinition):
-        members = type_.wrapped_cls._member_map_  # by_name, without a call
-        return lambda record: members[get(record)._name_]
+        # by_name, without a call
+        return f"members{tag}[{get}._name_]", {
+            f"members{tag}": type_.wrapped_cls._member_map_
+        }
     convert = _converter(type_)
     if convert is None:
-        return get
-    return lambda record: convert(get(record))
+        return get, {}
+    return f"convert{tag}({get})", {f"convert{tag}": convert}
 
 
 def _converter(type_: Any) -> Convert | None:

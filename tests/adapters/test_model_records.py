@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters import model
+from adapters.records import quick_maker
 
 QUICK = (
     model.Money,
@@ -81,3 +82,41 @@ def test_a_missing_or_unknown_argument_is_refused() -> None:
     with pytest.raises(TypeError):
         model.Money("1.00", "USD", "extra")  # type: ignore[call-arg]
     assert model.Money("1.00", "USD") == model.Money(value="1.00", currency="USD")
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_a_maker_takes_what_the_class_takes(cls: type) -> None:
+    make = quick_maker(cls)
+    assert list(inspect.signature(make).parameters.values()) == list(
+        inspect.signature(cls).parameters.values()
+    )
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(
+    name=st.none() | st.text(max_size=20),
+    created=st.none() | st.datetimes(timezones=st.just(UTC)),
+    version=st.none() | st.text(max_size=10),
+)
+def test_a_maker_makes_what_the_class_makes(
+    name: str | None, created: datetime | None, version: str | None
+) -> None:
+    given_ = {
+        "provider": model.Provider.APITURE,
+        "key": "a1",
+        "provider_id": "a1",
+        "state": model.State.RUNNING,
+        "provider_state": "running",
+        "name": name,
+        "created_at": created,
+        "version": version,
+    }
+    made = quick_maker(model.Application)(**given_)  # type: ignore[arg-type]
+    expected = model.Application(**given_)  # type: ignore[arg-type]
+    assert type(made) is model.Application
+    assert list(vars(made).items()) == list(vars(expected).items())
+    assert made == expected and hash(made) == hash(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="unexpected"):
+        quick_maker(model.Application)(colour="blue", **given_)  # type: ignore[arg-type,call-arg]

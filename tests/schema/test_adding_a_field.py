@@ -20,13 +20,13 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from adapters import model
 from adapters.declaring import shown
-from engine import plans
 from engine.context import GatewayExecutionContext
 from engine.fields import DECLARED, at_hand
 from engine.survey import survey
 from schema.types.application import TYPES
 from schema.types.node import Node
 from schema.types.presenting import presenter, shows
+from tests.engine.renders import count_renders
 from tests.schema.test_fast_path_guard import NOT_DIRECT, not_direct
 
 
@@ -120,14 +120,10 @@ async def test_both_answer_as_stock_execution_and_region_is_read_in_the_loop(
     query = "{ applications { providerId region headline } }"
     stock = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
     read: list[tuple[str, ...]] = []
-    real = plans.run_plan
-
-    def counting(steps: Any, source: Any) -> dict[str, Any]:
-        read.append(tuple(s.response_name for s in steps))
-        return real(steps, source)
-
-    monkeypatch.setattr(plans, "run_plan", counting)
-    plans._RENDERED.clear()
+    count_renders(
+        monkeypatch,
+        lambda steps, source: read.append(tuple(s.response_name for s in steps)),
+    )
     fast = await _schema().execute(query)
     assert fast.errors is None and stock.errors is None
     assert (

@@ -19,6 +19,7 @@ from engine.plans import immutable
 from schema.api import build_schema
 from schema.limits import QueryLimits
 from schema.pipeline import Documents, Pipeline
+from tests.engine.renders import count_renders
 
 
 @strawberry.enum
@@ -420,16 +421,8 @@ class FixedQuery:
 async def test_what_is_read_from_an_unchanging_object_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from engine import plans as execution
-
     runs: list[str] = []
-    real = execution.run_plan
-
-    def counting(steps: Any, source: Any) -> dict[str, Any]:
-        runs.append(type(source).__name__)
-        return real(steps, source)
-
-    monkeypatch.setattr(execution, "run_plan", counting)
+    count_renders(monkeypatch, lambda steps, source: runs.append(type(source).__name__))
     schema = _with_pipeline_for(FixedQuery)
     query = "{ fixed { name colour tags { label } } loose { label } }"
     first = await schema.execute(query)

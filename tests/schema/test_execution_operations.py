@@ -26,10 +26,10 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 import schema.api
-from engine import plans as execution
 from engine.context import GatewayExecutionContext
 from gateway import upstreams
 from tests.conftest import Gateway, serve
+from tests.engine.renders import count_renders
 from tests.schema.multipart import File, pdf, post
 from tests.security.tokens import applicant, secured_settings, staff
 
@@ -138,14 +138,8 @@ async def _answer(
 def plans_run(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The type of every object the fast path read fields of."""
     seen: list[str] = []
-    real = execution.run_plan
-
-    def counting(steps: Any, source: Any) -> dict[str, Any]:
-        seen.append(type(source).__name__)
-        return real(steps, source)
-
-    monkeypatch.setattr(execution, "run_plan", counting)
-    execution._RENDERED.clear()  # nothing kept from before
+    # nothing kept from before
+    count_renders(monkeypatch, lambda steps, source: seen.append(type(source).__name__))
     return seen
 
 

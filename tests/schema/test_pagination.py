@@ -224,3 +224,25 @@ async def test_an_infinite_offset_in_after_is_bad_user_input(gateway: Gateway) -
     (error,) = answer["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert "not a cursor" in error["message"]
+
+
+def test_an_apiture_source_filters_by_date_only_when_dates_are_given() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from schema import listing
+    from schema.types.inputs import ApplicationFilter
+
+    ctx = cast(Any, SimpleNamespace())  # read only when a page is fetched
+    (undated,) = listing.application_sources(ctx, None, 10)
+    assert undated.keep is None  # every item kept, nothing called per item
+    start, end = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 2, 1, tzinfo=UTC)
+    (dated,) = listing.application_sources(
+        ctx, ApplicationFilter(created_from=start, created_to=end), 10
+    )
+    assert dated.keep is not None
+    record: Any = SimpleNamespace
+    assert dated.keep(record(created_at=datetime(2024, 1, 15, tzinfo=UTC)))
+    assert not dated.keep(record(created_at=datetime(2024, 3, 1, tzinfo=UTC)))
+    assert dated.keep(record(created_at=None))  # cannot tell: kept

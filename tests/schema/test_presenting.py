@@ -166,6 +166,49 @@ def test_an_application_is_what_the_hand_written_copy_made(
     assert _plain(made) == _oracle_application(record)
     assert len(made.applicants) == len(record.applicants)
     assert made.domain is record
+    # Made without its __init__ (presenting._assigns_only), as __init__ makes it.
+    again = application.Application(**vars(made))
+    assert list(vars(made).items()) == list(vars(again).items())
+    assert made == again
+
+
+def test_only_an_init_that_just_assigns_the_fields_is_skipped() -> None:
+    import dataclasses
+
+    from schema.types import presenting
+
+    @dataclasses.dataclass(kw_only=True)
+    class Plain:
+        a: int
+        b: str
+
+    @dataclasses.dataclass(kw_only=True)
+    class Checked(Plain):
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(kw_only=True, frozen=True)
+    class Frozen:
+        a: int
+        b: str
+
+    @dataclasses.dataclass(kw_only=True)
+    class Defaulted:
+        a: int
+        b: str
+        c: list[int] = dataclasses.field(default_factory=list, init=False)
+
+    assert presenting._assigns_only(Plain, ["a", "b"])
+    assert not presenting._assigns_only(Plain, ["b", "a"])  # not its order
+    assert not presenting._assigns_only(Plain, ["a"])
+    assert not presenting._assigns_only(Checked, ["a", "b"])
+    assert not presenting._assigns_only(Frozen, ["a", "b"])
+    assert not presenting._assigns_only(Defaulted, ["a", "b"])
+    # Either way, a maker makes what the class makes.
+    for cls in (Plain, Checked, Frozen):
+        made = presenting.maker(cls, "a", "b")(1, "x")
+        assert type(made) is cls and made == cls(a=1, b="x")
+        assert vars(made) == vars(cls(a=1, b="x"))
 
 
 @settings(
