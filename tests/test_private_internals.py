@@ -13,6 +13,9 @@ file by name rather than a request at run time.
   ``__setitem__`` encodes, lower-cases and scans on every traced attempt.
 - httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
+- httpx ``Request``'s attributes and ``Headers._list``/``_encoding``, set
+  directly by ``adapters.transport.http._request``: the constructor normalizes
+  every header again on every upstream request.
 - aiodataloader ``DataLoader._queue`` and ``dispatch_queue``, behind
   ``schema.loaders._PromptDataLoader.do_resolve_reject``: the public path
   dispatches through a task and two loop iterations more.
@@ -48,7 +51,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanContext
 
 from adapters.transport.cap import answered, content_decoder
-from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
+from adapters.transport.http import (
+    _UNCHANGED_PATH,
+    _UNCHANGED_QUERY,
+    _request,
+    _url_with,
+)
 from adapters.transport.tracing import set_header
 from engine.internals import graphql_schema, raw_info
 from gateway.tracing import Tracing
@@ -106,6 +114,38 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
         expected.host,
         expected.port,
     )
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
+            st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
+        ),
+        max_size=4,
+    ),
+    body=st.binary(max_size=16),
+    method=st.sampled_from(["GET", "POST", "PATCH"]),
+)
+def test_httpx_request_made_directly_is_httpxs_own(
+    headers: list[tuple[bytes, bytes]], body: bytes, method: str
+) -> None:
+    url = httpx.URL("https://tenant.example/api/items/1?q=2")
+    entries = [(k, k.lower(), v) for k, v in headers]
+    ours = _request(method, url, entries, body)
+    theirs = httpx.Request(method, url, headers=headers, stream=httpx.ByteStream(body))
+    theirs.read()
+    assert sorted(vars(ours)) == sorted(vars(theirs))  # no attribute left out
+    assert ours.headers._list == theirs.headers._list
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.headers.encoding == theirs.headers.encoding
+    assert (ours.method, ours.url, ours.extensions) == (
+        theirs.method,
+        theirs.url,
+        theirs.extensions,
+    )
+    assert ours.content == theirs.content == b"".join(ours.stream)
 
 
 async def test_aiodataloader_queue_batches_one_iteration_of_loads() -> None:

@@ -90,6 +90,8 @@ class RequestBuilder:
         self._base_url = httpx.URL(self.base)
         self._host = self._base_url.netloc
         self._default_raw = list(client.headers.raw)
+        # httpx.Headers' own entries, (name, lower-case name, value), made once.
+        self._default_entries = [(k, k.lower(), v) for k, v in self._default_raw]
         ascii_defaults = all(k.isascii() and v.isascii() for k, v in self._default_raw)
         self._fast = ascii_defaults and _url_with(
             self._base_url, self._base_url.path, None
@@ -149,7 +151,7 @@ class RequestBuilder:
             return None
         if query is not None and not _UNCHANGED_QUERY.fullmatch(query):
             return None
-        raw = self._default_raw
+        entries = self._default_entries
         if headers:
             # httpx.Headers.update: the call's headers replace the client's of
             # the same names and go last.
@@ -157,38 +159,55 @@ class RequestBuilder:
             if given is None:
                 return None
             names = {name.lower() for name, _ in given}
-            raw = [h for h in raw if h[0].lower() not in names] + given
+            entries = [e for e in entries if e[1] not in names]
+            entries += [(k, k.lower(), v) for k, v in given]
         else:
-            raw = list(raw)
+            entries = list(entries)  # each request its own (tracing writes in it)
         method = method.upper()
         body = b""
         if json is not None:
             body = json_dumps(
                 json, ensure_ascii=False, separators=(",", ":"), allow_nan=False
             ).encode("utf-8")
-            _default_header(raw, b"Content-Length", str(len(body)).encode())
-            _default_header(raw, b"Content-Type", b"application/json")
+            _default_header(entries, b"Content-Length", str(len(body)).encode())
+            _default_header(entries, b"Content-Type", b"application/json")
         elif content:
             body = content
-            _default_header(raw, b"Content-Length", str(len(body)).encode())
-        auto: list[tuple[bytes, bytes]] = []
-        lowered = {name.lower() for name, _ in raw}
+            _default_header(entries, b"Content-Length", str(len(body)).encode())
+        auto: list[tuple[bytes, bytes, bytes]] = []
+        lowered = {lower for _, lower, _ in entries}
         if b"host" not in lowered:
-            auto.append((b"Host", self._host))
+            auto.append((b"Host", b"host", self._host))
         if (
             b"content-length" not in lowered
             and b"transfer-encoding" not in lowered
             and method in ("POST", "PUT", "PATCH")
         ):
-            auto.append((b"Content-Length", b"0"))
-        request = httpx.Request(
-            method,
-            _url_with(self._base_url, full, query),
-            headers=auto + raw,
-            stream=httpx.ByteStream(body),
+            auto.append((b"Content-Length", b"content-length", b"0"))
+        return _request(
+            method, _url_with(self._base_url, full, query), auto + entries, body
         )
-        request.read()
-        return request
+
+
+def _request(
+    method: str, url: httpx.URL, entries: list[tuple[bytes, bytes, bytes]], body: bytes
+) -> httpx.Request:
+    """``httpx.Request(method, url, headers=…, stream=httpx.ByteStream(body))``,
+    read, its attributes set directly: the headers given as httpx keeps them
+    (``Headers._list``: name, lower-case name, value), not normalized again.
+    ~5 us of CPU less per upstream call. Checked against httpx's own
+    constructor by ``tests/test_private_internals.py``."""
+    headers = httpx.Headers.__new__(httpx.Headers)
+    headers._list = entries
+    headers._encoding = None
+    request = httpx.Request.__new__(httpx.Request)
+    request.method = method
+    request.url = url
+    request.headers = headers
+    request.extensions = {}
+    request.stream = httpx.ByteStream(body)
+    request._content = body
+    return request
 
 
 def _printable_except(excluded: str) -> re.Pattern[str]:
@@ -225,10 +244,12 @@ def _ascii_headers(
         return None
 
 
-def _default_header(raw: list[tuple[bytes, bytes]], name: bytes, value: bytes) -> None:
+def _default_header(
+    entries: list[tuple[bytes, bytes, bytes]], name: bytes, value: bytes
+) -> None:
     lower = name.lower()
-    if not any(k.lower() == lower for k, _ in raw):
-        raw.append((name, value))
+    if not any(e[1] == lower for e in entries):
+        entries.append((name, lower, value))
 
 
 async def exchange(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
