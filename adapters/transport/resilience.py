@@ -181,6 +181,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.in_flight = 0  # calls under way (read when metrics are scraped)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # One coroutine for the call (its attempts each one more, two when
+        # traced): every layer of coroutines is made, and passed through at
+        # each resumption, on every upstream call.
         deadline = self._clock() + self.policy.total_timeout
         enclosing = current_deadline()
         if enclosing is not None:
@@ -191,46 +194,52 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise CircuitOpen("the circuit is open", request=request)
         self.in_flight += 1
         try:
-            return await self._call(request, deadline)
+            repeatable, safe = _repeatable(request)
+            timeouts = request.extensions.get("timeout")
+            # The metrics and the spans name the route (the same template for
+            # both): nothing to match when neither observes.
+            observed = self.observer is not NOBODY or self.tracer is not None
+            route = self.routes.of(request) if observed else OTHER
+            self.budget.deposit()
+            retry = 0
+            waited = 0.0
+            while True:
+                if self.tracer is None:
+                    outcome = await self._attempt(
+                        request, deadline, timeouts, route, retry
+                    )
+                else:
+                    outcome = await self._observed_attempt(
+                        request, deadline, timeouts, route, retry, waited
+                    )
+                if outcome.response is not None and (
+                    outcome.response.status_code not in RETRIED_STATUSES
+                ):
+                    return outcome.response  # the usual answer: nothing to retry
+                may = repeatable and _may_repeat(safe, outcome)
+                delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
+                if delay is None or self.breaker.state is BreakerState.OPEN:
+                    return _settle(outcome)
+                if not await self.budget.take():
+                    self.observer.retry_refused(self.name)
+                    return _settle(outcome)
+                retry += 1
+                self.observer.retried(self.name)
+                log.info(
+                    "%s: retry %d of %s %s in %.3fs after %s",
+                    self.name,
+                    retry,
+                    request.method,
+                    request.url.path,
+                    delay,
+                    _describe(outcome),
+                )
+                await self._sleep(delay)
+                waited = delay
+                if not self.breaker.try_acquire():
+                    return _settle(outcome)  # opened meanwhile: answer what we have
         finally:
             self.in_flight -= 1
-
-    async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
-        repeatable, safe = _repeatable(request)
-        timeouts = request.extensions.get("timeout")
-        # The metrics and the spans name the route (the same template for both):
-        # nothing to match when neither observes.
-        observed = self.observer is not NOBODY or self.tracer is not None
-        route = self.routes.of(request) if observed else OTHER
-        self.budget.deposit()
-        retry = 0
-        waited = 0.0
-        while True:
-            outcome = await self._observed_attempt(
-                request, deadline, timeouts, route, retry, waited
-            )
-            may = repeatable and _may_repeat(safe, outcome)
-            delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
-            if delay is None or self.breaker.state is BreakerState.OPEN:
-                return _settle(outcome)
-            if not await self.budget.take():
-                self.observer.retry_refused(self.name)
-                return _settle(outcome)
-            retry += 1
-            self.observer.retried(self.name)
-            log.info(
-                "%s: retry %d of %s %s in %.3fs after %s",
-                self.name,
-                retry,
-                request.method,
-                request.url.path,
-                delay,
-                _describe(outcome),
-            )
-            await self._sleep(delay)
-            waited = delay
-            if not self.breaker.try_acquire():
-                return _settle(outcome)  # opened meanwhile: answer what we have
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -291,18 +300,24 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         left = deadline - started
         allowed = min(self.policy.attempt_timeout, left)
         if isinstance(timeouts, dict):
-            request.extensions["timeout"] = {
-                k: v if v is None else min(v, allowed) for k, v in timeouts.items()
-            }
+            for v in timeouts.values():
+                if v is not None and v > allowed:  # clamped, from the call's own
+                    request.extensions["timeout"] = {
+                        k: v if v is None else min(v, allowed)
+                        for k, v in timeouts.items()
+                    }
+                    break
+            else:
+                request.extensions["timeout"] = timeouts
         try:
             try:
                 if self._keeps_time and isinstance(request.stream, httpx.ByteStream):
                     # The inner transport ends the attempt by then itself, on
                     # the timer it has anyway: no timer of our own.
                     request.extensions[ATTEMPT_TIMEOUT] = allowed
-                    response = await self._buffered(
-                        await self._inner.handle_async_request(request)
-                    )
+                    response = await self._inner.handle_async_request(request)
+                    if not response.is_stream_consumed:
+                        response = await self._buffered(response)
                 else:
                     async with asyncio.timeout(allowed):
                         response = await self._buffered(
