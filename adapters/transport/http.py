@@ -46,6 +46,7 @@ from adapters.errors import (
 from adapters.model import Provider
 from adapters.transport.cap import (
     UpstreamTooLarge,
+    headers_of,
     request_of,
 )
 from adapters.transport.deadline import retry_after_seconds
@@ -197,13 +198,10 @@ def _request(
     (``Headers._list``: name, lower-case name, value), not normalized again.
     ~5 us of CPU less per upstream call. Checked against httpx's own
     constructor by ``tests/test_private_internals.py``."""
-    headers = httpx.Headers.__new__(httpx.Headers)
-    headers._list = entries
-    headers._encoding = None
     request = httpx.Request.__new__(httpx.Request)
     request.method = method
     request.url = url
-    request.headers = headers
+    request.headers = headers_of(entries)
     request.extensions = {}
     request.stream = httpx.ByteStream(body)
     request._content = body
@@ -274,6 +272,8 @@ async def exchange(client: httpx.AsyncClient, request: httpx.Request) -> httpx.R
         return await client.send(request)
     response = await transport.handle_async_request(request)
     response.request = request
+    if response.is_stream_consumed:
+        return response  # read already (every transport of the gateway's)
     try:
         await response.aread()
     except BaseException:

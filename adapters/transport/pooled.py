@@ -47,7 +47,12 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.transport.cap import DEFAULT_MAX_ANSWER_BYTES, answered, read_within
+from adapters.transport.cap import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    answered,
+    read_within,
+    response_of,
+)
 from adapters.transport.deadline import ATTEMPT_TIMEOUT
 from adapters.transport.wire import Origin
 from adapters.transport.wire_pool import Pool
@@ -128,13 +133,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         status, headers, encoded = conn.status, conn.headers, conn.encoded
         content = b"".join(conn.body)
         pool.release(conn)
-        response = httpx.Response(
-            status,
-            headers=headers,
-            stream=httpx.ByteStream(content),
-            extensions={"http_version": b"HTTP/1.1"},
-            request=request,
-        )
+        # The connection's headers are this answer's own (the next answer gets
+        # new ones): no copy.
+        response = response_of(status, headers, content, request)
         # Read (decoded) here, once: the layers above take a read response as
         # it is, rather than each reading it again through httpx's streams.
         if not encoded:
