@@ -104,6 +104,16 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
 ) -> None:
     base = httpx.URL("https://tenant.example:8443/api/")
     full = "/api/" + path
+    # the layout _url_with writes by position
+    assert base._uri_reference._fields == (
+        "scheme",
+        "userinfo",
+        "host",
+        "port",
+        "path",
+        "query",
+        "fragment",
+    )
     url = _url_with(base, full, query)
     expected = httpx.URL(
         "https://tenant.example:8443" + full + ("" if query is None else "?" + query)

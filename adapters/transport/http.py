@@ -81,16 +81,24 @@ class RequestBuilder:
     must send.
     """
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.client = client
         # httpx keeps a trailing slash on the base path, but a bare host prints
         # without one.
         self.base = str(client.base_url).rstrip("/") + "/"
-        self.defaults = list(client.headers.multi_items())
+        # The client's headers, and ``headers`` over them (as if every call
+        # gave them first): made into entries once rather than on every call.
+        merged = client.headers.copy()
+        if headers:
+            merged.update(headers)
+        self.defaults = list(merged.multi_items())
         self.timeout = client.timeout.as_dict()
         self._base_url = httpx.URL(self.base)
+        self._base_path = self._base_url.path
         self._host = self._base_url.netloc
-        self._default_raw = list(client.headers.raw)
+        self._default_raw = list(merged.raw)
         # httpx.Headers' own entries, (name, lower-case name, value), made once.
         self._default_entries = [(k, k.lower(), v) for k, v in self._default_raw]
         ascii_defaults = all(k.isascii() and v.isascii() for k, v in self._default_raw)
@@ -147,7 +155,7 @@ class RequestBuilder:
         headers: Mapping[str, str] | None,
     ) -> httpx.Request | None:
         """The request without parsing, or None when httpx must parse it."""
-        full = self._base_url.path + path.lstrip("/")
+        full = self._base_path + path.lstrip("/")
         if not _UNCHANGED_PATH.fullmatch(full) or "/." in full:
             return None
         if query is not None and not _UNCHANGED_QUERY.fullmatch(query):
@@ -229,7 +237,12 @@ def _url_with(base: httpx.URL, path: str, query: str | None) -> httpx.URL:
     httpx's own parse when a client is wrapped (``RequestBuilder._fast``) and by
     ``tests/test_private_internals.py``."""
     url = httpx.URL.__new__(httpx.URL)
-    url._uri_reference = base._uri_reference._replace(path=path, query=query)
+    ref = base._uri_reference
+    # ``ref._replace(path=path, query=query)`` without its generic road (a map
+    # over every field): scheme, userinfo, host, port, path, query, fragment.
+    url._uri_reference = tuple.__new__(
+        type(ref), (ref[0], ref[1], ref[2], ref[3], path, query, ref[6])
+    )
     return url
 
 
