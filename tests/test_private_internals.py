@@ -11,10 +11,10 @@ file by name rather than a request at run time.
   and the extensions).
 - httpx ``Headers._list``, behind ``adapters.transport.tracing.set_header``:
   ``__setitem__`` encodes, lower-cases and scans on every traced attempt.
-- httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
+- httpx ``URL._uri_reference``, behind ``adapters.transport.building._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
 - httpx ``Request``'s and ``Response``'s attributes and ``Headers._list``/
-  ``_encoding``, set directly by ``adapters.transport.http._request``,
+  ``_encoding``, set directly by ``adapters.transport.building._request``,
   ``adapters.transport.cap.headers_of`` and ``response_of``: the constructors
   normalize every header again (and copy them) on every upstream call.
 - aiodataloader ``DataLoader._queue`` and ``dispatch_queue``, behind
@@ -51,13 +51,13 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanContext
 
-from adapters.transport.cap import answered, content_decoder, headers_of, response_of
-from adapters.transport.http import (
+from adapters.transport.building import (
     _UNCHANGED_PATH,
     _UNCHANGED_QUERY,
     _request,
     _url_with,
 )
+from adapters.transport.cap import answered, content_decoder, headers_of, response_of
 from adapters.transport.tracing import set_header
 from engine.internals import graphql_schema, raw_info
 from gateway.tracing import Tracing

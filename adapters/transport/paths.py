@@ -11,7 +11,7 @@ path's template (``/applications/{id}``): the name traces and metrics give the c
 (request extension ``ROUTE``, set by the request builder), never the URL itself.
 
 Query values go only through the ``params=`` of
-:class:`adapters.transport.http.RequestBuilder` (``urlencode``: every value quoted,
+:class:`adapters.transport.building.RequestBuilder` (``urlencode``: every value quoted,
 ``&``, ``=`` and ``#`` included), never into a path or query by string formatting. Keys
 are checked against their provider's grammar (:mod:`adapters.transport.keys`) before
 either.

@@ -44,7 +44,8 @@ The breaker counts transport errors, timeouts and 5xx as failures; any other ans
 request's own deadline is neither. Thresholds count attempts, not calls: each one
 was a real upstream failure.
 
-Raised, as httpx exceptions so the transport contract holds (``send`` maps them)::
+The rules and the errors are in :mod:`adapters.transport.retrying`. Raised, as
+httpx exceptions so the transport contract holds (``send`` maps them)::
 
     CircuitOpen(httpx.TransportError)         the breaker refused the call
     DeadlineExceeded(httpx.TimeoutException)  the deadline passed
@@ -57,8 +58,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -83,59 +83,27 @@ from adapters.transport.observe import (
     RouteTemplates,
     routes_for,
 )
+from adapters.transport.retrying import (
+    RETRIED_STATUSES,
+    Outcome,
+    Sleep,
+    describe,
+    error_code,
+    may_repeat,
+    repeatable,
+    settle,
+)
+from adapters.transport.retrying import RETRY_SAFE as RETRY_SAFE
+from adapters.transport.retrying import SAFE_METHODS as SAFE_METHODS
+from adapters.transport.retrying import AttemptTimeout as AttemptTimeout
+from adapters.transport.retrying import CircuitOpen as CircuitOpen
+from adapters.transport.retrying import DeadlineExceeded as DeadlineExceeded
+from adapters.transport.retrying import Policy as Policy
 from adapters.transport.tracing import BODY_BYTES, attempt_recorder, start_attempt
 
 log = logging.getLogger("gateway.resilience")
 
-RETRY_SAFE = "gateway.retry_safe"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRIED_STATUSES = frozenset({429, 502, 503, 504})
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class CircuitOpen(httpx.TransportError):
-    """The provider's breaker is open: no request was sent."""
-
-
-class DeadlineExceeded(httpx.TimeoutException):
-    """The request's deadline passed before the provider answered."""
-
-
-class AttemptTimeout(httpx.TimeoutException):
-    """One attempt took longer than ``Policy.attempt_timeout``."""
-
-
-# Policy ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How one provider's calls are timed and retried."""
-
-    attempts: int = 3  # per call, the first included
-    base_backoff: float = 0.05  # seconds before the first retry, doubled after
-    max_backoff: float = 1.0
-    jitter: float = 0.5  # the random share of each backoff (1.0: "full jitter")
-    budget_ratio: float = 0.1  # retries allowed per first attempt
-    budget_minimum: int = 10  # retries allowed per window whatever the traffic
-    budget_window: float = 10.0  # seconds
-    attempt_timeout: float = 10.0  # one attempt: connect, send, wait, read
-    total_timeout: float = 15.0  # one call, every attempt and wait included
-
-    def backoff(self, retry: int, draw: float) -> float:
-        """Seconds before retry number ``retry`` (1, 2, …); ``draw`` in [0, 1)."""
-        ceiling = min(self.max_backoff, self.base_backoff * 2.0 ** (retry - 1))
-        return ceiling * (1.0 - self.jitter * draw)
-
-
 # The transport --------------------------------------------------------------------
-
-
-@dataclass
-class _Outcome:
-    response: httpx.Response | None = None
-    error: httpx.TransportError | None = None
 
 
 class ResilientTransport(httpx.AsyncBaseTransport):
@@ -194,7 +162,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise CircuitOpen("the circuit is open", request=request)
         self.in_flight += 1
         try:
-            repeatable, safe = _repeatable(request)
+            resendable, safe = repeatable(request)
             timeouts = request.extensions.get("timeout")
             # The metrics and the spans name the route (the same template for
             # both): nothing to match when neither observes.
@@ -216,13 +184,13 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                     outcome.response.status_code not in RETRIED_STATUSES
                 ):
                     return outcome.response  # the usual answer: nothing to retry
-                may = repeatable and _may_repeat(safe, outcome)
+                may = resendable and may_repeat(safe, outcome)
                 delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
                 if delay is None or self.breaker.state is BreakerState.OPEN:
-                    return _settle(outcome)
+                    return settle(outcome)
                 if not await self.budget.take():
                     self.observer.retry_refused(self.name)
-                    return _settle(outcome)
+                    return settle(outcome)
                 retry += 1
                 self.observer.retried(self.name)
                 log.info(
@@ -232,12 +200,12 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                     request.method,
                     request.url.path,
                     delay,
-                    _describe(outcome),
+                    describe(outcome),
                 )
                 await self._sleep(delay)
                 waited = delay
                 if not self.breaker.try_acquire():
-                    return _settle(outcome)  # opened meanwhile: answer what we have
+                    return settle(outcome)  # opened meanwhile: answer what we have
         finally:
             self.in_flight -= 1
 
@@ -252,7 +220,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         route: str,
         retry: int,
         waited: float,
-    ) -> _Outcome:
+    ) -> Outcome:
         """One attempt, traced: the span around the metrics' ``_attempt``, the
         places per attempt where traces and metrics see an upstream call, whatever
         the transport underneath. ``waited``: the backoff slept before it."""
@@ -276,7 +244,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         timeouts: object,
         route: str,
         retry: int,
-    ) -> _Outcome:
+    ) -> Outcome:
         """One try, observed (``observe_call``: the one place the metrics, and
         tracing, see each attempt)."""
         with self.observer.observe_call(
@@ -288,12 +256,12 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             elif isinstance(outcome.error, DeadlineExceeded):
                 call.failed("deadline")
             elif outcome.error is not None:
-                call.failed(_error_code(outcome.error))
+                call.failed(error_code(outcome.error))
             return outcome
 
     async def _try(
         self, request: httpx.Request, deadline: float, timeouts: object
-    ) -> _Outcome:
+    ) -> Outcome:
         """One try, its body read in full within the time allowed; the breaker is
         told how it went."""
         started = self._clock()
@@ -327,13 +295,13 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                 if allowed < self.policy.attempt_timeout:
                     self.breaker.release()  # the caller's deadline, not the provider
                     message = "the request's deadline passed"
-                    return _Outcome(error=DeadlineExceeded(message, request=request))
+                    return Outcome(error=DeadlineExceeded(message, request=request))
                 self.breaker.record_failure("timeout")
                 message = "no answer within the attempt timeout"
-                return _Outcome(error=AttemptTimeout(message, request=request))
+                return Outcome(error=AttemptTimeout(message, request=request))
             except httpx.TransportError as exc:
-                self.breaker.record_failure(_error_code(exc))
-                return _Outcome(error=exc)
+                self.breaker.record_failure(error_code(exc))
+                return Outcome(error=exc)
         except BaseException:
             self.breaker.release()  # cancelled: no verdict on the provider
             raise
@@ -342,7 +310,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             self.breaker.record_failure(f"http_{response.status_code}", latency)
         else:
             self.breaker.record_success(latency)
-        return _Outcome(response=response)
+        return Outcome(response=response)
 
     @staticmethod
     async def _buffered(response: httpx.Response) -> httpx.Response:
@@ -364,7 +332,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         )
 
     def _retry_delay(
-        self, outcome: _Outcome, retry: int, deadline: float
+        self, outcome: Outcome, retry: int, deadline: float
     ) -> float | None:
         """Seconds to wait before retry number ``retry``, or None: no time for it."""
         if retry >= self.policy.attempts:
@@ -378,54 +346,3 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         if self._clock() + delay >= deadline:
             return None  # no time left to wait and try again
         return delay
-
-
-def _repeatable(request: httpx.Request) -> tuple[bool, bool]:
-    """(can its body be sent again, is it a safe read)."""
-    if not isinstance(request.stream, httpx.ByteStream):
-        return False, False  # a streamed body (an upload) cannot be sent twice
-    marked = request.extensions.get(RETRY_SAFE)
-    if isinstance(marked, bool):
-        return True, marked
-    return True, request.method in SAFE_METHODS
-
-
-def _may_repeat(safe: bool, outcome: _Outcome) -> bool:
-    error = outcome.error
-    if isinstance(error, DeadlineExceeded):
-        return False
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return True  # the request never left: even a mutation may go again
-    if not safe:
-        return False
-    if error is not None:
-        dropped_or_slow = (
-            httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
-        )
-        return isinstance(error, dropped_or_slow)
-    assert outcome.response is not None
-    return outcome.response.status_code in RETRIED_STATUSES
-
-
-def _settle(outcome: _Outcome) -> httpx.Response:
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.response is not None
-    return outcome.response
-
-
-def _error_code(exc: httpx.TransportError) -> str:
-    """A short name for the breaker's ``last_error``: no URL, no body."""
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-        return "connect_error"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        return "connection_dropped"
-    return "transport_error"
-
-
-def _describe(outcome: _Outcome) -> str:
-    if outcome.response is not None:
-        return f"HTTP {outcome.response.status_code}"
-    return _error_code(outcome.error) if outcome.error else "nothing"
