@@ -11,8 +11,12 @@ file by name rather than a request at run time.
   and the extensions).
 - httpx ``Headers._list``, behind ``adapters.transport.tracing.set_header``:
   ``__setitem__`` encodes, lower-cases and scans on every traced attempt.
-- httpx ``URL._uri_reference``, behind ``adapters.transport.http._url_with``:
+- httpx ``URL._uri_reference``, behind ``adapters.transport.building._url_with``:
   ``copy_with`` parses the URL again on every upstream request.
+- httpx ``Request``'s and ``Response``'s attributes and ``Headers._list``/
+  ``_encoding``, set directly by ``adapters.transport.building._request``,
+  ``adapters.transport.cap.headers_of`` and ``response_of``: the constructors
+  normalize every header again (and copy them) on every upstream call.
 - aiodataloader ``DataLoader._queue`` and ``dispatch_queue``, behind
   ``schema.loaders._PromptDataLoader.do_resolve_reject``: the public path
   dispatches through a task and two loop iterations more.
@@ -47,8 +51,13 @@ from hypothesis import strategies as st
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import SpanContext
 
-from adapters.transport.cap import answered, content_decoder
-from adapters.transport.http import _UNCHANGED_PATH, _UNCHANGED_QUERY, _url_with
+from adapters.transport.building import (
+    _UNCHANGED_PATH,
+    _UNCHANGED_QUERY,
+    _request,
+    _url_with,
+)
+from adapters.transport.cap import answered, content_decoder, headers_of, response_of
 from adapters.transport.tracing import set_header
 from engine.internals import graphql_schema, raw_info
 from gateway.tracing import Tracing
@@ -95,6 +104,16 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
 ) -> None:
     base = httpx.URL("https://tenant.example:8443/api/")
     full = "/api/" + path
+    # the layout _url_with writes by position
+    assert base._uri_reference._fields == (
+        "scheme",
+        "userinfo",
+        "host",
+        "port",
+        "path",
+        "query",
+        "fragment",
+    )
     url = _url_with(base, full, query)
     expected = httpx.URL(
         "https://tenant.example:8443" + full + ("" if query is None else "?" + query)
@@ -106,6 +125,73 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
         expected.host,
         expected.port,
     )
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
+            st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
+        ),
+        max_size=4,
+    ),
+    body=st.binary(max_size=16),
+    method=st.sampled_from(["GET", "POST", "PATCH"]),
+)
+def test_httpx_request_made_directly_is_httpxs_own(
+    headers: list[tuple[bytes, bytes]], body: bytes, method: str
+) -> None:
+    url = httpx.URL("https://tenant.example/api/items/1?q=2")
+    entries = [(k, k.lower(), v) for k, v in headers]
+    ours = _request(method, url, entries, body)
+    theirs = httpx.Request(method, url, headers=headers, stream=httpx.ByteStream(body))
+    theirs.read()
+    assert sorted(vars(ours)) == sorted(vars(theirs))  # no attribute left out
+    assert ours.headers._list == theirs.headers._list
+    assert ours.headers.raw == theirs.headers.raw
+    assert ours.headers.encoding == theirs.headers.encoding
+    assert (ours.method, ours.url, ours.extensions) == (
+        theirs.method,
+        theirs.url,
+        theirs.extensions,
+    )
+    assert ours.content == theirs.content == b"".join(ours.stream)
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(
+    headers=st.lists(
+        st.tuples(
+            st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
+            st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
+        ),
+        max_size=4,
+    ),
+    body=st.binary(max_size=16),
+    status=st.sampled_from([200, 304, 404, 503]),
+)
+async def test_httpx_response_made_directly_is_httpxs_own(
+    headers: list[tuple[bytes, bytes]], body: bytes, status: int
+) -> None:
+    request = httpx.Request("GET", "https://tenant.example/api/items/1")
+    made = headers_of([(k, k.lower(), v) for k, v in headers])
+    ours = response_of(status, made, body, request)
+    theirs = httpx.Response(
+        status,
+        headers=headers,
+        stream=httpx.ByteStream(body),
+        extensions={"http_version": b"HTTP/1.1"},
+        request=request,
+    )
+    assert sorted(vars(ours)) == sorted(vars(theirs))  # no attribute left out
+    assert ours.headers._list == theirs.headers._list
+    assert ours.headers.encoding == theirs.headers.encoding
+    for name in vars(theirs):
+        if name not in ("headers", "stream"):
+            assert getattr(ours, name) == getattr(theirs, name), name
+    assert await ours.aread() == await theirs.aread() == body
+    assert ours.is_stream_consumed and ours.is_closed
 
 
 async def test_aiodataloader_queue_batches_one_iteration_of_loads() -> None:

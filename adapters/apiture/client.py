@@ -107,12 +107,13 @@ class ApitureClient:
         etag_cache_bytes: int = bounds.ETAG_MAX_BYTES,
     ) -> None:
         self._http = http
-        self._build = RequestBuilder(http)
         self._headers = {"Accept": HAL}
         if api_key:
             self._headers["API-Key"] = api_key
         if access_token:
             self._headers["Authorization"] = f"Bearer {access_token}"
+        # Every call's headers, made into the builder's defaults once.
+        self._build = RequestBuilder(http, headers=self._headers)
         self._limit = asyncio.Semaphore(max_concurrency)
         self._applications = Items(
             APPLICATIONS, self._request, self._send, etag_cache_bytes
@@ -258,14 +259,15 @@ class ApitureClient:
         body: JSON | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Request:
-        all_headers = dict(self._headers)
+        extra: dict[str, str] = {}  # over self._headers, the builder's own
         content = None
         if body is not None:
-            all_headers["Content-Type"] = HAL
+            extra["Content-Type"] = HAL
             content = json.dumps(body).encode()
-        all_headers.update(headers or {})
+        if headers:
+            extra.update(headers)
         return self._build(
-            method, path, params=params, content=content, headers=all_headers
+            method, path, params=params, content=content, headers=extra or None
         )
 
     def _next(self, body: answers.Collection) -> httpx.Request | None:

@@ -136,9 +136,12 @@ class AucoClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._http = http
-        self._build = RequestBuilder(http)
         self._private_key = private_key
         self._public_key = public_key
+        # Reads go with the public key, the rest with the private one: each
+        # builder has its key among its defaults, made into entries once.
+        self._read_build = RequestBuilder(http, headers={"Authorization": public_key})
+        self._write_build = RequestBuilder(http, headers={"Authorization": private_key})
         self.sender_email = sender_email
         self.inline_limit = inline_limit
         self._chunk_size = chunk_size
@@ -239,14 +242,9 @@ class AucoClient:
         content: AsyncIterator[bytes] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        key = self._public_key if method == "GET" else self._private_key
-        request = self._build(
-            method,
-            path,
-            json=json,
-            params=params,
-            content=content,
-            headers={"Authorization": key, **(headers or {})},
+        build = self._read_build if method == "GET" else self._write_build
+        request = build(
+            method, path, json=json, params=params, content=content, headers=headers
         )
         async with self._limit:
             response = await send(self._http, AUCO, request)

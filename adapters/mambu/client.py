@@ -91,10 +91,17 @@ class MambuClient:
         max_concurrency: int = 16,
     ) -> None:
         self._http = http
-        self._build = RequestBuilder(http)
         self._lists = MappedAnswers()  # document lists as mapped, by their bytes
         token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._authorization = f"Basic {token}"
+        # Every call's headers, made into the builder's defaults once.
+        self._build = RequestBuilder(
+            http,
+            headers={
+                "Authorization": self._authorization,
+                "Accept": "application/json",
+            },
+        )
         self.max_upload_bytes = max_upload_bytes
         self._slots = asyncio.Semaphore(max_concurrency)
 
@@ -240,15 +247,7 @@ class MambuClient:
     def _request(
         self, method: str, path: str, params: Mapping[str, int] | None = None
     ) -> httpx.Request:
-        return self._build(
-            method,
-            path,
-            params=params,
-            headers={
-                "Authorization": self._authorization,
-                "Accept": "application/json",
-            },
-        )
+        return self._build(method, path, params=params)
 
     async def _list(
         self, holder: HolderKind, owner: Owner, offset: int, limit: int

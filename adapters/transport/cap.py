@@ -113,6 +113,43 @@ async def read_within(response: httpx.Response, limit: int) -> None:
     answered(response, b"".join(parts))
 
 
+Entries = list[tuple[bytes, bytes, bytes]]  # (name, lower-case name, value)
+
+
+def headers_of(entries: Entries) -> httpx.Headers:
+    """``httpx.Headers`` holding ``entries`` as they are (private:
+    ``Headers._list``, the layout httpx keeps them in): its constructor encodes
+    and lower-cases every name again. Checked against it by
+    ``tests/test_private_internals.py``."""
+    headers = httpx.Headers.__new__(httpx.Headers)
+    headers._list = entries
+    headers._encoding = None
+    return headers
+
+
+def response_of(
+    status: int, headers: httpx.Headers, body: bytes, request: httpx.Request
+) -> httpx.Response:
+    """``httpx.Response(status, headers=headers,
+    stream=httpx.ByteStream(body), extensions=…, request=request)``, unread,
+    its attributes set directly (private: the constructor copies the headers
+    and the extensions again). ``headers`` is the response's own from then on.
+    Checked against the constructor by ``tests/test_private_internals.py``."""
+    response = httpx.Response.__new__(httpx.Response)
+    response.status_code = status
+    response.headers = headers
+    response._request = request
+    response.next_request = None
+    response.extensions = {"http_version": b"HTTP/1.1"}
+    response.history = []
+    response.is_closed = False
+    response.is_stream_consumed = False
+    response.default_encoding = "utf-8"
+    response.stream = httpx.ByteStream(body)
+    response._num_bytes_downloaded = 0
+    return response
+
+
 def answered(response: httpx.Response, content: bytes) -> None:
     """Give a response read by hand its body, as ``aread`` would (private:
     ``Response._content``; httpx has no public setter, and a new Response would

@@ -1,6 +1,7 @@
 """Time limits of an upstream call that are not the transport's own: the
 request's deadline (a context variable every upstream call in the request's
-tasks ends by) and a provider's ``Retry-After``."""
+tasks ends by), a provider's ``Retry-After``, and the time one attempt may take
+when the transport under the resilient one keeps it itself (``ATTEMPT_TIMEOUT``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,19 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+import httpx
+
 from adapters.transport.breaker import Clock
+
+# The request extension, in seconds, that the whole of one attempt (a free
+# connection, connecting, sending, the whole answer) must fit in. The resilient
+# transport sets it instead of a timer of its own on a transport whose
+# ``keeps_attempt_timeout`` is True (the pooled one), for a body in memory.
+ATTEMPT_TIMEOUT = "gateway.attempt_timeout"
+
+
+class AttemptExpired(httpx.TimeoutException):
+    """The attempt did not end within its ``ATTEMPT_TIMEOUT``."""
 
 
 def retry_after_seconds(value: str | None) -> float | None:

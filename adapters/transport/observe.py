@@ -105,7 +105,10 @@ def routes_for(provider: str) -> RouteTemplates:
 
 def status_class(status: int) -> str:
     """``2xx``, ``4xx``…: what the metrics label an HTTP answer with."""
-    return f"{status // 100}xx" if 100 <= status < 600 else OTHER
+    return _CLASSES.get(status, OTHER)
+
+
+_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
 
 
 class CallRecord(Protocol):

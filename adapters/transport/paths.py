@@ -11,7 +11,7 @@ path's template (``/applications/{id}``): the name traces and metrics give the c
 (request extension ``ROUTE``, set by the request builder), never the URL itself.
 
 Query values go only through the ``params=`` of
-:class:`adapters.transport.http.RequestBuilder` (``urlencode``: every value quoted,
+:class:`adapters.transport.building.RequestBuilder` (``urlencode``: every value quoted,
 ``&``, ``=`` and ``#`` included), never into a path or query by string formatting. Keys
 are checked against their provider's grammar (:mod:`adapters.transport.keys`) before
 either.
@@ -19,6 +19,7 @@ either.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from adapters.errors import NotFound
@@ -31,10 +32,17 @@ class UnsafeSegment(NotFound):
     record (the key grammars of :mod:`adapters.transport.keys` let none through)."""
 
 
+# What ``quote(part, safe="")`` leaves as it is: a part of these only is its own
+# encoding (every id of the key grammars, adapters/transport/keys.py).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
 def segment(part: str) -> str:
     """``part`` percent-encoded as one path segment."""
     if part in _DOT_SEGMENTS:
         raise UnsafeSegment("no such record")
+    if _UNRESERVED.fullmatch(part) is not None:
+        return part
     return quote(part, safe="")
 
 
@@ -71,12 +79,30 @@ def route(template: str, **values: str) -> Route:
     """``template`` (``/api/documents/{key}``) with each ``{name}`` part replaced
     by ``values[name]``; every part one encoded segment, as :func:`path` makes
     it. The result remembers its template."""
+    parsed = _TEMPLATES.get(template)
+    if parsed is None:
+        parsed = _parsed(template)
+        if len(_TEMPLATES) < 256:  # templates are the adapters' literals
+            _TEMPLATES[template] = parsed
+    parts, name = parsed
+    return Route(
+        "/" + "/".join([segment(values[p]) if v else p for p, v in parts]), name
+    )
+
+
+# A template's parts (an encoded literal, or the name of a value) and its name.
+_Parsed = tuple[tuple[tuple[str, bool], ...], str]
+_TEMPLATES: dict[str, _Parsed] = {}
+
+
+def _parsed(template: str) -> _Parsed:
     parts = []
     for part in template.strip("/").split("/"):
         if part.startswith("{") and part.endswith("}"):
-            part = values[part[1:-1]]
-        parts.append(segment(part))
-    return Route("/" + "/".join(parts), "/" + template.strip("/"))
+            parts.append((part[1:-1], True))
+        else:
+            parts.append((segment(part), False))
+    return tuple(parts), "/" + template.strip("/")
 
 
 def template_of(path: str) -> str:

@@ -47,7 +47,13 @@ from collections.abc import Mapping
 
 import httpx
 
-from adapters.transport.cap import DEFAULT_MAX_ANSWER_BYTES, answered, read_within
+from adapters.transport.cap import (
+    DEFAULT_MAX_ANSWER_BYTES,
+    answered,
+    read_within,
+    response_of,
+)
+from adapters.transport.deadline import ATTEMPT_TIMEOUT
 from adapters.transport.wire import Origin
 from adapters.transport.wire_pool import Pool
 
@@ -57,6 +63,11 @@ _NO_TIMEOUTS: Mapping[str, float | None] = {}
 
 class PooledTransport(httpx.AsyncBaseTransport):
     """One connection pool; made on first use (it needs the running loop)."""
+
+    # Ends an attempt by its ``ATTEMPT_TIMEOUT`` extension (a request whose
+    # body is in memory), on the timer of the answer's read timeout: the
+    # resilient transport then sets no timer of its own.
+    keeps_attempt_timeout = True
 
     def __init__(
         self,
@@ -95,6 +106,12 @@ class PooledTransport(httpx.AsyncBaseTransport):
             given if isinstance(given, dict) else _NO_TIMEOUTS
         )
         head, body, chunked = _framed(request)
+        allowed = request.extensions.get(ATTEMPT_TIMEOUT)
+        ends_by = (
+            pool.loop.time() + allowed if isinstance(allowed, int | float) else None
+        )
+        # Waiting for a connection and connecting: each within its own timeout,
+        # which the resilient transport has clamped to the attempt's.
         conn = await pool.acquire(
             origin, request, timeouts.get("connect"), timeouts.get("pool")
         )
@@ -108,6 +125,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
                 read_timeout=timeouts.get("read"),
                 write_timeout=timeouts.get("write"),
                 limit=limit,
+                ends_by=ends_by,
             )
         except BaseException:
             conn.abort()  # cancelled, timed out, failed: in no state to reuse
@@ -115,13 +133,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         status, headers, encoded = conn.status, conn.headers, conn.encoded
         content = b"".join(conn.body)
         pool.release(conn)
-        response = httpx.Response(
-            status,
-            headers=headers,
-            stream=httpx.ByteStream(content),
-            extensions={"http_version": b"HTTP/1.1"},
-            request=request,
-        )
+        # The connection's headers are this answer's own (the next answer gets
+        # new ones): no copy.
+        response = response_of(status, headers, content, request)
         # Read (decoded) here, once: the layers above take a read response as
         # it is, rather than each reading it again through httpx's streams.
         if not encoded:

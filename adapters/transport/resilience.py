@@ -12,7 +12,12 @@
   No attempt and no backoff sleep starts past it, and each attempt's httpx timeouts
   are clamped to the time left;
 - a total timeout per attempt (``Policy.attempt_timeout``), enforced here as well
-  because ``httpx.ASGITransport`` ignores httpx's timeouts;
+  because ``httpx.ASGITransport`` ignores httpx's timeouts: by a timer of its own
+  (``asyncio.timeout``), or, over a transport that keeps it (the pooled one,
+  ``keeps_attempt_timeout``) and for a body in memory, by handing it the time
+  allowed (``ATTEMPT_TIMEOUT``), which it keeps on the timer it has for the
+  answer's read timeout: one timer per attempt rather than two (~30 k
+  instructions of an item read's ~0.65 M);
 - retries of what is safe to repeat, with exponential backoff and jitter, at least
   ``Retry-After`` apart, within the provider's ``RetryBudget`` (also there).
 
@@ -39,7 +44,8 @@ The breaker counts transport errors, timeouts and 5xx as failures; any other ans
 request's own deadline is neither. Thresholds count attempts, not calls: each one
 was a real upstream failure.
 
-Raised, as httpx exceptions so the transport contract holds (``send`` maps them)::
+The rules and the errors are in :mod:`adapters.transport.retrying`. Raised, as
+httpx exceptions so the transport contract holds (``send`` maps them)::
 
     CircuitOpen(httpx.TransportError)         the breaker refused the call
     DeadlineExceeded(httpx.TimeoutException)  the deadline passed
@@ -52,8 +58,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import httpx
 from opentelemetry.trace import Tracer
@@ -65,7 +70,12 @@ from adapters.transport.breaker import (
     Clock,
     RetryBudget,
 )
-from adapters.transport.deadline import current_deadline, retry_after_seconds
+from adapters.transport.deadline import (
+    ATTEMPT_TIMEOUT,
+    AttemptExpired,
+    current_deadline,
+    retry_after_seconds,
+)
 from adapters.transport.observe import (
     NOBODY,
     OTHER,
@@ -73,59 +83,27 @@ from adapters.transport.observe import (
     RouteTemplates,
     routes_for,
 )
+from adapters.transport.retrying import (
+    RETRIED_STATUSES,
+    Outcome,
+    Sleep,
+    describe,
+    error_code,
+    may_repeat,
+    repeatable,
+    settle,
+)
+from adapters.transport.retrying import RETRY_SAFE as RETRY_SAFE
+from adapters.transport.retrying import SAFE_METHODS as SAFE_METHODS
+from adapters.transport.retrying import AttemptTimeout as AttemptTimeout
+from adapters.transport.retrying import CircuitOpen as CircuitOpen
+from adapters.transport.retrying import DeadlineExceeded as DeadlineExceeded
+from adapters.transport.retrying import Policy as Policy
 from adapters.transport.tracing import BODY_BYTES, attempt_recorder, start_attempt
 
 log = logging.getLogger("gateway.resilience")
 
-RETRY_SAFE = "gateway.retry_safe"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-RETRIED_STATUSES = frozenset({429, 502, 503, 504})
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-class CircuitOpen(httpx.TransportError):
-    """The provider's breaker is open: no request was sent."""
-
-
-class DeadlineExceeded(httpx.TimeoutException):
-    """The request's deadline passed before the provider answered."""
-
-
-class AttemptTimeout(httpx.TimeoutException):
-    """One attempt took longer than ``Policy.attempt_timeout``."""
-
-
-# Policy ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Policy:
-    """How one provider's calls are timed and retried."""
-
-    attempts: int = 3  # per call, the first included
-    base_backoff: float = 0.05  # seconds before the first retry, doubled after
-    max_backoff: float = 1.0
-    jitter: float = 0.5  # the random share of each backoff (1.0: "full jitter")
-    budget_ratio: float = 0.1  # retries allowed per first attempt
-    budget_minimum: int = 10  # retries allowed per window whatever the traffic
-    budget_window: float = 10.0  # seconds
-    attempt_timeout: float = 10.0  # one attempt: connect, send, wait, read
-    total_timeout: float = 15.0  # one call, every attempt and wait included
-
-    def backoff(self, retry: int, draw: float) -> float:
-        """Seconds before retry number ``retry`` (1, 2, …); ``draw`` in [0, 1)."""
-        ceiling = min(self.max_backoff, self.base_backoff * 2.0 ** (retry - 1))
-        return ceiling * (1.0 - self.jitter * draw)
-
-
 # The transport --------------------------------------------------------------------
-
-
-@dataclass
-class _Outcome:
-    response: httpx.Response | None = None
-    error: httpx.TransportError | None = None
 
 
 class ResilientTransport(httpx.AsyncBaseTransport):
@@ -159,6 +137,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             clock=clock,
         )
         self._inner = inner
+        # Does it end an attempt by its ATTEMPT_TIMEOUT extension (the pooled
+        # transport)? Any other gets a timer per attempt.
+        self._keeps_time = getattr(inner, "keeps_attempt_timeout", False) is True
         self._clock = clock
         self._sleep = sleep
         self._draw = draw
@@ -168,6 +149,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.in_flight = 0  # calls under way (read when metrics are scraped)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # One coroutine for the call (its attempts each one more, two when
+        # traced): every layer of coroutines is made, and passed through at
+        # each resumption, on every upstream call.
         deadline = self._clock() + self.policy.total_timeout
         enclosing = current_deadline()
         if enclosing is not None:
@@ -178,46 +162,52 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise CircuitOpen("the circuit is open", request=request)
         self.in_flight += 1
         try:
-            return await self._call(request, deadline)
+            resendable, safe = repeatable(request)
+            timeouts = request.extensions.get("timeout")
+            # The metrics and the spans name the route (the same template for
+            # both): nothing to match when neither observes.
+            observed = self.observer is not NOBODY or self.tracer is not None
+            route = self.routes.of(request) if observed else OTHER
+            self.budget.deposit()
+            retry = 0
+            waited = 0.0
+            while True:
+                if self.tracer is None:
+                    outcome = await self._attempt(
+                        request, deadline, timeouts, route, retry
+                    )
+                else:
+                    outcome = await self._observed_attempt(
+                        request, deadline, timeouts, route, retry, waited
+                    )
+                if outcome.response is not None and (
+                    outcome.response.status_code not in RETRIED_STATUSES
+                ):
+                    return outcome.response  # the usual answer: nothing to retry
+                may = resendable and may_repeat(safe, outcome)
+                delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
+                if delay is None or self.breaker.state is BreakerState.OPEN:
+                    return settle(outcome)
+                if not await self.budget.take():
+                    self.observer.retry_refused(self.name)
+                    return settle(outcome)
+                retry += 1
+                self.observer.retried(self.name)
+                log.info(
+                    "%s: retry %d of %s %s in %.3fs after %s",
+                    self.name,
+                    retry,
+                    request.method,
+                    request.url.path,
+                    delay,
+                    describe(outcome),
+                )
+                await self._sleep(delay)
+                waited = delay
+                if not self.breaker.try_acquire():
+                    return settle(outcome)  # opened meanwhile: answer what we have
         finally:
             self.in_flight -= 1
-
-    async def _call(self, request: httpx.Request, deadline: float) -> httpx.Response:
-        repeatable, safe = _repeatable(request)
-        timeouts = request.extensions.get("timeout")
-        # The metrics and the spans name the route (the same template for both):
-        # nothing to match when neither observes.
-        observed = self.observer is not NOBODY or self.tracer is not None
-        route = self.routes.of(request) if observed else OTHER
-        self.budget.deposit()
-        retry = 0
-        waited = 0.0
-        while True:
-            outcome = await self._observed_attempt(
-                request, deadline, timeouts, route, retry, waited
-            )
-            may = repeatable and _may_repeat(safe, outcome)
-            delay = self._retry_delay(outcome, retry + 1, deadline) if may else None
-            if delay is None or self.breaker.state is BreakerState.OPEN:
-                return _settle(outcome)
-            if not await self.budget.take():
-                self.observer.retry_refused(self.name)
-                return _settle(outcome)
-            retry += 1
-            self.observer.retried(self.name)
-            log.info(
-                "%s: retry %d of %s %s in %.3fs after %s",
-                self.name,
-                retry,
-                request.method,
-                request.url.path,
-                delay,
-                _describe(outcome),
-            )
-            await self._sleep(delay)
-            waited = delay
-            if not self.breaker.try_acquire():
-                return _settle(outcome)  # opened meanwhile: answer what we have
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -230,7 +220,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         route: str,
         retry: int,
         waited: float,
-    ) -> _Outcome:
+    ) -> Outcome:
         """One attempt, traced: the span around the metrics' ``_attempt``, the
         places per attempt where traces and metrics see an upstream call, whatever
         the transport underneath. ``waited``: the backoff slept before it."""
@@ -254,7 +244,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         timeouts: object,
         route: str,
         retry: int,
-    ) -> _Outcome:
+    ) -> Outcome:
         """One try, observed (``observe_call``: the one place the metrics, and
         tracing, see each attempt)."""
         with self.observer.observe_call(
@@ -266,38 +256,52 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             elif isinstance(outcome.error, DeadlineExceeded):
                 call.failed("deadline")
             elif outcome.error is not None:
-                call.failed(_error_code(outcome.error))
+                call.failed(error_code(outcome.error))
             return outcome
 
     async def _try(
         self, request: httpx.Request, deadline: float, timeouts: object
-    ) -> _Outcome:
+    ) -> Outcome:
         """One try, its body read in full within the time allowed; the breaker is
         told how it went."""
         started = self._clock()
         left = deadline - started
         allowed = min(self.policy.attempt_timeout, left)
         if isinstance(timeouts, dict):
-            request.extensions["timeout"] = {
-                k: v if v is None else min(v, allowed) for k, v in timeouts.items()
-            }
+            for v in timeouts.values():
+                if v is not None and v > allowed:  # clamped, from the call's own
+                    request.extensions["timeout"] = {
+                        k: v if v is None else min(v, allowed)
+                        for k, v in timeouts.items()
+                    }
+                    break
+            else:
+                request.extensions["timeout"] = timeouts
         try:
             try:
-                async with asyncio.timeout(allowed):
-                    response = await self._buffered(
-                        await self._inner.handle_async_request(request)
-                    )
-            except TimeoutError:
+                if self._keeps_time and isinstance(request.stream, httpx.ByteStream):
+                    # The inner transport ends the attempt by then itself, on
+                    # the timer it has anyway: no timer of our own.
+                    request.extensions[ATTEMPT_TIMEOUT] = allowed
+                    response = await self._inner.handle_async_request(request)
+                    if not response.is_stream_consumed:
+                        response = await self._buffered(response)
+                else:
+                    async with asyncio.timeout(allowed):
+                        response = await self._buffered(
+                            await self._inner.handle_async_request(request)
+                        )
+            except (TimeoutError, AttemptExpired):
                 if allowed < self.policy.attempt_timeout:
                     self.breaker.release()  # the caller's deadline, not the provider
                     message = "the request's deadline passed"
-                    return _Outcome(error=DeadlineExceeded(message, request=request))
+                    return Outcome(error=DeadlineExceeded(message, request=request))
                 self.breaker.record_failure("timeout")
                 message = "no answer within the attempt timeout"
-                return _Outcome(error=AttemptTimeout(message, request=request))
+                return Outcome(error=AttemptTimeout(message, request=request))
             except httpx.TransportError as exc:
-                self.breaker.record_failure(_error_code(exc))
-                return _Outcome(error=exc)
+                self.breaker.record_failure(error_code(exc))
+                return Outcome(error=exc)
         except BaseException:
             self.breaker.release()  # cancelled: no verdict on the provider
             raise
@@ -306,7 +310,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             self.breaker.record_failure(f"http_{response.status_code}", latency)
         else:
             self.breaker.record_success(latency)
-        return _Outcome(response=response)
+        return Outcome(response=response)
 
     @staticmethod
     async def _buffered(response: httpx.Response) -> httpx.Response:
@@ -328,7 +332,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         )
 
     def _retry_delay(
-        self, outcome: _Outcome, retry: int, deadline: float
+        self, outcome: Outcome, retry: int, deadline: float
     ) -> float | None:
         """Seconds to wait before retry number ``retry``, or None: no time for it."""
         if retry >= self.policy.attempts:
@@ -342,54 +346,3 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         if self._clock() + delay >= deadline:
             return None  # no time left to wait and try again
         return delay
-
-
-def _repeatable(request: httpx.Request) -> tuple[bool, bool]:
-    """(can its body be sent again, is it a safe read)."""
-    if not isinstance(request.stream, httpx.ByteStream):
-        return False, False  # a streamed body (an upload) cannot be sent twice
-    marked = request.extensions.get(RETRY_SAFE)
-    if isinstance(marked, bool):
-        return True, marked
-    return True, request.method in SAFE_METHODS
-
-
-def _may_repeat(safe: bool, outcome: _Outcome) -> bool:
-    error = outcome.error
-    if isinstance(error, DeadlineExceeded):
-        return False
-    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return True  # the request never left: even a mutation may go again
-    if not safe:
-        return False
-    if error is not None:
-        dropped_or_slow = (
-            httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError
-        )
-        return isinstance(error, dropped_or_slow)
-    assert outcome.response is not None
-    return outcome.response.status_code in RETRIED_STATUSES
-
-
-def _settle(outcome: _Outcome) -> httpx.Response:
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.response is not None
-    return outcome.response
-
-
-def _error_code(exc: httpx.TransportError) -> str:
-    """A short name for the breaker's ``last_error``: no URL, no body."""
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-        return "connect_error"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        return "connection_dropped"
-    return "transport_error"
-
-
-def _describe(outcome: _Outcome) -> str:
-    if outcome.response is not None:
-        return f"HTTP {outcome.response.status_code}"
-    return _error_code(outcome.error) if outcome.error else "nothing"

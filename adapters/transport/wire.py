@@ -18,6 +18,7 @@ cannot have reached the provider is a connect or pool error):
     refused, DNS, TLS handshake (an OSError)        ConnectError
     a header with CR, LF or NUL (nothing sent)      LocalProtocolError
     no byte of the answer within the read timeout  ReadTimeout
+    no whole answer by the exchange's ``ends_by``   AttemptExpired (a TimeoutException)
     an upload stalled past the write timeout        WriteTimeout
     closed or reset in the middle of the body       ReadError
     closed or reset before the answer's head        RemoteProtocolError
@@ -41,7 +42,8 @@ from typing import Protocol, cast
 import httptools  # type: ignore[import-untyped, unused-ignore]  # typed from 0.7
 import httpx
 
-from adapters.transport.cap import UpstreamTooLarge, refuse_declared
+from adapters.transport.cap import UpstreamTooLarge, headers_of, refuse_declared
+from adapters.transport.deadline import AttemptExpired
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
@@ -90,7 +92,8 @@ class Connection(asyncio.Protocol):
         self.encoded = False  # a Content-Encoding other than identity
         self.keep_alive = False
         self.error: Exception | None = None
-        self.read_timeout = 0.0
+        self.read_timeout: float | None = None
+        self.ends_by: float | None = None  # loop time the whole answer is due by
         self.last_read = 0.0
         self.timer: asyncio.TimerHandle | None = None
 
@@ -166,18 +169,21 @@ class Connection(asyncio.Protocol):
             return  # informational (103 Early Hints): the answer comes next
         self.status = status
         self.keep_alive = self.parser.should_keep_alive()
-        # One pass over the raw headers: each lookup in httpx.Headers costs ~1 us.
+        # One pass over the raw headers: each lookup in httpx.Headers costs ~1 us;
+        # and httpx's entries made here, each name lower-cased once.
         length: bytes | None = None
         framed = encoded = False
+        entries = []
         for name, value in self.raw_headers:
-            name = name.lower()
-            if name == b"content-length":
+            lower = name.lower()
+            entries.append((name, lower, value))
+            if lower == b"content-length":
                 length = value
-            elif name == b"transfer-encoding":
+            elif lower == b"transfer-encoding":
                 framed = True
-            elif name == b"content-encoding":
+            elif lower == b"content-encoding":
                 encoded = value.strip().lower() not in (b"", b"identity")
-        headers = self.headers = httpx.Headers(self.raw_headers)
+        headers = self.headers = headers_of(entries)
         request = self.request
         if length is not None and length.strip().isdigit() and int(length) > self.limit:
             try:
@@ -266,23 +272,30 @@ class Connection(asyncio.Protocol):
         read_timeout: float | None,
         write_timeout: float | None,
         limit: int,
+        ends_by: float | None = None,
     ) -> None:
         """Write the request and wait for the whole answer (``status``,
-        ``headers``, ``body`` then hold it)."""
+        ``headers``, ``body`` then hold it). ``ends_by``: the loop time the
+        whole answer is due by (``AttemptExpired`` past it, on the same timer
+        as the read timeout's); due already, nothing is sent."""
         transport = self.transport
         assert transport is not None
         self.request = request
         self.limit = limit
+        if ends_by is not None and self.loop.time() >= ends_by:
+            message = "no whole answer within the attempt timeout"
+            raise AttemptExpired(message, request=request)
         waiter = self.waiter = self.loop.create_future()
         if isinstance(body, bytes):
             transport.write(head + body if body else head)
         else:
             transport.write(head)
             await self._upload(body, chunked, write_timeout)
-        if read_timeout is not None and not waiter.done():
+        if (read_timeout is not None or ends_by is not None) and not waiter.done():
             self.read_timeout = read_timeout
+            self.ends_by = ends_by
             self.last_read = now = self.loop.time()
-            self.timer = self.loop.call_at(now + read_timeout, self._read_timer)
+            self.timer = self.loop.call_at(self._due(now), self._read_timer)
         await waiter
 
     async def _upload(
@@ -319,13 +332,28 @@ class Connection(asyncio.Protocol):
         finally:
             self.writable = None
 
+    def _due(self, now: float) -> float:
+        """When the timer must look again: the read timeout after the last
+        bytes, or the end of the attempt if sooner."""
+        read, ends = self.read_timeout, self.ends_by
+        if read is None:
+            assert ends is not None
+            return ends
+        due = self.last_read + read
+        return due if ends is None or due < ends else ends
+
     def _read_timer(self) -> None:
         self.timer = None
         waiter = self.waiter
         if waiter is None or waiter.done():
             return
-        due = self.last_read + self.read_timeout
-        if self.loop.time() < due:  # bytes came meanwhile: wait from the last one
+        now = self.loop.time()
+        if self.ends_by is not None and now >= self.ends_by:
+            message = "no whole answer within the attempt timeout"
+            self.fail(AttemptExpired(message, request=self.request))
+            return
+        due = self._due(now)
+        if now < due:  # bytes came meanwhile: wait from the last one
             self.timer = self.loop.call_at(due, self._read_timer)
             return
         message = "no answer within the read timeout"

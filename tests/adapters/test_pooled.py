@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,9 +15,15 @@ import pytest
 
 from adapters.errors import ProviderError
 from adapters.model import Provider
+from adapters.transport.deadline import deadline_scope
 from adapters.transport.http import send
 from adapters.transport.pooled import PooledTransport
-from adapters.transport.resilience import Policy, ResilientTransport
+from adapters.transport.resilience import (
+    AttemptTimeout,
+    DeadlineExceeded,
+    Policy,
+    ResilientTransport,
+)
 
 
 @dataclass
@@ -56,6 +63,13 @@ class Server:
                 if path == "/hang":
                     await asyncio.sleep(5)
                     return
+                if path == "/trickle":  # a byte every 30 ms: never a read timeout
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+                    for _ in range(100):
+                        writer.write(b"x")
+                        await writer.drain()
+                        await asyncio.sleep(0.03)
+                    continue
                 if path == "/gzip":
                     payload = gzip.compress(b'{"zipped": true}')
                     extra = b"Content-Encoding: gzip\r\n"
@@ -247,3 +261,45 @@ async def test_a_compressed_answer_shared_by_concurrent_reads_is_decoded_once(
     assert [a.json() for a in answers] == [{"zipped": True}] * 5
     assert alone.json() == {"zipped": True}
     assert len(server.seen) == 2  # one call for the five, one for the last
+
+
+@pytest.mark.parametrize("cut_by", ["attempt_timeout", "deadline"])
+async def test_the_pooled_transport_keeps_the_attempt_timeout_itself(
+    server: Server, monkeypatch: pytest.MonkeyPatch, cut_by: str
+) -> None:
+    # An answer whose bytes keep coming (no read timeout) but never end: the
+    # attempt is cut when its time is up, by the pooled transport's own timer
+    # (the resilient transport sets none), and told apart as before: the
+    # attempt timeout is the provider's failure, the deadline is not.
+    timers: list[str] = []
+    real = asyncio.timeout
+
+    def counting(delay: float | None) -> asyncio.Timeout:
+        timers.append(sys._getframe(1).f_globals["__name__"])
+        return real(delay)
+
+    monkeypatch.setattr(asyncio, "timeout", counting)
+    attempt = 0.2 if cut_by == "attempt_timeout" else 10.0
+    resilient = ResilientTransport(
+        PooledTransport(),
+        name="test",
+        policy=Policy(attempts=1, attempt_timeout=attempt),
+    )
+    async with httpx.AsyncClient(
+        transport=resilient,
+        base_url=f"http://127.0.0.1:{server.port}",
+        timeout=httpx.Timeout(5.0),
+    ) as http:
+        if cut_by == "attempt_timeout":
+            with pytest.raises(AttemptTimeout):
+                await http.get("/trickle")
+            assert resilient.breaker.failures == 1
+        else:
+            with deadline_scope(0.2), pytest.raises(DeadlineExceeded):
+                await http.get("/trickle")
+            assert resilient.breaker.failures == 0
+        assert len(server.seen) == 1  # cut, not retried
+        assert "adapters.transport.resilience" not in timers
+        # the connection was dropped, not reused: the next read opens another
+        assert (await http.get("/ok")).json() == {"echo": 0}
+    assert server.connections == 2

@@ -109,3 +109,28 @@ def test_the_usual_request_is_made_without_parsing_its_url(
     assert request.url.raw_path == b"/v1/applications/a%2Fb?q=x+y&n=2"
     build("GET", "applications/a b")  # a space: httpx encodes it
     assert parsed == ["http://sandbox.test/v1/applications/a b"]
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_headers_of_every_call_given_once_are_as_if_each_call_gave_them(
+    method: str,
+) -> None:
+    client = httpx.AsyncClient(
+        base_url="https://bank.test/accountApplications", headers={"Accept": "*/*"}
+    )
+    every = {"Accept": "application/hal+json", "API-Key": "k", "Authorization": "B t"}
+    build = RequestBuilder(client, headers=every)
+    for given in (None, {"If-None-Match": '"v2"'}, {"Content-Type": "x/y"}):
+        theirs = client.build_request(
+            method, "applications/1", headers={**every, **(given or {})}
+        )
+        ours = build(method, "applications/1", headers=given)
+        assert ours.headers.raw == theirs.headers.raw  # names, values, order
+        assert ours.url == theirs.url
+    # the slow road (httpx parses a path with a space) merges them alike
+    slow = build(method, "applications/a b", headers={"If-Match": '"v1"'})
+    assert slow.headers.multi_items() == (
+        client.build_request(
+            method, "applications/a b", headers={**every, "If-Match": '"v1"'}
+        ).headers.multi_items()
+    )

@@ -4,14 +4,18 @@ does. Counted at a fake upstream that answers only when the test lets it."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.transport.deadline import deadline_scope
 from adapters.transport.resilience import RETRY_SAFE, DeadlineExceeded
-from adapters.transport.singleflight import Coalescing
+from adapters.transport.singleflight import STAGGER_MAX, Coalescing, _key
 
 
 class Upstream(httpx.AsyncBaseTransport):
@@ -184,9 +188,10 @@ async def test_a_caller_with_more_time_goes_on_when_the_call_runs_out() -> None:
     assert Slow.calls == 2
 
 
-async def test_a_caller_that_goes_away_leaves_the_call_to_the_others(
+async def test_a_joiner_that_goes_away_leaves_the_call_to_the_others(
     upstream: Upstream, client: httpx.AsyncClient
 ) -> None:
+    starter = asyncio.ensure_future(client.get("/apps/1"))
     leaving = asyncio.ensure_future(client.get("/apps/1"))
     staying = asyncio.ensure_future(client.get("/apps/1"))
     for _ in range(5):
@@ -196,8 +201,31 @@ async def test_a_caller_that_goes_away_leaves_the_call_to_the_others(
     upstream.release.set()
 
     assert (await staying).json() == {"n": 1}
+    assert (await starter).json() == {"n": 1}
     assert leaving.cancelled()
     assert len(upstream.calls) == 1
+
+
+async def test_when_the_starter_goes_away_the_others_send_their_own(
+    upstream: Upstream, client: httpx.AsyncClient
+) -> None:
+    # The call runs in its starter's task: it goes with it, and the joiners
+    # (told at once) send one call of their own, which they share.
+    leaving = asyncio.ensure_future(client.get("/apps/1"))
+    staying = [asyncio.ensure_future(client.get("/apps/1")) for _ in range(3)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    leaving.cancel()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert len(upstream.calls) == 2  # the second already sent, before release
+    upstream.release.set()
+
+    assert [(await s).json() for s in staying] == [{"n": 2}] * 3
+    assert leaving.cancelled()
+    assert len(upstream.calls) == 2
+    transport = client._transport
+    assert isinstance(transport, Coalescing) and not transport._calls
 
 
 async def test_when_every_caller_goes_away_the_call_is_cancelled(
@@ -241,8 +269,11 @@ async def test_callers_resume_one_loop_iteration_apart_in_join_order(
         counter.cancel()
     assert len(upstream.calls) == 1
     late = [resumed[n] - resumed[0] for n in range(12)]
-    # Caller n resumes n iterations after the first, at most STAGGER_MAX (8).
-    assert late == [0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 8]
+    # The starter (sending the call itself) first; then joiner n one iteration
+    # after joiner n - 1, at most STAGGER_MAX (8) iterations after the first.
+    assert late[0] == 0 and min(late[1:]) > 0
+    steps = [b - a for a, b in itertools.pairwise(late[1:])]
+    assert steps == [1] * (STAGGER_MAX - 1) + [0] * 3
 
 
 class Prepared(httpx.AsyncBaseTransport):
@@ -312,3 +343,41 @@ async def test_an_answer_read_already_is_shared_decoded() -> None:
     # Nobody joined: the response itself, read, its headers as they came.
     assert alone.content == b"hello"
     assert alone.headers["content-encoding"] == "gzip"
+
+
+_SEGMENT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6
+)
+_VALUE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E))
+
+
+def _wire(request: httpx.Request) -> tuple[object, ...]:
+    """What goes on the wire: the method, the URL as a string, the headers as
+    sent, the body."""
+    return (request.method, str(request.url), request.headers.raw, request.content)
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(
+    paths=st.tuples(_SEGMENT, _SEGMENT),
+    queries=st.tuples(st.none() | _SEGMENT, st.none() | _SEGMENT),
+    etags=st.tuples(st.none() | _VALUE, st.none() | _VALUE),
+)
+def test_two_reads_share_a_call_only_when_alike_on_the_wire(
+    paths: tuple[str, str],
+    queries: tuple[str | None, str | None],
+    etags: tuple[str | None, str | None],
+) -> None:
+    def read(i: int) -> httpx.Request:
+        headers = {"If-None-Match": etags[i]} if etags[i] is not None else {}
+        params = {"q": queries[i]} if queries[i] is not None else None
+        return httpx.Request(
+            "GET",
+            "http://p/base/" + quote(paths[i], safe=""),
+            params=params,
+            headers=headers,
+        )
+
+    a, b = read(0), read(1)
+    assert (_key(a) == _key(b)) == (_wire(a) == _wire(b))
+    assert _key(a) == _key(read(0))  # the same read made again: shared
