@@ -40,7 +40,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -698,6 +699,101 @@ def measure(
     )
 
 
+def measure_together(
+    stack: Stack,
+    unit: Unit,
+    gateways: list[Gateway],
+    args: argparse.Namespace,
+    bearer_token: str,
+    work: Path,
+    rate_guess: float,
+) -> list[results.Measurement]:
+    """``unit`` on every gateway at once (``--together``): one wrk each, over the
+    same seconds, so whatever slows the machine meanwhile slows them all alike
+    and their ratios keep (one after another, a 10 s row of CPU per request
+    moved by ±10 % on this VM, more than a 5 % target). They share the
+    machine: each measures its CPU per request under the others' load, not its
+    throughput alone; the sandboxes' CPU is shared out equally among them."""
+    load = _load(args, args.duration)
+    stems = {g: f"bodies-{unit.scenario}-{unit.key}-{g}" for g in gateways}
+    if args.warmup > 0:
+        warm = {g: work / f"{stems[g]}-warmup.txt" for g in gateways}
+        for g in gateways:
+            write_bodies(warm[g], unit, g, stack, pool_size(args.warmup, rate_guess),
+                         "warmup")  # fmt: skip
+        _all_at_once(
+            lambda g: run_wrk(stack.url(g), warm[g], unit.expect(g), bearer_token,
+                              _load(args, args.warmup)),
+            gateways,
+        )  # fmt: skip
+    bodies = {g: work / f"{stems[g]}.txt" for g in gateways}
+    for g in gateways:
+        write_bodies(bodies[g], unit, g, stack, pool_size(args.duration, rate_guess),
+                     "measured")  # fmt: skip
+    wait_for_drain(stack)
+    if args.wait_quiet > 0:
+        wait_for_quiet(stack, args.wait_quiet)
+    reset_sandboxes(stack)
+    sandboxes = {p: stack.started[p] for p in PROVIDERS}
+    counted0 = {g: gateway_counters(stack.url(g), bearer_token) for g in gateways}
+    cpu0 = {g: stack.gateway(g).cpu_seconds() for g in gateways}
+    sandbox0 = {p: s.cpu_seconds() for p, s in sandboxes.items()}
+    busy0, _ = processes.machine_busy_seconds()
+    t0 = time.monotonic()
+    outcomes = _all_at_once(
+        lambda g: run_wrk(stack.url(g), bodies[g], unit.expect(g), bearer_token, load),
+        gateways,
+    )
+    window = time.monotonic() - t0
+    busy1, _ = processes.machine_busy_seconds()
+    cpu = {g: stack.gateway(g).cpu_seconds() - cpu0[g] for g in gateways}
+    n = len(gateways)
+    shared = {p: (s.cpu_seconds() - sandbox0[p]) / n for p, s in sandboxes.items()}
+    outside = (busy1 - busy0) - sum(cpu.values()) - n * sum(shared.values())
+    outside -= sum(o.wrk_cpu_seconds for o in outcomes.values())
+    made = []
+    for g in gateways:
+        counted1 = gateway_counters(stack.url(g), bearer_token) if counted0[g] else {}
+        calls, counted, failed = count_calls(
+            stack, unit, g, f"Bearer {bearer_token}", args
+        )
+        path = unit.critical_path
+        made.append(
+            results.Measurement(
+                operation=unit.key,
+                name=unit.name,
+                gateway=g,
+                wrk=outcomes[g],
+                cpu_seconds=cpu[g],
+                upstream_calls=calls,
+                counted_requests=counted,
+                counted_failures=failed,
+                sandbox_cpu_seconds=shared,
+                critical_path_ms=None
+                if path is None
+                else sum(args.hops_ms[width] for width in path),
+                # so that the "other CPU" of each is what none of the run used
+                machine_busy_seconds=max(0.0, outside)
+                + cpu[g]
+                + sum(shared.values())
+                + outcomes[g].wrk_cpu_seconds,
+                window_seconds=window,
+                scenario=unit.scenario,
+                fresh=unit.fresh,
+                counters={k: v - counted0[g].get(k, 0.0) for k, v in counted1.items()},
+            )
+        )
+    return made
+
+
+def _all_at_once(
+    run_one: Callable[[Gateway], WrkResult], gateways: list[Gateway]
+) -> dict[Gateway, WrkResult]:
+    with ThreadPoolExecutor(max_workers=len(gateways)) as pool:
+        running = {g: pool.submit(run_one, g) for g in gateways}
+        return {g: f.result() for g, f in running.items()}
+
+
 def gateway_counters(url: str, bearer_token: str) -> dict[str, float]:
     """Our gateway's coalesced reads and cache hits and misses so far, from its
     /metrics (empty when it serves none: metrics off)."""
@@ -754,6 +850,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "request of ours (metrics on, as it ships) and observed against bare",
     )
     parser.add_argument("--duration", type=float, default=20.0, help="seconds")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="measure every gateway of a run at once, one wrk each over the same "
+        "seconds (for ratios that the machine's drift leaves alone, e.g. "
+        "--observability); each then shares the machine with the others",
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -899,6 +1002,28 @@ def main(argv: list[str] | None = None) -> int:
             label = f"{unit.scenario} {unit.key}"
             if args.rounds > 1:
                 label += f" (round {round_})"
+            if args.together:
+                for gateway in gateways:
+                    problem = check_sample(stack, unit, gateway, bearer, work)
+                    if problem:
+                        notes.append(
+                            f"{label} on {gateway}: the sample failed: {problem}"
+                        )
+                guess = max(rates.values(), default=2000.0)
+                print(f"  {label} {unit.name} on {', '.join(gateways)} at once …")
+                for m in measure_together(
+                    stack, unit, gateways, args, bearer_token, work, guess
+                ):
+                    m.round = round_
+                    rates[f"{label} {m.gateway}"] = m.rps
+                    report.measurements.append(m)
+                    print(
+                        f"    {m.gateway}: {m.rps:,.0f} req/s, "
+                        f"{m.cpu_ms_per_request:.2f} ms CPU/req, p99 "
+                        f"{m.wrk.p99_ms:.1f} ms, {m.wrk.errors} errors",
+                        flush=True,
+                    )
+                continue
             for gateway in rotated(gateways, index):
                 problem = check_sample(stack, unit, gateway, bearer, work)
                 if problem:
