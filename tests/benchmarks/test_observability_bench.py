@@ -8,6 +8,7 @@ from typing import Literal
 
 import pytest
 
+from benchmarks.load import WrkResult
 from benchmarks.operations import OPERATIONS, Gateway, flavour, gateway_variables
 from benchmarks.results import as_json, before_rows, markdown, observability_rows
 from benchmarks.run import BARE_ENV, OBSERVED_ENV, clean_env, parse_args, rotated
@@ -184,3 +185,26 @@ def test_every_round_measures_every_run_and_starts_the_rotation_further() -> Non
     assert firsts == {"ours", "bare", "observed"}  # each round another goes first
     assert parse_args([]).rounds == 1 and parse_args(["--rounds", "3"]).rounds == 3
     assert schedule(runs, 1) == [(1, 0, runs[0]), (1, 1, runs[1])]
+
+
+def test_together_runs_every_gateways_load_at_once() -> None:
+    """``--together``: each gateway's wrk is started before any has finished
+    (a barrier every one must reach), and each result is its own gateway's."""
+    import threading
+
+    from benchmarks.run import _all_at_once
+    from tests.benchmarks.test_results import wrk
+
+    gateways: list[Gateway] = ["ours", "bare", "observed"]
+    barrier = threading.Barrier(len(gateways), timeout=10)
+
+    def run_one(gateway: Gateway) -> WrkResult:
+        barrier.wait()  # broken (an error) unless all three run at once
+        return wrk({"ours": 1, "bare": 2, "observed": 3}[gateway], 1.0, 2.0)
+
+    done = _all_at_once(run_one, gateways)
+    assert {g: r.requests for g, r in done.items()} == {
+        "ours": 1, "bare": 2, "observed": 3,
+    }  # fmt: skip
+    assert parse_args(["--together"]).together is True
+    assert parse_args([]).together is False
