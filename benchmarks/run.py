@@ -1014,9 +1014,7 @@ def main(argv: list[str] | None = None) -> int:
                 for m in measure_together(
                     stack, unit, gateways, args, bearer_token, work, guess
                 ):
-                    m.round = round_
-                    rates[f"{label} {m.gateway}"] = m.rps
-                    report.measurements.append(m)
+                    _keep(m, round_, label, rates, report)
                     print(
                         f"    {m.gateway}: {m.rps:,.0f} req/s, "
                         f"{m.cpu_ms_per_request:.2f} ms CPU/req, p99 "
@@ -1032,9 +1030,7 @@ def main(argv: list[str] | None = None) -> int:
                 guess = max(rates.values(), default=2000.0)
                 print(f"  {label} {unit.name} on {gateway} …", end="", flush=True)
                 m = measure(stack, unit, gateway, args, bearer_token, work, guess)
-                m.round = round_
-                rates[f"{label} {gateway}"] = m.rps
-                report.measurements.append(m)
+                _keep(m, round_, label, rates, report)
                 print(
                     f" {m.rps:,.0f} req/s, p50 {m.wrk.p50_ms:.1f} ms, "
                     f"p99 {m.wrk.p99_ms:.1f} ms, {m.upstream_per_request:.2f} "
@@ -1063,6 +1059,20 @@ def main(argv: list[str] | None = None) -> int:
     print(results.markdown(report))
     print(f"written: {md} and {js}")
     return 0
+
+
+def _keep(
+    m: results.Measurement,
+    round_: int,
+    label: str,
+    rates: dict[str, float],
+    report: results.Report,
+) -> None:
+    """A measurement into the report, with its round; its rate guides the next
+    runs' supply of request bodies."""
+    m.round = round_
+    rates[f"{label} {m.gateway}"] = m.rps
+    report.measurements.append(m)
 
 
 def schedule(runs: list[Unit], rounds: int) -> list[tuple[int, int, Unit]]:

@@ -127,15 +127,19 @@ def test_httpx_url_built_from_parts_is_httpxs_own_parse(
     )
 
 
+# Header lists as a provider or a caller may send them (no line breaks in values).
+HEADER_LISTS = st.lists(
+    st.tuples(
+        st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
+        st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
+    ),
+    max_size=4,
+)
+
+
 @settings(max_examples=50, derandomize=True, deadline=None)
 @given(
-    headers=st.lists(
-        st.tuples(
-            st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
-            st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
-        ),
-        max_size=4,
-    ),
+    headers=HEADER_LISTS,
     body=st.binary(max_size=16),
     method=st.sampled_from(["GET", "POST", "PATCH"]),
 )
@@ -161,13 +165,7 @@ def test_httpx_request_made_directly_is_httpxs_own(
 
 @settings(max_examples=50, derandomize=True, deadline=None)
 @given(
-    headers=st.lists(
-        st.tuples(
-            st.text("AbcZ-_", min_size=1, max_size=5).map(str.encode),
-            st.binary(max_size=8).filter(lambda v: b"\r" not in v and b"\n" not in v),
-        ),
-        max_size=4,
-    ),
+    headers=HEADER_LISTS,
     body=st.binary(max_size=16),
     status=st.sampled_from([200, 304, 404, 503]),
 )
