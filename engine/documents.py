@@ -61,9 +61,10 @@ class Documents:
         self._entries.put(query, _Entry(document))
         return document
 
-    def parsed(self, query: str | None) -> bool:
-        """Whether ``query``'s document is kept: ``parse`` will not parse it."""
-        return query is not None and self._entries.get(query) is not None
+    def kept(self, query: str | None) -> DocumentNode | None:
+        """``query``'s document if it is kept (``parse`` would not parse it)."""
+        entry = self._entries.get(query) if query is not None else None
+        return None if entry is None else entry.document
 
     def kept_errors(
         self,

@@ -37,6 +37,7 @@ from contextlib import suppress
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     GraphQLError,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
@@ -99,14 +100,14 @@ class Pipeline(SchemaExtension):
                 yield
             self._code_errors()
             return
-        cached = self.documents.parsed(ctx.query)
+        kept = self.documents.kept(ctx.query)
         span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
         with current(span, record_exception=False):
-            self._prepare(self.tracer, cached)
+            self._prepare(self.tracer, kept)
             with deadline_scope(seconds):
                 yield
             self._code_errors()
-            _describe_operation(span, ctx, cached)
+            _describe_operation(span, ctx, kept is not None)
 
     def _code_errors(self) -> None:
         ctx = self.execution_context
@@ -118,18 +119,22 @@ class Pipeline(SchemaExtension):
         if result.errors or partial:
             result.errors = code_errors(result.errors or (), partial)
 
-    def _prepare(self, tracer: Tracer | None = None, kept: bool = False) -> None:
+    def _prepare(
+        self, tracer: Tracer | None = None, kept: DocumentNode | None = None
+    ) -> None:
         """The document parsed and validated, before Strawberry would: it then
         finds both done (``graphql_document`` and ``pre_execution_errors`` set)
         and only checks the operation's type in between. Done here rather than
         in ``on_parse`` and ``on_validate``: Strawberry wraps every hook an
         extension defines in a new context manager on every request (two
         fewer: 2.5 % of an application by id's instructions). ``tracer``: a
-        span for each step that happens (a ``kept`` document is neither parsed
-        nor validated again)."""
+        span for each step that happens (the ``kept`` document, found when the
+        operation's span started, is neither parsed nor validated again)."""
         ctx = self.execution_context
         if ctx.graphql_document is None and ctx.query:
-            if tracer is None or kept:
+            if kept is not None:
+                ctx.graphql_document = kept
+            elif tracer is None:
                 self._parse()
             else:
                 span = tracer.start_span("graphql.parse")
