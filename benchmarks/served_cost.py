@@ -206,9 +206,8 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
     )
     print(f"{'requests':>9} {'RSS MiB':>8} {'caches MiB':>11} {'RSS - caches':>13}")
     warm_at = args.requests // 5
+    warmed = False
     while done < args.requests:
-        if args.trace_memory and done == warm_at:
-            snapshot(pid, work / "memory", 1)
         n = min(chunk, args.requests - done)
         payloads = bodies(stack, ops, "mix", n, f"rss:{done}")
         bad += asyncio.run(_send_concurrently(url, payloads, headers, args.connections))
@@ -220,6 +219,9 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
             f"{done:>9} {rss:>8.1f} {held / 2**20:>11.1f} {rss - held / 2**20:>13.1f}",
             flush=True,
         )
+        if args.trace_memory and not warmed and done >= warm_at:
+            warmed = True  # the sample the growth is measured from
+            snapshot(pid, work / "memory", 1)
     _, warm, warm_held = next(s for s in samples if s[0] >= warm_at)
     after = [s for s in samples if s[0] >= warm_at]
     growth = (max(r for _, r, _ in after) - warm) / 2**20
@@ -396,6 +398,15 @@ def count_cache_hits() -> dict[int, list[object]]:
     return counts
 
 
+def _run_module(argv: list[str]) -> None:
+    """``python argv`` (``-m module ...``) in this process."""
+    assert argv[0] == "-m"
+    import runpy
+
+    sys.argv = [argv[1], *argv[2:]]
+    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+
+
 def serve_profiled(out: str, argv: list[str]) -> None:
     """Run ``python argv`` (``-m module ...``) with a profiler toggled by signals."""
     profiler = cProfile.Profile()
@@ -417,11 +428,7 @@ def serve_profiled(out: str, argv: list[str]) -> None:
 
     signal.signal(signal.SIGUSR1, on)
     signal.signal(signal.SIGUSR2, off)
-    assert argv[0] == "-m"
-    import runpy
-
-    sys.argv = [argv[1], *argv[2:]]
-    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    _run_module(argv)
 
 
 def serve_memory_traced(prefix: str, argv: list[str]) -> None:
@@ -441,11 +448,7 @@ def serve_memory_traced(prefix: str, argv: list[str]) -> None:
 
     signal.signal(signal.SIGUSR1, dump(1))
     signal.signal(signal.SIGUSR2, dump(2))
-    assert argv[0] == "-m"
-    import runpy
-
-    sys.argv = [argv[1], *argv[2:]]
-    runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+    _run_module(argv)
 
 
 def memory_growth(prefix: Path, top: int) -> list[str]:
