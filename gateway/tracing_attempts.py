@@ -28,7 +28,6 @@ from opentelemetry.trace import (
     SpanKind,
     Status,
     StatusCode,
-    get_current_span,
 )
 
 from adapters.transport.tracing import (
@@ -36,7 +35,13 @@ from adapters.transport.tracing import (
     attempt_outcome,
     write_context,
 )
-from gateway.tracing_spans import NO_OPS, _Layout, hand_over, readable_of
+from gateway.tracing_spans import (
+    NO_OPS,
+    _Layout,
+    current_context,
+    hand_over,
+    readable_of,
+)
 
 _CLIENT = SpanKind.CLIENT
 # start attributes (6 at most) and outcome attributes (3 at most)
@@ -49,6 +54,25 @@ class LeanAttempts:
     def __init__(self, tracer: Any, layout: _Layout) -> None:
         self.tracer = tracer
         self.layout = layout
+        self._chain: object = None  # the processors last looked at
+        self._processor: Any = None  # their one processor, when it fits
+
+    def _one_processor(self) -> Any:
+        """The tracer's one span processor when the recorder may hand it the
+        span (no ``on_start`` or ``_on_ending`` of its own), else None. Looked
+        at again only when the provider's processors change (adding one makes
+        a new tuple)."""
+        processors: Any = self.tracer.span_processor
+        chain: Any = getattr(processors, "_span_processors", ())
+        if chain is self._chain:
+            return self._processor
+        processor = None
+        if len(chain) == 1:
+            kind = type(chain[0])
+            if kind.on_start in NO_OPS and getattr(kind, "_on_ending", None) in NO_OPS:
+                processor = chain[0]
+        self._chain, self._processor = chain, processor
+        return processor
 
     def __call__(
         self,
@@ -61,18 +85,10 @@ class LeanAttempts:
         tracer = self.tracer
         if tracer.lean_max_attributes < _MOST_ATTRIBUTES:
             return None
-        processors: Any = tracer.span_processor
-        chain: Any = getattr(processors, "_span_processors", ())
-        if len(chain) != 1:
+        processor = self._one_processor()
+        if processor is None:
             return None
-        processor = chain[0]
-        kind = type(processor)
-        if (
-            kind.on_start not in NO_OPS
-            or getattr(kind, "_on_ending", None) not in NO_OPS
-        ):
-            return None
-        found = get_current_span().get_span_context()
+        found = current_context()
         if type(found) is not SpanContext:
             return None
         made_ids = tracer.lean_ids(found)
@@ -80,10 +96,15 @@ class LeanAttempts:
             return None
         parent, context = made_ids
         method = request.method
+        name = _NAMES.get((method, route))
+        if name is None:
+            name = f"{method} {route}"
+            if len(_NAMES) < 1024:  # routes are templates: a bounded set
+                _NAMES[method, route] = name
         record = _Attempt(
             self.layout,
             processor,
-            f"{method} {route}",
+            name,
             context,
             parent,
             attempt_attributes(provider, method, attempt, delay, route),
@@ -91,6 +112,10 @@ class LeanAttempts:
         )
         write_context(context, request.headers)
         return record
+
+
+# "GET /applications/{applicationId}"…: each attempt span's name, made once
+_NAMES: dict[tuple[str, str], str] = {}
 
 
 class _Attempt:
@@ -141,6 +166,24 @@ class _Attempt:
             attributes.update(found)
         if status is None:
             status = layout.shared["_status"]  # unset
+        make = layout.readable
+        if make is not None:
+            # attributes as they are: within the limit (checked when started),
+            # nothing dropped, read only through the ReadableSpan's view
+            readable = make(
+                self.name,
+                self.context,
+                self.parent,
+                _CLIENT,
+                self.start,
+                end,
+                attributes,
+                (),
+                (),
+                status,
+            )
+            hand_over(self.processor, readable, True)
+            return
         span = layout.span_keys.copy()
         span["_name"] = self.name
         span["_context"] = self.context

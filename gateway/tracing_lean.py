@@ -34,7 +34,14 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from gateway.tracing_attempts import LeanAttempts
-from gateway.tracing_spans import _SAMPLED, NO_OPS, _Layout, _LeanSpan, _plain
+from gateway.tracing_spans import (
+    _SAMPLED,
+    NO_OPS,
+    _Layout,
+    _LeanSpan,
+    _plain,
+    current_context,
+)
 
 # The samplers that record and sample every span whose parent (if any) is
 # sampled: the SDK's default (parent-based, always on) and ``always_on``.
@@ -138,7 +145,11 @@ class _LeanTracer(sdk_trace.Tracer):
         record_exception: bool = True,
         set_status_on_exception: bool = True,
     ) -> Span:
-        found = get_current_span(context).get_span_context()
+        found = (
+            current_context()
+            if context is None
+            else get_current_span(context).get_span_context()
+        )
         layout = self.lean_layout
         if (
             layout is not None

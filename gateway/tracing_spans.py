@@ -12,11 +12,20 @@ from time import time_ns
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context import get_value
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.util import BoundedList
-from opentelemetry.trace import SpanContext, SpanKind, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    StatusCode,
+    TraceFlags,
+    get_current_span,
+)
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util.types import Attributes
 
 log = logging.getLogger("gateway.tracing")
@@ -49,6 +58,8 @@ class _LeanSpan(sdk_trace._Span):
     lean_readable: tuple[str, ...] = ()  # the fields a ReadableSpan copies
     lean_copied: Callable[[dict[str, Any]], tuple[Any, ...]] | None = None
     lean_readable_keys: dict[str, Any] = {}  # read only: each span copies it
+    # the ReadableSpan of every copied field, in order (gateway.tracing_spans)
+    lean_make: Callable[..., ReadableSpan] | None = None
 
     def _readable_span(self) -> ReadableSpan:
         copied = self.lean_copied
@@ -144,11 +155,15 @@ class _LeanSpan(sdk_trace._Span):
 
 def readable_of(fields: dict[str, Any]) -> ReadableSpan:
     """The ``ReadableSpan`` of a lean span's ``fields`` (its ``__dict__``, or
-    one laid out alike): the fields the SDK copies, copied as :class:`_Layout`
-    found them, into a copy of a dictionary holding every key already (no
-    growth as they go in), given to the ``ReadableSpan`` whole."""
-    readable: ReadableSpan = _new(ReadableSpan)
+    one laid out alike): the fields the SDK copies, as :class:`_Layout` found
+    them, set by the maker it made (``lean_make``: in the class's shared
+    layout); without one, copied into a copy of a dictionary holding every key
+    already (no growth as they go in), given to the ``ReadableSpan`` whole."""
     copied: Any = _LeanSpan.lean_copied
+    make = _LeanSpan.lean_make
+    if make is not None:
+        return make(*copied(fields))
+    readable: ReadableSpan = _new(ReadableSpan)
     found = _LeanSpan.lean_readable_keys.copy()
     # the same length by construction: not checked again per span
     found.update(zip(_LeanSpan.lean_readable, copied(fields), strict=False))
@@ -165,6 +180,17 @@ def hand_over(processor: Any, readable: ReadableSpan, sampled: int) -> None:
             queue.emit(readable)
             return
     processor.on_end(readable)
+
+
+def current_context() -> SpanContext:
+    """``get_current_span().get_span_context()``: the current span read from
+    the API's context key as ``get_current_span`` reads it, without its check
+    against the abstract ``Span`` for the span types the gateway makes."""
+    span: Any = get_value(_SPAN_KEY)
+    if type(span) not in _SPANS:
+        span = get_current_span()
+    found: SpanContext = span.get_span_context()
+    return found
 
 
 _new: Callable[[type[Any]], Any] = object.__new__
@@ -276,7 +302,13 @@ class _Layout:
         _LeanSpan.lean_readable = fields
         _LeanSpan.lean_readable_keys = dict.fromkeys(fields)
         _LeanSpan.lean_copied = itemgetter(*fields) if len(fields) > 1 else None
+        layout.readable = _readable_maker(fields, _ATTEMPT_OWN, shared, found, readable)
+        _LeanSpan.lean_make = _readable_maker(fields, fields, {}, found, readable)
         return layout
+
+    # An ended span's ReadableSpan from its own fields (:func:`_readable_maker`);
+    # None: not this SDK's layout (``readable_of`` copies the fields instead).
+    readable: Callable[..., ReadableSpan] | None = None
 
     def bounded(
         self, attributes: dict[str, Any], *, ended: bool = False
@@ -325,7 +357,47 @@ class _Layout:
         return found
 
 
+def _readable_maker(
+    fields: tuple[str, ...],
+    own: tuple[str, ...],
+    constants: dict[str, Any],
+    probe: dict[str, Any],
+    expected: dict[str, Any],
+) -> Callable[..., ReadableSpan] | None:
+    """A function making a ``ReadableSpan`` from the fields in ``own`` (its
+    parameters, in that order), the others ``constants``: the fields set one
+    by one in the order the SDK's constructor sets them (``fields``, as the
+    probe's ReadableSpan holds them), so CPython keeps them in the class's
+    shared layout: a third of the memory of a dictionary of its own, and fewer
+    instructions than copying one. Checked on the ``probe`` span's fields
+    against the SDK's ReadableSpan of it (``expected``); None where a field is
+    neither given nor constant, or the result differs in anything."""
+    if not set(fields) <= set(own) | constants.keys():
+        return None
+    names = {field: f"a{i}" for i, field in enumerate(own)}
+    lines = [f"def make({', '.join(names.values())}):", "    r = _new(ReadableSpan)"]
+    scope: dict[str, Any] = {"_new": _new, "ReadableSpan": ReadableSpan}
+    for i, field in enumerate(fields):
+        if field not in names:
+            scope[f"c{i}"] = constants[field]
+        lines.append(f"    r.{field} = {names.get(field, f'c{i}')}")
+    lines.append("    return r")
+    exec("\n".join(lines), scope)  # generated from the SDK's field names
+    maker: Callable[..., ReadableSpan] = scope["make"]
+    got = vars(maker(*(probe.get(f) for f in own)))
+    if list(got) != list(expected) or any(got[k] is not v for k, v in expected.items()):
+        return None
+    return maker
+
+
+# An ended attempt's own fields, the order :meth:`_Layout.readable` takes them.
+_ATTEMPT_OWN = (
+    *("_name", "_context", "_parent", "_kind", "_start_time", "_end_time"),
+    *("_attributes", "_events", "_links", "_status"),
+)
 _PROBE = SpanProcessor()
+# The span types ``current_context`` reads directly (with ``_LeanSpan``).
+_SPANS = frozenset({_LeanSpan, sdk_trace._Span, NonRecordingSpan})
 # The SDK's processors' hooks that do nothing (``on_start``, ``_on_ending``):
 # not called. A processor of another class, or one overriding them, is called.
 NO_OPS: frozenset[object] = frozenset(

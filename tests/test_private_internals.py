@@ -34,6 +34,11 @@ file by name rather than a request at run time.
   most of a traced upstream attempt. The layout is checked against a span the
   SDK makes, each time a tracer is made; one it does not know keeps the SDK's
   constructor (slower, same spans), which the test here reports by name.
+  ``ReadableSpan``'s fields, set one by one in its constructor's order by
+  functions ``_Layout`` generates and checks (``gateway.tracing_spans``).
+- OpenTelemetry ``trace.propagation._SPAN_KEY``, read by
+  ``gateway.tracing_spans.current_context``: ``get_current_span`` checks the span found
+  against the abstract ``Span`` on every span started.
 """
 
 from __future__ import annotations
@@ -243,6 +248,26 @@ def test_the_sdk_span_layout_is_the_one_the_lean_tracer_knows() -> None:
         made.trace_id, made.span_id, False, made.trace_flags, made.trace_state
     )
     assert made.is_valid and made.span_id != 0
+    # ReadableSpans made field by field in the SDK's order (the attempt's maker
+    # and the one every lean span's end uses), checked against the SDK's own
+    assert tracer.lean_layout.readable is not None
+    assert type(span).lean_make is not None
+
+
+def test_the_current_span_is_under_the_apis_context_key() -> None:
+    """``gateway.tracing_spans.current_context`` reads the current span as
+    ``get_current_span`` does, from the API's context key, without its check
+    against the abstract ``Span``."""
+    from opentelemetry.context import attach, detach, get_value
+    from opentelemetry.trace import get_current_span, set_span_in_context
+    from opentelemetry.trace.propagation import _SPAN_KEY
+
+    span = Tracing(TracerProvider()).tracer.start_span("x")
+    token = attach(set_span_in_context(span))
+    try:
+        assert get_value(_SPAN_KEY) is span is get_current_span()
+    finally:
+        detach(token)
 
 
 _HEADER_NAMES = st.sampled_from(["traceparent", "TraceParent", "accept", "x-api-key"])

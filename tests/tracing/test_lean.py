@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk import trace as sdk_trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
@@ -358,3 +359,29 @@ def test_an_sdk_laid_out_otherwise_keeps_its_constructor(
     span = tracer.start_span("x")
     assert span._another_release == []
     _compare(GATEWAY_LIKE, OUTCOME)
+
+
+def test_a_readable_span_maker_that_differs_from_the_sdk_is_refused() -> None:
+    """``_readable_maker`` checks what it generated against the SDK's own
+    ReadableSpan of the probe: a field it is not given, or a constant that is
+    not the probe's, and there is no maker (the fields are then copied)."""
+    from gateway.tracing_spans import _ATTEMPT_OWN, _readable_maker
+
+    tracer: Any = Tracing(TracerProvider()).tracer
+    layout = tracer.lean_layout
+    probe = tracer.start_span("probe", attributes={"a": 1})
+    fields = dict(vars(probe))
+    expected = vars(sdk_trace.Span._readable_span(probe))
+    order = tuple(expected)
+    shared = layout.shared
+
+    made = _readable_maker(order, _ATTEMPT_OWN, shared, fields, expected)
+    assert made is not None
+    assert vars(made(*(fields[f] for f in _ATTEMPT_OWN))) == expected
+    # every field as a parameter: the maker every lean span's end uses
+    assert _readable_maker(order, order, {}, fields, expected) is not None
+    # a field neither given nor constant
+    assert _readable_maker(order, _ATTEMPT_OWN[1:], shared, fields, expected) is None
+    # a constant that is not the span's own value
+    other = {**shared, "_resource": Resource({"service.name": "other"})}
+    assert _readable_maker(order, _ATTEMPT_OWN, other, fields, expected) is None
