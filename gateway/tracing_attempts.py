@@ -33,7 +33,7 @@ from opentelemetry.trace import (
 from adapters.transport.tracing import (
     attempt_attributes,
     attempt_outcome,
-    write_context,
+    write_ids,
 )
 from gateway.tracing_spans import (
     NO_OPS,
@@ -110,7 +110,9 @@ class LeanAttempts:
             attempt_attributes(provider, method, attempt, delay, route),
             time_ns(),
         )
-        write_context(context, request.headers)
+        # the context made as the tuple it is (``lean_ids``): its fields read so
+        trace_id, span_id, _, flags, state, _ = context
+        write_ids(trace_id, span_id, flags, state, request.headers)
         return record
 
 

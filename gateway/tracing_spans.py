@@ -128,6 +128,14 @@ class _LeanSpan(sdk_trace._Span):
         made: Any = self._context
         hand_over(processor, self._readable_span(), made.trace_flags & _SAMPLED_BIT)
 
+    def update_name(self, name: str) -> None:
+        """The SDK's ``update_name`` without its lock (each of the gateway's
+        spans is written by the task that made it); ended: the SDK's warning."""
+        if self._end_time is not None:
+            super().update_name(name)
+            return
+        self._name = name
+
     def set_attribute(self, key: str, value: Any) -> None:
         if not self._set_plain({key: value}):
             super().set_attribute(key, value)

@@ -40,6 +40,7 @@ from opentelemetry.trace import (
     Tracer,
     set_span_in_context,
 )
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
 from opentelemetry.util.types import AttributeValue
 
 # Set on a response by the layer that read its body: its size as read.
@@ -225,7 +226,20 @@ def send_context(span: Span, headers: httpx.Headers) -> None:
 
 def write_context(found: SpanContext, headers: httpx.Headers) -> None:
     """``traceparent`` (and ``tracestate``) naming the span of ``found``."""
-    trace_id, flags = found.trace_id, found.trace_flags
+    write_ids(
+        found.trace_id, found.span_id, found.trace_flags, found.trace_state, headers
+    )
+
+
+def write_ids(
+    trace_id: int,
+    span_id: int,
+    flags: int,
+    state: TraceState | None,
+    headers: httpx.Headers,
+) -> None:
+    """:func:`write_context` from the span context's fields, where the caller
+    has them already (a ``SpanContext`` answers each through a property)."""
     kept = _TRACEPARENTS.get(trace_id)
     if kept is None or kept[0] != flags:
         if len(_TRACEPARENTS) >= _TRACEPARENTS_KEPT:
@@ -234,9 +248,9 @@ def write_context(found: SpanContext, headers: httpx.Headers) -> None:
             flags,
             f"00-{trace_id:032x}-%016x-{flags:02x}",
         )
-    set_header(headers, b"traceparent", kept[1] % found.span_id)
-    if found.trace_state:
-        headers["tracestate"] = found.trace_state.to_header()
+    set_header(headers, b"traceparent", kept[1] % span_id)
+    if state is not None and state is not DEFAULT_TRACE_STATE and state:
+        headers["tracestate"] = state.to_header()
 
 
 def set_header(headers: httpx.Headers, name: bytes, value: str) -> None:

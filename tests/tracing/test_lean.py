@@ -128,6 +128,7 @@ def _script(tracer: Tracer, attributes: dict[str, Any], later: dict[str, Any]) -
             leaf.set_attribute("after.end", 1)  # ignored, as the SDK does
             leaf.add_event("after.end")
             leaf.add_link(REMOTE)
+            leaf.update_name("GET /y")  # ignored too
         root.set_attributes(attributes)
         root.update_name("query Q")
     for parent in (REMOTE, UNSAMPLED):
