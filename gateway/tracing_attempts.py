@@ -35,9 +35,9 @@ from adapters.transport.tracing import (
     attempt_outcome,
     write_ids,
 )
+from gateway.tracing_layout import _Layout
 from gateway.tracing_spans import (
     NO_OPS,
-    _Layout,
     current_context,
     hand_over,
     readable_of,

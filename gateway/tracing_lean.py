@@ -34,10 +34,10 @@ from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 from opentelemetry.util.types import Attributes
 
 from gateway.tracing_attempts import LeanAttempts
+from gateway.tracing_layout import _Layout
 from gateway.tracing_spans import (
     _SAMPLED,
     NO_OPS,
-    _Layout,
     _LeanSpan,
     _plain,
     current_context,

@@ -35,7 +35,11 @@ file by name rather than a request at run time.
   SDK makes, each time a tracer is made; one it does not know keeps the SDK's
   constructor (slower, same spans), which the test here reports by name.
   ``ReadableSpan``'s fields, set one by one in its constructor's order by
-  functions ``_Layout`` generates and checks (``gateway.tracing_spans``).
+  functions ``_Layout`` generates and checks (``gateway.tracing_layout``).
+- OpenTelemetry ``context._RUNTIME_CONTEXT``'s ContextVar, behind
+  ``adapters.transport.tracing.current`` and ``current_span_value``: ``attach``,
+  ``detach`` and ``get_current`` reach it through two calls each, for every
+  span made current and every span started.
 - OpenTelemetry ``trace.propagation._SPAN_KEY``, read by
   ``gateway.tracing_spans.current_context``: ``get_current_span`` checks the span found
   against the abstract ``Span`` on every span started.
@@ -258,9 +262,11 @@ def test_the_current_span_is_under_the_apis_context_key() -> None:
     """``gateway.tracing_spans.current_context`` reads the current span as
     ``get_current_span`` does, from the API's context key, without its check
     against the abstract ``Span``."""
-    from opentelemetry.context import attach, detach, get_value
+    from opentelemetry.context import attach, detach, get_current, get_value
     from opentelemetry.trace import get_current_span, set_span_in_context
     from opentelemetry.trace.propagation import _SPAN_KEY
+
+    from adapters.transport.tracing import CURRENT_CONTEXT, current
 
     span = Tracing(TracerProvider()).tracer.start_span("x")
     token = attach(set_span_in_context(span))
@@ -268,6 +274,15 @@ def test_the_current_span_is_under_the_apis_context_key() -> None:
         assert get_value(_SPAN_KEY) is span is get_current_span()
     finally:
         detach(token)
+    # the API's runtime context is a ContextVar, set and reset directly by
+    # ``current`` as attach and detach would
+    assert CURRENT_CONTEXT is not None
+    before = get_current()
+    assert CURRENT_CONTEXT.get() is before
+    with current(span):
+        assert get_current_span() is span
+        assert dict(get_current()) == {**before, _SPAN_KEY: span}
+    assert get_current() is before
 
 
 _HEADER_NAMES = st.sampled_from(["traceparent", "TraceParent", "accept", "x-api-key"])

@@ -149,9 +149,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         self.in_flight = 0  # calls under way (read when metrics are scraped)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # One coroutine for the call (its attempts each one more, two when
-        # traced): every layer of coroutines is made, and passed through at
-        # each resumption, on every upstream call.
+        # One coroutine for the call (its attempts each one more, traced or
+        # not): every layer of coroutines is made, and passed through at each
+        # resumption, on every upstream call.
         deadline = self._clock() + self.policy.total_timeout
         enclosing = current_deadline()
         if enclosing is not None:
@@ -177,9 +177,25 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                         request, deadline, timeouts, route, retry
                     )
                 else:
-                    outcome = await self._observed_attempt(
-                        request, deadline, timeouts, route, retry, waited
+                    # the attempt's span around it, in this coroutine: no
+                    # layer more to pass through at each of its resumptions
+                    record = start_attempt(
+                        self.tracer,
+                        self._recorder,
+                        self.name,
+                        request,
+                        retry + 1,
+                        waited,
+                        route,
                     )
+                    try:
+                        outcome = await self._attempt(
+                            request, deadline, timeouts, route, retry
+                        )
+                    except BaseException as escaped:
+                        record.finish(None, None, escaped)
+                        raise
+                    record.finish(outcome.response, outcome.error, None)
                 if outcome.response is not None and (
                     outcome.response.status_code not in RETRIED_STATUSES
                 ):
@@ -211,31 +227,6 @@ class ResilientTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    async def _observed_attempt(
-        self,
-        request: httpx.Request,
-        deadline: float,
-        timeouts: object,
-        route: str,
-        retry: int,
-        waited: float,
-    ) -> Outcome:
-        """One attempt, traced: the span around the metrics' ``_attempt``, the
-        places per attempt where traces and metrics see an upstream call, whatever
-        the transport underneath. ``waited``: the backoff slept before it."""
-        if self.tracer is None:
-            return await self._attempt(request, deadline, timeouts, route, retry)
-        record = start_attempt(
-            self.tracer, self._recorder, self.name, request, retry + 1, waited, route
-        )
-        try:
-            outcome = await self._attempt(request, deadline, timeouts, route, retry)
-        except BaseException as escaped:
-            record.finish(None, None, escaped)
-            raise
-        record.finish(outcome.response, outcome.error, None)
-        return outcome
 
     async def _attempt(
         self,

@@ -1,7 +1,7 @@
 """A span per upstream attempt, and the W3C trace context sent with it.
 
 :class:`~adapters.transport.resilience.ResilientTransport` calls
-:func:`upstream_span` around each attempt (``_observed_attempt``), on both
+:func:`start_attempt` around each attempt (``handle_async_request``), on both
 transports (a sandbox's ``httpx.ASGITransport``, the pooled one), only when the
 gateway gave it a tracer: with tracing off no span is made and no header
 written. Inside the span the request gets ``traceparent`` (and ``tracestate``
@@ -26,11 +26,13 @@ SDK and the exporters are the gateway's (``gateway.tracing``).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Protocol
 
 import httpx
-from opentelemetry.context import attach, detach
+from opentelemetry.context import _RUNTIME_CONTEXT, Context, attach, detach, get_value
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import (
     Span,
     SpanContext,
@@ -40,6 +42,7 @@ from opentelemetry.trace import (
     Tracer,
     set_span_in_context,
 )
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
 from opentelemetry.util.types import AttributeValue
 
@@ -47,11 +50,35 @@ from opentelemetry.util.types import AttributeValue
 BODY_BYTES = "gateway.body_bytes"
 
 
+def _context_variable() -> ContextVar[Context] | None:
+    """The ContextVar holding the API's current ``Context``, where the runtime
+    context is the API's default one (``contextvars``), else None."""
+    runtime = _RUNTIME_CONTEXT
+    if type(runtime) is not ContextVarsRuntimeContext:
+        return None
+    found = vars(runtime).get("_current_context")
+    return found if isinstance(found, ContextVar) else None
+
+
+# ``attach``, ``detach`` and ``get_current`` each reach it through two calls.
+CURRENT_CONTEXT = _context_variable()
+
+
+def current_span_value() -> object:
+    """``get_value(_SPAN_KEY)``: the current span, as ``get_current_span``
+    reads it before checking it."""
+    if CURRENT_CONTEXT is None:
+        return get_value(_SPAN_KEY)
+    return CURRENT_CONTEXT.get().get(_SPAN_KEY)
+
+
 class current:
     """``use_span(span, end_on_exit=True, record_exception=…)``, what it does
     (``span`` current inside the block; on an ``Exception`` the exception
     recorded when asked and the status set to ERROR; the span ended), as a
-    plain context manager: no generator made, entered and closed per span."""
+    plain context manager: no generator made, entered and closed per span.
+    Made current as ``attach(set_span_in_context(span))`` does it, on the
+    API's ContextVar directly where it has one (:data:`CURRENT_CONTEXT`)."""
 
     __slots__ = ("record_exception", "span", "token")
 
@@ -60,7 +87,13 @@ class current:
         self.record_exception = record_exception
 
     def __enter__(self) -> Span:
-        self.token = attach(set_span_in_context(self.span))
+        variable = CURRENT_CONTEXT
+        if variable is None:
+            self.token = attach(set_span_in_context(self.span))
+        else:
+            values = variable.get().copy()
+            values[_SPAN_KEY] = self.span
+            self.token = variable.set(Context(values))
         return self.span
 
     def __exit__(
@@ -71,7 +104,13 @@ class current:
     ) -> None:
         span = self.span
         try:
-            detach(self.token)
+            if CURRENT_CONTEXT is None:
+                detach(self.token)
+            else:
+                try:
+                    CURRENT_CONTEXT.reset(self.token)
+                except Exception:  # another context's token: the API's log
+                    detach(self.token)
             if isinstance(exc, Exception) and span.is_recording():
                 if self.record_exception:
                     span.record_exception(exc)

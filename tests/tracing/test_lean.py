@@ -366,7 +366,7 @@ def test_a_readable_span_maker_that_differs_from_the_sdk_is_refused() -> None:
     """``_readable_maker`` checks what it generated against the SDK's own
     ReadableSpan of the probe: a field it is not given, or a constant that is
     not the probe's, and there is no maker (the fields are then copied)."""
-    from gateway.tracing_spans import _ATTEMPT_OWN, _readable_maker
+    from gateway.tracing_layout import _ATTEMPT_OWN, _readable_maker
 
     tracer: Any = Tracing(TracerProvider()).tracer
     layout = tracer.lean_layout
