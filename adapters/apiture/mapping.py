@@ -99,6 +99,11 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
     if state is None:
         state, raw = state_of(raw, kind="application", id_=id_)
     created, completed = item.get("createdAt"), item.get("completedAt")
+    try:  # _time of each, without its call: one it cannot read goes to _time
+        created_at = _from_iso(created) if created else None
+        completed_at = _from_iso(completed) if completed else None
+    except ValueError:
+        created_at, completed_at = _time(created), _time(completed)
     return _make_summary(  # the fields of _SUMMARY, in order
         Provider.APITURE,
         id_,
@@ -108,8 +113,8 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
         item.get("name") or item.get("accountName") or None,
         item.get("productName") or None,
         item.get("applicantName") or None,
-        _time(created) if created else None,
-        _time(completed) if completed else None,
+        created_at,
+        completed_at,
         _summary_fields(
             tuple(item), "createdAt" in item or state not in TERMINAL_STATES
         ),
@@ -132,6 +137,7 @@ _SUMMARY = (
     "fields",
 )
 _make_summary = positional_maker(Application, *_SUMMARY)
+_from_iso = datetime.fromisoformat
 
 
 @functools.lru_cache(maxsize=256)
