@@ -159,8 +159,8 @@ class _Stream(Generic[T]):
             self.failure = exc
             self.exhausted = True
             return
-        for i, item in enumerate(page.items):
-            self.buffer.append((self.offset + i, item))
+        # (position, item) for each, made in one call rather than a loop
+        self.buffer.extend(enumerate(page.items, self.offset))
         self.offset += len(page.items)
         self.total = page.total
         self.exhausted = not page.has_more or not page.items
