@@ -17,11 +17,14 @@ objects with ten fields that is hundreds of calls whose only work is to dispatch
   coercion would; an enum member's name is read from the enum's table
   (``plans.enum_coercion``) inline;
 - a list (``plans.Many``): the loop inline, its item completed inline;
-- an object (``plans.Whole``): a call of that plan's compiled function for a
-  whole object (:func:`compiled_whole`): the error and ``is_type_of`` checks,
-  the fields at hand checked (``NotAtHand``), then the object's own compiled
-  function, through ``plans.rendered`` when what is read from it is kept (an
-  immutable type, and its ``kept_if`` attribute true if it names one);
+- an object (``plans.Whole``): what that plan's compiled function for a
+  whole object (:func:`compiled_whole`) does, written inline: the error and
+  ``is_type_of`` checks, the fields at hand checked (``NotAtHand``), then the
+  object's own steps, or ``plans.rendered`` with its compiled plan when what is
+  read from it is kept (an immutable type, and its ``kept_if`` attribute true
+  if it names one). Inline, an edge of a page and its node cost no call of
+  their own; past a depth Python's compiler refuses, a call of
+  ``compiled_whole``'s function;
 - any other completion: called as the step holds it.
 
 Every check raises what the interpreted road raises, in the same order, so the
@@ -75,6 +78,7 @@ class _Writer:
         }
         self.lines: list[str] = []
         self._count = 0
+        self.loops = 0  # the loops around the lines being written
 
     def name(self, value: Any, hint: str) -> str:
         """A global of the generated code holding ``value``."""
@@ -145,36 +149,83 @@ def _complete(
         else:
             w.add(indent + 2, f"{items}.append(None)")
             w.add(indent + 2, "continue")
+        w.loops += 1
         _complete(w, shape.item, one, indent + 1)
+        w.loops -= 1
         w.add(indent + 1, f"{items}.append({one})")
         w.add(indent, f"{var} = {items}")
     elif isinstance(shape, Whole):
-        whole = w.name(compiled_whole(shape), "whole")
-        w.add(indent, f"{var} = {whole}({var})")
+        if indent > _INLINE_INDENT or w.loops > _INLINE_LOOPS:
+            whole = w.name(compiled_whole(shape), "whole")
+            w.add(indent, f"{var} = {whole}({var})")
+        else:
+            _whole_inline(w, shape, var, indent)
     else:
         call = w.name(complete, "complete")
         w.add(indent, f"{var} = {call}({var})")
 
 
-def compiled(steps: tuple[Step, ...]) -> Render:
-    """A function answering what ``run_plan(steps, source)`` answers."""
-    w = _Writer()
-    w.add(0, "def render(source):")
+def _steps(w: _Writer, steps: tuple[Step, ...], source: str, indent: int) -> str:
+    """Lines completing each step on the object in ``source``; answers the dict
+    display of their results."""
     results: list[str] = []
     for response_name, attribute, complete, non_null, typename in steps:
         if attribute is None:
             results.append(f"{response_name!r}: {typename!r}")
             continue
         var = w.fresh("v")
-        w.add(1, f"{var} = {_read('source', attribute)}")
-        w.add(1, f"if {var} is None:")
-        w.add(2, "raise Bail" if non_null else "pass")
-        w.add(1, "else:")
-        _complete(w, complete, var, 2)  # type: ignore[arg-type]
+        w.add(indent, f"{var} = {_read(source, attribute)}")
+        w.add(indent, f"if {var} is None:")
+        w.add(indent + 1, "raise Bail" if non_null else "pass")
+        w.add(indent, "else:")
+        _complete(w, complete, var, indent + 1)  # type: ignore[arg-type]
         results.append(f"{response_name!r}: {var}")
-    w.add(1, "return {" + ", ".join(results) + "}")
+    return "{" + ", ".join(results) + "}"
+
+
+def compiled(steps: tuple[Step, ...]) -> Render:
+    """A function answering what ``run_plan(steps, source)`` answers."""
+    w = _Writer()
+    w.add(0, "def render(source):")
+    w.add(1, f"return {_steps(w, steps, 'source', 1)}")
     render: Render = w.function("render")
     return render
+
+
+# An object inside another is completed inline up to this depth (beyond it, by
+# a call of its compiled function): Python refuses more than 20 nested blocks
+# (a list's loop is one) and about a hundred levels of indentation.
+_INLINE_INDENT = 40
+_INLINE_LOOPS = 10
+
+
+def _whole_inline(w: _Writer, shape: Whole, var: str, indent: int) -> None:
+    """What ``compiled_whole(shape)`` does to ``var``, written inline: the
+    object's own steps completed where it is read (no call of its whole
+    function nor of its render) unless what is read from it is kept, which
+    ``rendered`` looks up with the plan compiled."""
+    render = w.name(shape.render or compiled(shape.steps), "render")
+    steps = w.name(shape.steps, "steps")
+    kept_if = w.fresh("kept_if")
+    w.add(indent, f"if isinstance({var}, Exception):")
+    w.add(indent + 1, "raise Bail")
+    if shape.is_type_of is not None:
+        is_type_of = w.name(shape.is_type_of, "is_type_of")
+        w.add(indent, f"if {is_type_of}({var}, None) is not True:")
+        w.add(indent + 1, "raise Bail")
+    for attribute in shape.needed:
+        w.add(indent, f"if {_read(var, attribute)} is None:")
+        w.add(indent + 1, "raise NotAtHand")
+    w.add(indent, f"{kept_if} = IMMUTABLE.get(type({var}), NEVER)")
+    w.add(indent, f"if {kept_if} is NEVER or (")
+    w.add(indent + 1, f"{kept_if} is not None and not getattr({var}, {kept_if})")
+    w.add(indent, "):")
+    # read from the object itself before its variable takes the result
+    source = w.fresh("source")
+    w.add(indent + 1, f"{source} = {var}")
+    w.add(indent + 1, f"{var} = {_steps(w, shape.steps, source, indent + 1)}")
+    w.add(indent, "else:")
+    w.add(indent + 1, f"{var} = rendered({steps}, {var}, {render})")
 
 
 def compiled_whole(shape: Whole) -> Callable[[Any], Any]:

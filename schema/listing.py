@@ -105,10 +105,12 @@ async def with_detail(
     each item. A provider whose detail read fails costs only its own items: they
     leave the page (``pagination.without``), the provider is named in its
     failures, and the other providers' items stay."""
-    items = [x for x, _ in page.items]
-    todo = [i for i, x in enumerate(items) if planning.needs_detail(selected, x.fields)]
+    # planning.needs_detail of each item, its first half computed once
+    wanted = planning.beyond_always(selected)
+    todo = [i for i, (x, _) in enumerate(page.items) if not wanted <= x.fields]
     if not todo:
         return page
+    items = [x for x, _ in page.items]
     found = await asyncio.gather(
         *(load(items[i]) for i in todo), return_exceptions=True
     )

@@ -22,5 +22,10 @@ def selected_fields(info: Info, path: Sequence[str] = ()) -> frozenset[str]:
     return selection.selected_fields(raw_info(info), path)
 
 
+def beyond_always(selected: frozenset[str]) -> frozenset[str]:
+    """The selected fields a representation may lack (computed once a page)."""
+    return selected - ALWAYS
+
+
 def needs_detail(selected: frozenset[str], carried: frozenset[str]) -> bool:
-    return not (selected - ALWAYS) <= carried
+    return not beyond_always(selected) <= carried

@@ -46,7 +46,7 @@ from adapters.model import (
     RequiredDocument,
     State,
 )
-from adapters.records import quick_maker
+from adapters.records import positional_maker
 
 log = logging.getLogger("gateway.adapters.apiture")
 
@@ -99,25 +99,45 @@ def application_summary(item: answers.ApplicationSummary) -> Application:
     if state is None:
         state, raw = state_of(raw, kind="application", id_=id_)
     created, completed = item.get("createdAt"), item.get("completedAt")
-    return _make_application(
-        provider=Provider.APITURE,
-        key=id_,
-        provider_id=id_,
-        state=state,
-        provider_state=raw,
-        name=item.get("name") or item.get("accountName") or None,
-        product_name=item.get("productName") or None,
-        applicant_name=item.get("applicantName") or None,
-        created_at=_time(created) if created else None,
-        completed_at=_time(completed) if completed else None,
-        fields=_summary_fields(
+    try:  # _time of each, without its call: one it cannot read goes to _time
+        created_at = _from_iso(created) if created else None
+        completed_at = _from_iso(completed) if completed else None
+    except ValueError:
+        created_at, completed_at = _time(created), _time(completed)
+    return _make_summary(  # the fields of _SUMMARY, in order
+        Provider.APITURE,
+        id_,
+        id_,
+        state,
+        raw,
+        item.get("name") or item.get("accountName") or None,
+        item.get("productName") or None,
+        item.get("applicantName") or None,
+        created_at,
+        completed_at,
+        _summary_fields(
             tuple(item), "createdAt" in item or state not in TERMINAL_STATES
         ),
     )
 
 
-# Application(...), without a dict per record (adapters.records.quick_maker)
-_make_application = quick_maker(Application)
+# Application(**dict(zip(_SUMMARY, values))), without a keyword per field
+# (adapters.records.positional_maker); every other field its default.
+_SUMMARY = (
+    "provider",
+    "key",
+    "provider_id",
+    "state",
+    "provider_state",
+    "name",
+    "product_name",
+    "applicant_name",
+    "created_at",
+    "completed_at",
+    "fields",
+)
+_make_summary = positional_maker(Application, *_SUMMARY)
+_from_iso = datetime.fromisoformat
 
 
 @functools.lru_cache(maxsize=256)

@@ -17,7 +17,7 @@ from schema.documents import documents_of_application
 from schema.types.common import VALUES, ApplicationAction, ApplicationState
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
-from schema.types.presenting import by_name, presenter, shows
+from schema.types.presenting import by_name, expression, presenter, shows
 
 # The API's types for the record's enums and nested records.
 TYPES = {
@@ -58,21 +58,32 @@ class Application(Node):
         return _PRESENTED.made(a, _make)
 
 
-# Every other field is the record's attribute of its name (schema.types.presenting).
+# Every other field is the record's attribute of its name (schema.types.presenting);
+# the derived ones written into the presenter (no call for the usual summary).
 _make = presenter(
     Application,
-    id=lambda a: strawberry.ID(ids.encode("Application", a.provider, a.key)),
-    available_actions=lambda a: (
-        [
+    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
+    id=expression(
+        'encode("Application", record.provider._name_, record.key)',
+        encode=ids.encode_by_name,
+    ),
+    available_actions=expression(
+        "actions(record) if record.available_actions else []",
+        actions=lambda a: [
             by_name(ApplicationAction, x)
             for x in sorted(a.available_actions, key=lambda x: x.name)
-        ]
-        if a.available_actions
-        else []
+        ],
     ),
-    domain=lambda a: a,
-    listed_documents=listed_documents,
-    kept=lambda a: a.version is not None,
+    domain=expression("record"),
+    # What listed_documents answers, without the call for an Apiture summary
+    # (schema.documents.documents_at_hand: None, its documents not carried).
+    listed_documents=expression(
+        "None if record.provider is APITURE and 'documents' not in record.fields"
+        " else listed(record)",
+        APITURE=model.Provider.APITURE,
+        listed=listed_documents,
+    ),
+    kept=expression("record.version is not None"),
 )
 _PRESENTED: Presented[model.Application, Application] = Presented()
 # made by from_domain, never modified; shared when kept

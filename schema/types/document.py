@@ -14,7 +14,7 @@ from schema.context import Info
 from schema.documents import documents_at_hand
 from schema.types.common import VALUES
 from schema.types.node import Node
-from schema.types.presenting import presenter, shows
+from schema.types.presenting import expression, presenter, shows
 
 
 @strawberry.type(
@@ -44,9 +44,13 @@ class Document(Node):
 # Every other field is the record's attribute of its name (schema.types.presenting).
 _make = presenter(
     Document,
-    id=lambda d: strawberry.ID(ids.encode("Document", d.provider, d.key)),
-    provider_id=lambda d: d.provider_id or d.key,
-    domain=lambda d: d,
+    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
+    id=expression(
+        'encode("Document", record.provider._name_, record.key)',
+        encode=ids.encode_by_name,
+    ),
+    provider_id=expression("record.provider_id or record.key"),
+    domain=expression("record"),
 )
 
 

@@ -14,7 +14,7 @@ from schema.documents import documents_of_enrollment
 from schema.types.common import VALUES, EnrollmentAction, EnrollmentState
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
-from schema.types.presenting import by_name, presenter, shows
+from schema.types.presenting import by_name, expression, presenter, shows
 
 
 @strawberry.type(description="An enrollment in digital banking (Apiture).")
@@ -49,12 +49,23 @@ class Enrollment(Node):
 # Every other field is the record's attribute of its name (schema.types.presenting).
 _make = presenter(
     Enrollment,
-    id=lambda e: strawberry.ID(ids.encode("Enrollment", e.provider, e.key)),
-    available_actions=lambda e: [
-        by_name(EnrollmentAction, x)
-        for x in sorted(e.available_actions, key=lambda x: x.name)
-        if x.name in EnrollmentAction.__members__
-    ],
-    domain=lambda e: e,
-    listed_documents=listed_documents,
+    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
+    id=expression(
+        'encode("Enrollment", record.provider._name_, record.key)',
+        encode=ids.encode_by_name,
+    ),
+    available_actions=expression(
+        "actions(record) if record.available_actions else []",
+        actions=lambda e: [
+            by_name(EnrollmentAction, x)
+            for x in sorted(e.available_actions, key=lambda x: x.name)
+            if x.name in EnrollmentAction.__members__
+        ],
+    ),
+    domain=expression("record"),
+    # listed_documents, without the call for a summary (None: not carried)
+    listed_documents=expression(
+        "None if 'documents' not in record.fields else listed(record)",
+        listed=listed_documents,
+    ),
 )

@@ -16,6 +16,12 @@ attribute, converted to the field's type (``by_name`` for an enum,
 that is not the record's attribute as it is says so in one place, as a
 ``derived`` function of the record (a global id, a sorted list); a field with a
 resolver is never made. So adding a plain field is one line on the record.
+
+A ``derived`` value is a function of the record, called for every object made,
+or an ``Expression`` of ``record`` written into the generated code as it is: a
+call of Python code costs about a thousand instructions, and a page of 50
+makes each derived field 50 times (a plain ``record``, a test of a field, a
+function called only when the field is not empty).
 """
 
 from __future__ import annotations
@@ -24,11 +30,12 @@ import dataclasses
 import dis
 import enum
 import inspect
+import re
 import types as builtin_types
 import typing
 from collections.abc import Callable, Mapping
 from types import FunctionType
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, NamedTuple, Self, TypeVar
 
 import strawberry
 from strawberry.types.base import StrawberryList, StrawberryOptional
@@ -42,6 +49,20 @@ from engine.fields import DECLARED
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
 Convert = Callable[[Any], Any]
+
+
+class Expression(NamedTuple):
+    """A derived field as Python source reading ``record`` (see the module),
+    with the objects it names: ``Expression("f(record.x)", f=f)``."""
+
+    text: str
+    names: dict[str, Any]
+
+
+def expression(text: str, **names: Any) -> Expression:
+    return Expression(text, names)
+
+
 # A field made by a presenter: its name, the expression reading it from the
 # record, and the objects that expression names.
 Reading = tuple[str, str, dict[str, Any]]
@@ -119,7 +140,7 @@ def _graphql_type(hint: Any, types: Mapping[Any, Any]) -> Any:
     raise TypeError(f"no GraphQL type given for {hint!r}")
 
 
-def presenter(cls: type[T], **derived: Convert) -> Callable[[Any], T]:
+def presenter(cls: type[T], **derived: Convert | Expression) -> Callable[[Any], T]:
     """A function making a ``cls`` from a record (see the module).
 
     Generated once, at its first call (the type is complete by then): one
@@ -199,7 +220,7 @@ def _assigns_only(cls: type, made: list[str]) -> bool:
     )
 
 
-def _plan(cls: type, derived: dict[str, Convert]) -> list[Reading]:
+def _plan(cls: type, derived: dict[str, Convert | Expression]) -> list[Reading]:
     """Each field made, with the expression reading it from ``record`` and the
     objects that expression names."""
     plan: list[Reading] = []
@@ -211,7 +232,7 @@ def _plan(cls: type, derived: dict[str, Convert]) -> list[Reading]:
     for i, field in enumerate(definition.fields):
         name = field.python_name
         if name in derived:
-            plan.append((name, f"derived{i}(record)", {f"derived{i}": derived[name]}))
+            plan.append(_derived(name, derived[name], f"derived{i}"))
         elif field.base_resolver is not None:
             continue  # a resolver: nothing to make
         elif is_private(field.type):
@@ -219,6 +240,19 @@ def _plan(cls: type, derived: dict[str, Convert]) -> list[Reading]:
         else:
             plan.append((name, *_reader(name, field.type, f"_{i}")))
     return plan
+
+
+def _derived(name: str, derive: Convert | Expression, tag: str) -> Reading:
+    if not isinstance(derive, Expression):
+        return (name, f"{tag}(record)", {tag: derive})
+    # The expression's names, each renamed after the field (no clash between
+    # two expressions naming different objects alike).
+    text = derive.text
+    for named in derive.names:
+        if not named.isidentifier() or named == "record":
+            raise TypeError(f"{name}: cannot name {named!r} in an expression")
+        text = re.sub(rf"\b{named}\b", f"{named}_{tag}", text)
+    return (name, f"({text})", {f"{n}_{tag}": v for n, v in derive.names.items()})
 
 
 def _reader(name: str, type_: Any, tag: str) -> tuple[str, dict[str, Any]]:
@@ -239,6 +273,11 @@ def _reader(name: str, type_: Any, tag: str) -> tuple[str, dict[str, Any]]:
             f"members{tag}": type_.wrapped_cls._member_map_
         }
     convert = _converter(type_)
+    if isinstance(type_, StrawberryList) and convert is not None:
+        # most lists of a summary are empty: no call made for them
+        value = f"value{tag}"
+        expression = f"(convert{tag}({value}) if ({value} := {get}) else [])"
+        return expression, {f"convert{tag}": convert}
     if convert is None:
         return get, {}
     return f"convert{tag}({get})", {f"convert{tag}": convert}

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters import model
-from adapters.records import quick_maker
+from adapters.records import positional_maker, quick_maker
 
 QUICK = (
     model.Money,
@@ -120,3 +120,45 @@ def test_a_maker_makes_what_the_class_makes(
         made.name = "changed"  # type: ignore[misc]
     with pytest.raises(TypeError, match="unexpected"):
         quick_maker(model.Application)(colour="blue", **given_)  # type: ignore[arg-type,call-arg]
+
+
+@settings(max_examples=50, derandomize=True, deadline=None)
+@given(
+    name=st.none() | st.text(max_size=20),
+    created=st.none() | st.datetimes(timezones=st.just(UTC)),
+    fields=st.frozensets(st.text(max_size=5), max_size=3),
+)
+def test_a_positional_maker_makes_what_the_class_makes(
+    name: str | None, created: datetime | None, fields: frozenset[str]
+) -> None:
+    given_ = {
+        "provider": model.Provider.APITURE,
+        "key": "a1",
+        "provider_id": "a2",
+        "state": model.State.RUNNING,
+        "provider_state": "running",
+        "created_at": created,
+        "name": name,  # any order of the fields
+        "fields": fields,
+    }
+    made = positional_maker(model.Application, *given_)(*given_.values())
+    expected = model.Application(**given_)  # type: ignore[arg-type]
+    assert type(made) is model.Application
+    assert list(vars(made).items()) == list(vars(expected).items())
+    assert made == expected and hash(made) == hash(expected)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "changed"  # type: ignore[misc]
+
+
+def test_a_positional_maker_takes_fields_once_and_every_field_without_default() -> None:
+    with pytest.raises(TypeError, match="not its fields"):
+        positional_maker(model.Money, "value", "colour")
+    with pytest.raises(TypeError, match="not its fields"):
+        positional_maker(model.Money, "value", "value")
+    with pytest.raises(TypeError, match="no default"):
+        positional_maker(model.Money, "value")
+    with pytest.raises(TypeError, match="no quick_init"):
+        positional_maker(dataclasses.make_dataclass("Bare", ["a"]), "a")
+    assert positional_maker(model.Money, "currency", "value")("USD", "1") == (
+        model.Money(value="1", currency="USD")
+    )

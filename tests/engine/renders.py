@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from engine import compiled as compiled_module
 from engine import context, plans
 
 Seen = Callable[[tuple[plans.Step, ...], Any], None]
@@ -19,22 +20,25 @@ def count_renders(monkeypatch: pytest.MonkeyPatch, seen: Seen) -> None:
     now on; plans made before are forgotten, so that every plan is made (and
     compiled) again, counting."""
     real_run = plans.run_plan
-    real_compiled = context.compiled
+    real_steps = compiled_module._steps
 
     def run_plan(steps: tuple[plans.Step, ...], source: Any) -> dict[str, Any]:
         seen(steps, source)
         return real_run(steps, source)
 
-    def compiled(steps: tuple[plans.Step, ...]) -> Callable[[Any], dict[str, Any]]:
-        render = real_compiled(steps)
-
-        def counted(source: Any) -> dict[str, Any]:
-            seen(steps, source)
-            return render(source)
-
-        return counted
+    def steps_seen(
+        w: compiled_module._Writer,
+        steps: tuple[plans.Step, ...],
+        source: str,
+        indent: int,
+    ) -> str:
+        # Every object's steps compiled, its own function's or written inline
+        # inside another's, first call ``seen``.
+        hook, named = w.name(seen, "seen"), w.name(steps, "steps")
+        w.add(indent, f"{hook}({named}, {source})")
+        return real_steps(w, steps, source, indent)
 
     monkeypatch.setattr(plans, "run_plan", run_plan)
-    monkeypatch.setattr(context, "compiled", compiled)
+    monkeypatch.setattr(compiled_module, "_steps", steps_seen)
     context._PLANS.clear()
     plans._RENDERED.clear()

@@ -202,3 +202,40 @@ def test_what_is_read_is_kept_only_from_an_object_kept() -> None:
     kept = KeptChild(name="b", count=2, kept=True)
     assert whole(kept) is whole(kept) == {"name": "b", "count": 2}
     assert len(plans._RENDERED) == 1
+
+
+@settings(max_examples=30, derandomize=True)
+@given(depth=st.integers(min_value=1, max_value=16), leaf=CHILD)
+def test_objects_nested_inline_or_called_answer_alike(depth: int, leaf: Any) -> None:
+    # Objects inside objects are written inline, up to the depth Python's
+    # compiler takes (a loop per list level), then called: alike either way.
+    interpreted = plans.whole_object(CHILD_STEPS, (), _is_child)
+    compiled_one = plans.whole_object(CHILD_STEPS, (), _is_child, compiled(CHILD_STEPS))
+    source: Any = leaf
+    for _ in range(depth):
+        source = Child(name="n", count=1, inner=[source])
+
+    def nest(child: Any, level: int, compile: bool) -> Any:
+        for _ in range(level):
+            steps = (
+                *CHILD_STEPS,
+                plans.Step(
+                    "inner", "inner", plans.many(child, item_non_null=False), True, ""
+                ),
+            )
+            child = plans.whole_object(
+                steps, (), _is_child, compiled(steps) if compile else None
+            )
+        return child
+
+    top_interpreted = nest(interpreted, depth, False)
+    top_compiled = nest(compiled_one, depth, True)
+    outer = SimpleNamespace(top=source)
+    expected = _outcome(
+        lambda s: plans.run_plan(
+            (plans.Step("top", "top", top_interpreted, False, ""),), s
+        ),
+        outer,
+    )
+    steps = (plans.Step("top", "top", top_compiled, False, ""),)
+    assert _outcome(compiled(steps), outer) == expected

@@ -90,6 +90,26 @@ async def test_a_cursor_resumes_each_provider_where_it_stopped() -> None:
     assert a_calls[-1] == (4, 5)
 
 
+@pytest.mark.parametrize("providers", [1, 2])
+async def test_every_cursor_is_a_cursor_of_the_offsets_after_its_item(
+    providers: int,
+) -> None:
+    # Made with tuple.__new__ (no NamedTuple __new__ per item): still Cursors.
+    a, _ = fake(model.Provider.APITURE, [(f"a{i}", BASE) for i in range(4)])
+    c, _ = fake(model.Provider.CONNECTFI, [(f"c{i}", None) for i in range(2)])
+    page = await pagination.merged_slice([a, c][:providers], None, 5, lambda x: x[1])
+    cursors = [c for _, c in page.items]
+    assert all(type(c) is pagination.Cursor for c in cursors)
+    if providers == 1:
+        assert cursors == [pagination.Cursor((a.provider,), (n,)) for n in range(1, 5)]
+    else:
+        expected = [(1, 0), (2, 0), (3, 0), (4, 0), (4, 1)]
+        assert cursors == [
+            pagination.Cursor((a.provider, c.provider), n) for n in expected
+        ]
+    assert cursors[-1].providers == cursors[-1][0]
+
+
 async def test_items_refused_by_keep_are_skipped_but_consumed() -> None:
     items = [(f"a{i}", BASE - timedelta(hours=i)) for i in range(10)]
     a, _ = fake(model.Provider.APITURE, items)

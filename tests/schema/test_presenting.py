@@ -242,3 +242,68 @@ def test_a_declaration_the_schema_cannot_show_is_refused_when_the_type_is_made()
         shows(Computed, {})(type("ComputedType", (), {}))
     with pytest.raises(TypeError, match="has no fields"):
         shows(Computed, {}, nothing=str)(type("ComputedType", (), {}))
+
+
+@settings(
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    _all(
+        model.Application,
+        key=text,
+        provider_id=text,
+        provider_state=text,
+        customer_id=st.none() | text,
+        documents=_some(model.Document),
+        fields=st.sampled_from([frozenset(), frozenset({"documents"})]),
+        available_actions=st.frozensets(st.sampled_from(list(model.Action))),
+        funding_amount=st.none(),
+        funding_account=st.none(),
+        applicants=st.just(()),
+        entities=st.just(()),
+    )
+)
+def test_the_derived_expressions_answer_what_their_functions_do(
+    record: model.Application,
+) -> None:
+    # listed_documents is written into the presenter for an Apiture summary
+    # (no call): it answers what listed_documents does, for any provider.
+    made = application.Application.from_domain(record)
+    assert _plain(made.listed_documents) == _plain(document.listed_documents(record))
+    assert made.kept is (record.version is not None)
+    assert made.available_actions == [
+        by_name(ApplicationAction, x)
+        for x in sorted(record.available_actions, key=lambda x: x.name)
+    ]
+
+
+def test_an_expression_is_written_in_with_its_names_and_may_not_take_record() -> None:
+    import strawberry
+
+    from schema.types import presenting
+
+    @strawberry.type
+    class Pair:
+        total: int
+        label: str
+
+    @dataclasses.dataclass(frozen=True)
+    class Raw:
+        x: int
+        name: str
+
+    make = presenting.presenter(
+        Pair,
+        # the same name in two expressions, two different objects
+        total=presenting.expression("add(record.x, add2)", add=int.__add__, add2=1),
+        label=presenting.expression("add or record.name", add=""),
+    )
+    assert make(Raw(4, "four")) == Pair(total=5, label="four")
+    refused = presenting.presenter(
+        Pair, total=presenting.expression("record", record=1), label=lambda r: ""
+    )
+    with pytest.raises(TypeError, match="cannot name"):
+        refused(Raw(1, "one"))
