@@ -20,7 +20,7 @@ makes the span as usual.
 from __future__ import annotations
 
 from time import time_ns
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from opentelemetry.trace import (
@@ -31,6 +31,7 @@ from opentelemetry.trace import (
 )
 
 from adapters.transport.tracing import (
+    BODY_BYTES,
     attempt_attributes,
     attempt_outcome,
     write_ids,
@@ -39,8 +40,8 @@ from gateway.tracing_layout import _Layout
 from gateway.tracing_spans import (
     NO_OPS,
     current_context,
-    hand_over,
     readable_of,
+    receiver,
 )
 
 _CLIENT = SpanKind.CLIENT
@@ -56,6 +57,7 @@ class LeanAttempts:
         self.layout = layout
         self._chain: object = None  # the processors last looked at
         self._processor: Any = None  # their one processor, when it fits
+        self._receiver: Any = None  # what takes its spans (``receiver``)
 
     def _one_processor(self) -> Any:
         """The tracer's one span processor when the recorder may hand it the
@@ -72,6 +74,7 @@ class LeanAttempts:
             if kind.on_start in NO_OPS and getattr(kind, "_on_ending", None) in NO_OPS:
                 processor = chain[0]
         self._chain, self._processor = chain, processor
+        self._receiver = None if processor is None else receiver(processor)
         return processor
 
     def __call__(
@@ -103,11 +106,11 @@ class LeanAttempts:
                 _NAMES[method, route] = name
         record = _Attempt(
             self.layout,
-            processor,
+            self._receiver,
             name,
             context,
             parent,
-            attempt_attributes(provider, method, attempt, delay, route),
+            (provider, method, attempt, delay, route),
             time_ns(),
         )
         # the context made as the tuple it is (``lean_ids``): its fields read so
@@ -123,32 +126,24 @@ _NAMES: dict[tuple[str, str], str] = {}
 class _Attempt:
     """One attempt's span until it ends."""
 
-    __slots__ = (
-        "attributes",
-        "context",
-        "layout",
-        "name",
-        "parent",
-        "processor",
-        "start",
-    )
+    __slots__ = ("context", "given", "layout", "name", "parent", "receiver", "start")
 
     def __init__(
         self,
         layout: _Layout,
-        processor: Any,
+        receiver: Any,
         name: str,
         context: SpanContext,
         parent: SpanContext | None,
-        attributes: dict[str, Any],
+        given: tuple[str, str, int, float, str],
         start: int,
     ) -> None:
         self.layout = layout
-        self.processor = processor
+        self.receiver = receiver  # the processor's (``tracing_spans.receiver``)
         self.name = name
         self.context = context
         self.parent = parent
-        self.attributes = attributes
+        self.given = given  # provider, method, attempt, delay, route
         self.start = start
 
     def finish(
@@ -160,14 +155,40 @@ class _Attempt:
         """What ``record_outcome`` and the span's end would have written."""
         end = time_ns()
         layout = self.layout
-        attributes = self.attributes
-        if escaped is not None:  # cancelled, or a bug: no verdict on the call
-            status: Any = Status(StatusCode.ERROR, type(escaped).__name__)
+        provider, method, attempt, delay, route = self.given
+        size = None if response is None else response.extensions.get(BODY_BYTES)
+        attributes: dict[str, Any]
+        if (
+            escaped is None
+            and attempt == 1
+            and type(size) is int
+            and response is not None
+            and response.status_code < 400
+        ):
+            # the usual attempt: the first, answered, its body read; its
+            # attributes in one go, as attempt_attributes and attempt_outcome
+            # would write them (the two roads are compared in the tests)
+            attributes = {
+                "http.request.method": method,
+                "url.template": route,
+                "gateway.provider": provider,
+                "gateway.attempt": 1,
+                "http.response.status_code": response.status_code,
+                "http.response.body.size": size,
+            }
+            status: Any = layout.shared["_status"]  # unset
         else:
-            found, status = attempt_outcome(response, error)
-            attributes.update(found)
-        if status is None:
-            status = layout.shared["_status"]  # unset
+            attributes = cast(
+                "dict[str, Any]",
+                attempt_attributes(provider, method, attempt, delay, route),
+            )
+            if escaped is not None:  # cancelled, or a bug: no verdict on the call
+                status = Status(StatusCode.ERROR, type(escaped).__name__)
+            else:
+                found, status = attempt_outcome(response, error)
+                attributes.update(found)
+            if status is None:
+                status = layout.shared["_status"]  # unset
         make = layout.readable
         if make is not None:
             # attributes as they are: within the limit (checked when started),
@@ -184,7 +205,7 @@ class _Attempt:
                 (),
                 status,
             )
-            hand_over(self.processor, readable, True)
+            self.receiver(readable)
             return
         span = layout.span_keys.copy()
         span["_name"] = self.name
@@ -196,4 +217,4 @@ class _Attempt:
         span["_attributes"] = layout.bounded(attributes, ended=True)
         span["_events"] = span["_links"] = ()
         span["_status"] = status
-        hand_over(self.processor, readable_of(span), True)
+        self.receiver(readable_of(span))

@@ -180,12 +180,23 @@ def readable_of(fields: dict[str, Any]) -> ReadableSpan:
 def hand_over(processor: Any, readable: ReadableSpan, sampled: int) -> None:
     """``processor.on_end(readable)``; for the SDK's BatchSpanProcessor and a
     sampled span, what its ``on_end`` then does: the span into its queue."""
-    if sampled and type(processor) is BatchSpanProcessor:
+    if sampled:
+        receiver(processor)(readable)
+    else:
+        processor.on_end(readable)
+
+
+def receiver(processor: Any) -> Callable[[ReadableSpan], None]:
+    """What takes a sampled span ended for ``processor``: its ``on_end``, or
+    for the SDK's BatchSpanProcessor its queue's ``emit``, which is all its
+    ``on_end`` does with a sampled span (``test_private_internals``)."""
+    if type(processor) is BatchSpanProcessor:
         queue = processor.__dict__.get("_batch_processor")
         if queue is not None:
-            queue.emit(readable)
-            return
-    processor.on_end(readable)
+            emit: Callable[[ReadableSpan], None] = queue.emit
+            return emit
+    on_end: Callable[[ReadableSpan], None] = processor.on_end
+    return on_end
 
 
 def current_context() -> SpanContext:
