@@ -38,10 +38,8 @@ from adapters.transport.tracing import (
 )
 from gateway.tracing_layout import _Layout
 from gateway.tracing_spans import (
-    NO_OPS,
-    current_context,
+    OneProcessor,
     readable_of,
-    receiver,
 )
 
 _CLIENT = SpanKind.CLIENT
@@ -49,33 +47,8 @@ _CLIENT = SpanKind.CLIENT
 _MOST_ATTRIBUTES = 9
 
 
-class LeanAttempts:
+class LeanAttempts(OneProcessor):
     """``lean_attempt`` of one lean tracer."""
-
-    def __init__(self, tracer: Any, layout: _Layout) -> None:
-        self.tracer = tracer
-        self.layout = layout
-        self._chain: object = None  # the processors last looked at
-        self._processor: Any = None  # their one processor, when it fits
-        self._receiver: Any = None  # what takes its spans (``receiver``)
-
-    def _one_processor(self) -> Any:
-        """The tracer's one span processor when the recorder may hand it the
-        span (no ``on_start`` or ``_on_ending`` of its own), else None. Looked
-        at again only when the provider's processors change (adding one makes
-        a new tuple)."""
-        processors: Any = self.tracer.span_processor
-        chain: Any = getattr(processors, "_span_processors", ())
-        if chain is self._chain:
-            return self._processor
-        processor = None
-        if len(chain) == 1:
-            kind = type(chain[0])
-            if kind.on_start in NO_OPS and getattr(kind, "_on_ending", None) in NO_OPS:
-                processor = chain[0]
-        self._chain, self._processor = chain, processor
-        self._receiver = None if processor is None else receiver(processor)
-        return processor
 
     def __call__(
         self,
@@ -88,14 +61,8 @@ class LeanAttempts:
         tracer = self.tracer
         if tracer.lean_max_attributes < _MOST_ATTRIBUTES:
             return None
-        processor = self._one_processor()
-        if processor is None:
-            return None
-        found = current_context()
-        if type(found) is not SpanContext:
-            return None
-        made_ids = tracer.lean_ids(found)
-        if made_ids is None:  # a parent not sampled: the SDK decides
+        made_ids = self.child_ids()
+        if made_ids is None:
             return None
         parent, context = made_ids
         method = request.method
@@ -106,7 +73,7 @@ class LeanAttempts:
                 _NAMES[method, route] = name
         record = _Attempt(
             self.layout,
-            self._receiver,
+            self.receiver,
             name,
             context,
             parent,

@@ -35,6 +35,7 @@ from opentelemetry.util.types import Attributes
 
 from gateway.tracing_attempts import LeanAttempts
 from gateway.tracing_layout import _Layout
+from gateway.tracing_scopes import LeanScopes
 from gateway.tracing_spans import (
     _SAMPLED,
     NO_OPS,
@@ -101,12 +102,16 @@ def lean(tracer: Tracer) -> Tracer:
         type(generator) is RandomIdGenerator and _context_is_a_plain_tuple()
     )
     layout = lean_tracer.lean_layout
-    lean_tracer.lean_attempt = (
-        LeanAttempts(tracer, layout)
-        if layout is not None
+    recorded = (
+        layout is not None
         and lean_tracer.lean_fast
         and _LeanSpan.lean_copied is not None
-        else None
+    )
+    lean_tracer.lean_attempt = (
+        LeanAttempts(tracer, layout) if recorded and layout is not None else None
+    )
+    lean_tracer.lean_scope = (
+        LeanScopes(tracer, layout) if recorded and layout is not None else None
     )
     return tracer
 
@@ -133,6 +138,8 @@ class _LeanTracer(sdk_trace.Tracer):
     lean_fast: bool = False  # the SDK's id generator, SpanContext a plain tuple
     # upstream attempts' spans without a span object (gateway.tracing_attempts)
     lean_attempt: LeanAttempts | None = None
+    # the operation's and batches' spans likewise (gateway.tracing_scopes)
+    lean_scope: LeanScopes | None = None
 
     def start_span(
         self,

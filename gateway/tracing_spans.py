@@ -23,7 +23,7 @@ from opentelemetry.trace import (
 )
 from opentelemetry.util.types import Attributes
 
-from adapters.transport.tracing import current_span_value
+from adapters.transport.trace_context import current_span_value
 
 log = logging.getLogger("gateway.tracing")
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -199,6 +199,50 @@ def receiver(processor: Any) -> Callable[[ReadableSpan], None]:
     return on_end
 
 
+class OneProcessor:
+    """A lean tracer's recorder's view of the provider's span processors:
+    its one processor when a recorder may hand it spans itself (no
+    ``on_start`` or ``_on_ending`` of its own), and what takes them
+    (:func:`receiver`). Looked at again only when the processors change
+    (adding one makes a new tuple): a processor added later gets the spans
+    started after it."""
+
+    def __init__(self, tracer: Any, layout: Any) -> None:
+        self.tracer = tracer
+        self.layout = layout  # the tracer's (``gateway.tracing_layout._Layout``)
+        self._chain: object = None  # the processors last looked at
+        self._processor: Any = None  # their one processor, when it fits
+        self.receiver: Any = None  # what takes its spans
+
+    def processor(self) -> Any:
+        """The one processor, or None (then the SDK's road)."""
+        processors: Any = self.tracer.span_processor
+        chain: Any = getattr(processors, "_span_processors", ())
+        if chain is self._chain:
+            return self._processor
+        processor = None
+        if len(chain) == 1:
+            kind = type(chain[0])
+            if kind.on_start in NO_OPS and getattr(kind, "_on_ending", None) in NO_OPS:
+                processor = chain[0]
+        self._chain, self._processor = chain, processor
+        self.receiver = None if processor is None else receiver(processor)
+        return processor
+
+    def child_ids(self) -> tuple[SpanContext | None, SpanContext] | None:
+        """(parent, context) of a span started now under the current one,
+        where the recorder may make it: the one processor, the current span's
+        context a SpanContext, sampled (or none). Else None: the SDK's road."""
+        if self.processor() is None:
+            return None
+        found = current_context()
+        if type(found) is not SpanContext:
+            return None
+        made: tuple[SpanContext | None, SpanContext] | None
+        made = self.tracer.lean_ids(found)  # None: a parent not sampled
+        return made
+
+
 def current_context() -> SpanContext:
     """``get_current_span().get_span_context()``: the current span read from
     the API's context key as ``get_current_span`` reads it, without its check
@@ -206,7 +250,7 @@ def current_context() -> SpanContext:
     span: Any = current_span_value()
     if span is None:
         return INVALID_SPAN_CONTEXT
-    if type(span) not in _SPANS:
+    if type(span) not in SPAN_TYPES:
         span = get_current_span()
     found: SpanContext = span.get_span_context()
     return found
@@ -216,8 +260,9 @@ _new: Callable[[type[Any]], Any] = object.__new__
 _NONE: tuple[()] = ()  # a span's events or links, none added yet
 
 
-# The span types ``current_context`` reads directly (with ``_LeanSpan``).
-_SPANS = frozenset({_LeanSpan, sdk_trace._Span, NonRecordingSpan})
+# The span types ``current_context`` reads directly (with ``_LeanSpan``; the
+# scopes' ``_Scope`` adds itself, ``gateway.tracing_scopes``).
+SPAN_TYPES: set[type[Any]] = {_LeanSpan, sdk_trace._Span, NonRecordingSpan}
 # The SDK's processors' hooks that do nothing (``on_start``, ``_on_ending``):
 # not called. A processor of another class, or one overriding them, is called.
 NO_OPS: frozenset[object] = frozenset(

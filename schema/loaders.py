@@ -20,7 +20,7 @@ from opentelemetry.trace import Tracer
 
 from adapters import model
 from adapters.errors import AdapterError, NotFound
-from adapters.transport.tracing import current
+from adapters.transport.tracing import scope
 
 if TYPE_CHECKING:
     from schema.upstreams import Upstreams
@@ -51,9 +51,8 @@ class Loader(Generic[K, V]):
                     "gateway.loader": name,
                     "gateway.batch.size": len(keys),
                 }
-                span = tracer.start_span("dataloader.batch", attributes=attributes)
-                with current(span):  # its calls' parent
-                    return await untraced(keys)
+                with scope(tracer, "dataloader.batch", attributes=attributes):
+                    return await untraced(keys)  # its calls' parent
 
         self._loader = _PromptDataLoader(batch_load_fn=batch)
 

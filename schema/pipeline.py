@@ -48,7 +48,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 
 from adapters.transport.deadline import deadline_scope
-from adapters.transport.tracing import current
+from adapters.transport.tracing import scope
 from caching import bounds
 from engine import documents
 from engine.internals import graphql_schema
@@ -101,8 +101,12 @@ class Pipeline(SchemaExtension):
             self._code_errors()
             return
         kept = self.documents.kept(ctx.query)
-        span = self.tracer.start_span("graphql.operation", kind=SpanKind.SERVER)
-        with current(span, record_exception=False):
+        with scope(
+            self.tracer,
+            "graphql.operation",
+            kind=SpanKind.SERVER,
+            record_exception=False,
+        ) as span:
             self._prepare(self.tracer, kept)
             with deadline_scope(seconds):
                 yield

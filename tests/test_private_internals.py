@@ -37,7 +37,7 @@ file by name rather than a request at run time.
   ``ReadableSpan``'s fields, set one by one in its constructor's order by
   functions ``_Layout`` generates and checks (``gateway.tracing_layout``).
 - OpenTelemetry ``context._RUNTIME_CONTEXT``'s ContextVar, behind
-  ``adapters.transport.tracing.current`` and ``current_span_value``: ``attach``,
+  ``adapters.transport.trace_context``: ``attach``,
   ``detach`` and ``get_current`` reach it through two calls each, for every
   span made current and every span started.
 - OpenTelemetry ``trace.propagation._SPAN_KEY``, read by
@@ -266,7 +266,8 @@ def test_the_current_span_is_under_the_apis_context_key() -> None:
     from opentelemetry.trace import get_current_span, set_span_in_context
     from opentelemetry.trace.propagation import _SPAN_KEY
 
-    from adapters.transport.tracing import CURRENT_CONTEXT, current
+    from adapters.transport.trace_context import CURRENT_CONTEXT
+    from adapters.transport.tracing import current
 
     span = Tracing(TracerProvider()).tracer.start_span("x")
     token = attach(set_span_in_context(span))

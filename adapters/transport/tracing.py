@@ -26,13 +26,11 @@ SDK and the exporters are the gateway's (``gateway.tracing``).
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Protocol
 
 import httpx
-from opentelemetry.context import _RUNTIME_CONTEXT, Context, attach, detach, get_value
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import (
     Span,
     SpanContext,
@@ -40,36 +38,14 @@ from opentelemetry.trace import (
     Status,
     StatusCode,
     Tracer,
-    set_span_in_context,
 )
-from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.trace.span import DEFAULT_TRACE_STATE, TraceState
-from opentelemetry.util.types import AttributeValue
+from opentelemetry.util.types import Attributes, AttributeValue
+
+from adapters.transport.trace_context import make_current, restore
 
 # Set on a response by the layer that read its body: its size as read.
 BODY_BYTES = "gateway.body_bytes"
-
-
-def _context_variable() -> ContextVar[Context] | None:
-    """The ContextVar holding the API's current ``Context``, where the runtime
-    context is the API's default one (``contextvars``), else None."""
-    runtime = _RUNTIME_CONTEXT
-    if type(runtime) is not ContextVarsRuntimeContext:
-        return None
-    found = vars(runtime).get("_current_context")
-    return found if isinstance(found, ContextVar) else None
-
-
-# ``attach``, ``detach`` and ``get_current`` each reach it through two calls.
-CURRENT_CONTEXT = _context_variable()
-
-
-def current_span_value() -> object:
-    """``get_value(_SPAN_KEY)``: the current span, as ``get_current_span``
-    reads it before checking it."""
-    if CURRENT_CONTEXT is None:
-        return get_value(_SPAN_KEY)
-    return CURRENT_CONTEXT.get().get(_SPAN_KEY)
 
 
 class current:
@@ -78,7 +54,7 @@ class current:
     recorded when asked and the status set to ERROR; the span ended), as a
     plain context manager: no generator made, entered and closed per span.
     Made current as ``attach(set_span_in_context(span))`` does it, on the
-    API's ContextVar directly where it has one (:data:`CURRENT_CONTEXT`)."""
+    API's ContextVar directly where it has one (``trace_context``)."""
 
     __slots__ = ("record_exception", "span", "token")
 
@@ -87,13 +63,7 @@ class current:
         self.record_exception = record_exception
 
     def __enter__(self) -> Span:
-        variable = CURRENT_CONTEXT
-        if variable is None:
-            self.token = attach(set_span_in_context(self.span))
-        else:
-            values = variable.get().copy()
-            values[_SPAN_KEY] = self.span
-            self.token = variable.set(Context(values))
+        self.token = make_current(self.span)
         return self.span
 
     def __exit__(
@@ -104,13 +74,7 @@ class current:
     ) -> None:
         span = self.span
         try:
-            if CURRENT_CONTEXT is None:
-                detach(self.token)
-            else:
-                try:
-                    CURRENT_CONTEXT.reset(self.token)
-                except Exception:  # another context's token: the API's log
-                    detach(self.token)
+            restore(self.token)
             if isinstance(exc, Exception) and span.is_recording():
                 if self.record_exception:
                     span.record_exception(exc)
@@ -119,6 +83,39 @@ class current:
                 )
         finally:
             span.end()
+
+
+class ScopeRecorder(Protocol):
+    """``tracer.lean_scope``, where the tracer has one (the gateway's lean
+    tracer): a block's span as ``current(tracer.start_span(...))`` would make
+    it, or None where it cannot (then: that)."""
+
+    def __call__(
+        self,
+        name: str,
+        attributes: Attributes,
+        kind: SpanKind,
+        record_exception: bool,
+    ) -> AbstractContextManager[Span] | None: ...
+
+
+def scope(
+    tracer: Tracer,
+    name: str,
+    *,
+    attributes: Attributes = None,
+    kind: SpanKind = SpanKind.INTERNAL,
+    record_exception: bool = True,
+) -> AbstractContextManager[Span]:
+    """A span current while the block runs, ended with it: by the tracer's own
+    recorder where it takes it, else ``current(tracer.start_span(...))``."""
+    recorder: ScopeRecorder | None = getattr(tracer, "lean_scope", None)
+    if recorder is not None:
+        made = recorder(name, attributes, kind, record_exception)
+        if made is not None:
+            return made
+    span = tracer.start_span(name, kind=kind, attributes=attributes)
+    return current(span, record_exception=record_exception)
 
 
 class upstream_span:

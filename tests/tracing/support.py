@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
@@ -99,3 +100,16 @@ def by_id(spans: Iterable[ReadableSpan]) -> dict[int, ReadableSpan]:
 def parent_of(span: ReadableSpan, spans: Iterable[ReadableSpan]) -> ReadableSpan:
     assert span.parent is not None, f"{span.name} has no parent"
     return by_id(spans)[span.parent.span_id]
+
+
+def traced_to_memory(
+    processor: type[Any] = SimpleSpanProcessor, limits: SpanLimits | None = None
+) -> tuple[Any, InMemorySpanExporter, TracerProvider]:
+    """The gateway's tracer (lean) over a provider of its own with ``processor``
+    on an in-memory exporter: (tracer, exporter, provider)."""
+    from gateway.tracing import Tracing
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(span_limits=limits)
+    provider.add_span_processor(processor(exporter))
+    return Tracing(provider).tracer, exporter, provider

@@ -10,11 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry.context import attach, detach
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-    InMemorySpanExporter,
-)
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import set_span_in_context
 
 from adapters.transport.tracing import (
@@ -23,18 +20,9 @@ from adapters.transport.tracing import (
     attempt_recorder,
     start_attempt,
 )
-from gateway.tracing import Tracing
+from tests.tracing.support import traced_to_memory
 
 ROUTE = "/applications/{applicationId}"
-
-
-def _traced(
-    processor: type[Any] = SimpleSpanProcessor, limits: SpanLimits | None = None
-) -> tuple[Any, InMemorySpanExporter, TracerProvider]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider(span_limits=limits)
-    provider.add_span_processor(processor(exporter))
-    return Tracing(provider).tracer, exporter, provider
 
 
 def _fields(span: ReadableSpan) -> dict[str, Any]:
@@ -84,7 +72,7 @@ def _finish(record: AttemptRecord, outcome: Any) -> None:
 def test_the_recorders_span_is_upstream_spans(
     label: str, outcome: Any, attempt: int, parented: bool
 ) -> None:
-    tracer, exporter, _ = _traced()
+    tracer, exporter, _ = traced_to_memory()
     recorder = attempt_recorder(tracer)
     assert recorder is not None
     parent = tracer.start_span("dataloader.batch")
@@ -119,7 +107,7 @@ def test_the_recorders_span_is_upstream_spans(
 
 
 def test_the_batch_processors_queue_gets_the_recorders_spans() -> None:
-    tracer, exporter, provider = _traced(BatchSpanProcessor)
+    tracer, exporter, provider = traced_to_memory(BatchSpanProcessor)
     recorder = attempt_recorder(tracer)
     assert recorder is not None
     for n in range(3):
@@ -136,7 +124,7 @@ def test_the_batch_processors_queue_gets_the_recorders_spans() -> None:
 
 def test_where_the_recorder_cannot_the_span_is_made_as_usual() -> None:
     # attributes limited below what an attempt may carry: the SDK's road
-    tracer, exporter, _ = _traced(limits=SpanLimits(max_span_attributes=4))
+    tracer, exporter, _ = traced_to_memory(limits=SpanLimits(max_span_attributes=4))
     request = httpx.Request("GET", "http://apiture/applications/a1")
     record = start_attempt(
         tracer, attempt_recorder(tracer), "apiture", request, 2, 0.5, ROUTE
@@ -147,7 +135,7 @@ def test_where_the_recorder_cannot_the_span_is_made_as_usual() -> None:
     assert len(span.attributes) == 4 and span.dropped_attributes > 0
 
     # a parent not sampled: the SDK's decision, no recorder
-    tracer, exporter, _ = _traced()
+    tracer, exporter, _ = traced_to_memory()
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
     unsampled = NonRecordingSpan(SpanContext(7, 9, True, TraceFlags(0)))
