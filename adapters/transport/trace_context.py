@@ -7,7 +7,8 @@ API's own functions. Imports only OpenTelemetry's API.
 
 from __future__ import annotations
 
-from contextvars import ContextVar, Token
+from contextvars import ContextVar
+from typing import Any
 
 from opentelemetry.context import _RUNTIME_CONTEXT, Context, attach, detach, get_value
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
@@ -37,9 +38,10 @@ def current_span_value() -> object:
     return CURRENT_CONTEXT.get().get(_SPAN_KEY)
 
 
-def make_current(span: Span) -> Token[Context]:
+def make_current(span: Span) -> object:
     """``attach(set_span_in_context(span))``, on the API's ContextVar directly
-    where it has one (:data:`CURRENT_CONTEXT`); the token for :func:`restore`."""
+    where it has one (:data:`CURRENT_CONTEXT`); the token for :func:`restore`
+    (a ContextVar token; typed ``object``, as older APIs type attach's)."""
     variable = CURRENT_CONTEXT
     if variable is None:
         return attach(set_span_in_context(span))
@@ -48,7 +50,7 @@ def make_current(span: Span) -> Token[Context]:
     return variable.set(Context(values))
 
 
-def restore(token: Token[Context]) -> None:
+def restore(token: Any) -> None:
     """``detach(token)``: the context before :func:`make_current` back."""
     if CURRENT_CONTEXT is None:
         detach(token)
