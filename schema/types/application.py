@@ -11,13 +11,12 @@ from adapters import model
 from engine.fields import at_hand
 from engine.plans import immutable
 from engine.presented import Presented
-from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_application
 from schema.types.common import VALUES, ApplicationAction, ApplicationState
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
-from schema.types.presenting import by_name, expression, presenter, shows
+from schema.types.presenting import by_name, expression, global_id, presenter, shows
 
 # The API's types for the record's enums and nested records.
 TYPES = {
@@ -62,11 +61,7 @@ class Application(Node):
 # the derived ones written into the presenter (no call for the usual summary).
 _make = presenter(
     Application,
-    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
-    id=expression(
-        'encode("Application", record.provider._name_, record.key)',
-        encode=ids.encode_by_name,
-    ),
+    id=global_id("Application"),
     available_actions=expression(
         "actions(record) if record.available_actions else []",
         actions=lambda a: [

@@ -9,12 +9,11 @@ import strawberry
 from adapters import model
 from engine.plans import immutable
 from engine.presented import Presented
-from schema import ids
 from schema.context import Info
 from schema.documents import documents_at_hand
 from schema.types.common import VALUES
 from schema.types.node import Node
-from schema.types.presenting import expression, presenter, shows
+from schema.types.presenting import expression, global_id, presenter, shows
 
 
 @strawberry.type(
@@ -44,11 +43,7 @@ class Document(Node):
 # Every other field is the record's attribute of its name (schema.types.presenting).
 _make = presenter(
     Document,
-    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
-    id=expression(
-        'encode("Document", record.provider._name_, record.key)',
-        encode=ids.encode_by_name,
-    ),
+    id=global_id("Document"),
     provider_id=expression("record.provider_id or record.key"),
     domain=expression("record"),
 )

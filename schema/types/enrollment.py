@@ -8,13 +8,12 @@ import strawberry
 
 from adapters import model
 from engine.fields import at_hand
-from schema import ids
 from schema.context import Info
 from schema.documents import documents_of_enrollment
 from schema.types.common import VALUES, EnrollmentAction, EnrollmentState
 from schema.types.document import Document, answered, listed_documents
 from schema.types.node import Node
-from schema.types.presenting import by_name, expression, presenter, shows
+from schema.types.presenting import by_name, expression, global_id, presenter, shows
 
 
 @strawberry.type(description="An enrollment in digital banking (Apiture).")
@@ -49,11 +48,7 @@ class Enrollment(Node):
 # Every other field is the record's attribute of its name (schema.types.presenting).
 _make = presenter(
     Enrollment,
-    # the ID as it is: ``strawberry.ID`` is a NewType, a call doing nothing
-    id=expression(
-        'encode("Enrollment", record.provider._name_, record.key)',
-        encode=ids.encode_by_name,
-    ),
+    id=global_id("Enrollment"),
     available_actions=expression(
         "actions(record) if record.available_actions else []",
         actions=lambda e: [

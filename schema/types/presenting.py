@@ -45,6 +45,7 @@ from strawberry.types.private import is_private
 
 from adapters.declaring import Shown
 from engine.fields import DECLARED
+from schema import ids
 
 T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
@@ -61,6 +62,16 @@ class Expression(NamedTuple):
 
 def expression(text: str, **names: Any) -> Expression:
     return Expression(text, names)
+
+
+def global_id(typename: str) -> Expression:
+    """The record's global id (``schema.ids``) as a presenter's expression: the
+    encoded text as it is (``strawberry.ID`` is a NewType, a call doing
+    nothing), the provider by its name."""
+    return expression(
+        f"encode({typename!r}, record.provider._name_, record.key)",
+        encode=ids.encode_by_name,
+    )
 
 
 # A field made by a presenter: its name, the expression reading it from the
