@@ -59,11 +59,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 import httpx
 
+from adapters import batches
 from adapters.apiture import answers, bodies, mapping, queries
 from adapters.apiture.errors import Kind, domain_error
 from adapters.apiture.items import APPLICATIONS, ENROLLMENTS, Items
@@ -161,7 +162,7 @@ class ApitureClient:
     async def get_applications(
         self, ids: Sequence[str]
     ) -> Mapping[str, Application | AdapterError]:
-        return await self._gather(ids, self._applications.get)
+        return await batches.each(ids, self._applications.get)
 
     async def application_if_changed(
         self, id_: str, etag: str | None
@@ -215,7 +216,7 @@ class ApitureClient:
     async def get_enrollments(
         self, ids: Sequence[str]
     ) -> Mapping[str, Enrollment | AdapterError]:
-        return await self._gather(ids, self._enrollments.get)
+        return await batches.each(ids, self._enrollments.get)
 
     async def create_enrollment(self, data: EnrollmentInput) -> Enrollment:
         if data.applicant is None:
@@ -327,34 +328,6 @@ class ApitureClient:
         else:
             has_more = total is not None and start + len(items) < total
         return Page(items=items, offset=start, total=total, has_more=has_more)
-
-    async def _gather(
-        self, ids: Sequence[str], fetch: Callable[[str], Awaitable[T]]
-    ) -> dict[str, T | AdapterError]:
-        unique = list(dict.fromkeys(ids))
-
-        async def one(id_: str) -> T | AdapterError:
-            try:
-                return await fetch(id_)
-            except AdapterError as exc:
-                return exc
-
-        # One started per loop iteration: each request is on its way while the
-        # next is built, rather than all built before the first leaves (the
-        # provider answers them one after another: the first sent sets when
-        # the last answer comes).
-        started: list[asyncio.Future[T | AdapterError]] = []
-        try:
-            for i in unique:
-                started.append(asyncio.ensure_future(one(i)))
-                if len(unique) > 1:
-                    await asyncio.sleep(0)
-        except BaseException:  # cancelled while starting: the rest go too
-            for task in started:
-                task.cancel()
-            raise
-        results = await asyncio.gather(*started)
-        return dict(zip(unique, results, strict=True))
 
 
 # contracts/apiture.yaml, components.schemas.money

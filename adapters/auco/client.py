@@ -54,6 +54,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from adapters import batches
 from adapters.auco import answers, mapping
 from adapters.auco.inputs import SignatureRequest, validate
 from adapters.errors import (
@@ -185,15 +186,7 @@ class AucoClient:
         self, codes: Sequence[str]
     ) -> Mapping[str, Document | AdapterError]:
         """Each code's document, or the error that befell just that one."""
-
-        async def one(code: str) -> tuple[str, Document | AdapterError]:
-            try:
-                return code, await self._get_document(code)
-            except AdapterError as exc:
-                return code, exc
-
-        found = await asyncio.gather(*(one(c) for c in dict.fromkeys(codes)))
-        return dict(found)
+        return await batches.each(codes, self._get_document)
 
     async def cancel_signature(
         self, code: str, *, reason: str | None = None

@@ -63,6 +63,7 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter
 
+from adapters import batches
 from adapters.connectfi import answers, checks, envelope, mapping
 from adapters.connectfi.session import Session, SharedToken
 from adapters.errors import (
@@ -151,9 +152,7 @@ class ConnectFiClient:
         self, keys: Sequence[str]
     ) -> Mapping[str, Application | AdapterError]:
         """Each key's application (``/akepa/status``), concurrently, bounded."""
-        unique = list(dict.fromkeys(keys))
-        found = await asyncio.gather(*(self._application(key) for key in unique))
-        return dict(zip(unique, found, strict=True))
+        return await batches.each(keys, self._application)
 
     async def _application(self, key: str) -> Application | AdapterError:
         try:

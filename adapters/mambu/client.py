@@ -48,11 +48,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 import httpx
 
+from adapters import batches
 from adapters.errors import (
     AdapterError,
     NotFound,
@@ -137,7 +138,7 @@ class MambuClient:
     ) -> Mapping[Owner, Sequence[Document] | AdapterError]:
         """Every attachment of each owner: one listing per distinct owner,
         concurrently (bounded by ``max_concurrency``)."""
-        return await self._each(list(dict.fromkeys(owners)), self._list_all)
+        return await batches.each(list(dict.fromkeys(owners)), self._list_all)
 
     async def get_documents(
         self, keys: Sequence[str]
@@ -166,7 +167,7 @@ class MambuClient:
         result: dict[str, str | AdapterError] = dict(refused)
         members, contents = await asyncio.gather(
             self._members([k.owner for k in parsed.values()]),
-            self._each(list(parsed), lambda key: self._content(parsed[key])),
+            batches.each(list(parsed), lambda key: self._content(parsed[key])),
         )
         for key, document_key in parsed.items():
             belongs = members[document_key.owner]
@@ -290,21 +291,6 @@ class MambuClient:
             response = await send(self._http, PROVIDER, self._request("GET", path))
         raise_for(response, self.max_upload_bytes, "Mambu has no such document")
         return mapping.content_from_body(response.text)
-
-    async def _each(
-        self, keys: Sequence[K], fetch: Callable[[K], Awaitable[V]]
-    ) -> dict[K, V | AdapterError]:
-        """``fetch`` every key concurrently; an AdapterError answers just its key.
-        (The semaphore around each upstream call bounds the concurrency.)"""
-
-        async def one(key: K) -> V | AdapterError:
-            try:
-                return await fetch(key)
-            except AdapterError as exc:
-                return exc
-
-        values = await asyncio.gather(*(one(key) for key in keys))
-        return dict(zip(keys, values, strict=True))
 
     @staticmethod
     def _parse_keys(

@@ -921,8 +921,8 @@ async def test_error_messages_leak_nothing_upstream(
 async def test_reads_leave_one_by_one_while_the_next_are_built(
     app: Controlled,
 ) -> None:
-    # As production stacks it: coalescing starts each upstream call in a task
-    # of its own, which runs only once the current step of the loop is done.
+    # As production stacks it, coalescing in front: each read is built and
+    # sent by its own task's first step (adapters.batches.each).
     from adapters.transport.singleflight import Coalescing
 
     events: list[str] = []
