@@ -57,7 +57,12 @@ VALGRIND = ["valgrind", "--tool=callgrind", "--instr-atstart=no"]
 
 
 def start(
-    tool: str, work: Path, observed: bool = False, trace_memory: bool = False
+    tool: str,
+    work: Path,
+    observed: bool = False,
+    trace_memory: bool = False,
+    frames: int = 1,
+    malloc_stats: bool = False,
 ) -> run.Stack:
     ports: list[int] = []
     while len(ports) < 5:
@@ -85,6 +90,17 @@ def start(
                 "benchmarks.served_cost",
                 "--serve-memory",
                 str(work / "memory"),
+                str(frames),
+                "--",
+                *serve[1:],
+            ]
+        elif tool == "rss" and malloc_stats:
+            serve = [
+                sys.executable,
+                "-m",
+                "benchmarks.served_cost",
+                "--serve-malloc",
+                str(work / "malloc.json"),
                 "--",
                 *serve[1:],
             ]
@@ -204,7 +220,18 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
         + f"; {sum(bounds.values()) / 2**20:.1f} in all",
         flush=True,
     )
-    print(f"{'requests':>9} {'RSS MiB':>8} {'caches MiB':>11} {'RSS - caches':>13}")
+    mallocs = work / "malloc.json"
+    print(
+        f"{'requests':>9} {'RSS MiB':>8} {'caches MiB':>11} {'RSS - caches':>13}"
+        + (
+            f" {'arenas':>6} {'pymalloc used':>13} {'malloc used':>11}"
+            f" {'malloc free':>11} {'mmapped':>8}"
+            if args.malloc_stats
+            else ""
+        )
+    )
+    if args.malloc_stats:
+        print(" " * 44 + "(pymalloc's 1 MiB arenas; the rest MiB)")
     warm_at = args.requests // 5
     warmed = False
     while done < args.requests:
@@ -215,10 +242,17 @@ def measure_rss(args: argparse.Namespace, stack: run.Stack, work: Path) -> None:
         held = sum(cache_bytes(url, token, "gateway_cache_bytes").values())
         samples.append((done, rss_bytes(pid), held))
         rss = samples[-1][1] / 2**20
-        print(
-            f"{done:>9} {rss:>8.1f} {held / 2**20:>11.1f} {rss - held / 2**20:>13.1f}",
-            flush=True,
+        line = (
+            f"{done:>9} {rss:>8.1f} {held / 2**20:>11.1f} {rss - held / 2**20:>13.1f}"
         )
+        if args.malloc_stats:
+            a = read_allocators(pid, mallocs)
+            line += (
+                f" {a['arenas']:>6} {a['pymalloc_used'] / 2**20:>13.1f}"
+                f" {a['malloc_used'] / 2**20:>11.1f} {a['malloc_free'] / 2**20:>11.1f}"
+                f" {a['malloc_mmapped'] / 2**20:>8.1f}"
+            )
+        print(line, flush=True)
         if args.trace_memory and not warmed and done >= warm_at:
             warmed = True  # the sample the growth is measured from
             snapshot(pid, work / "memory", 1)
@@ -431,12 +465,13 @@ def serve_profiled(out: str, argv: list[str]) -> None:
     _run_module(argv)
 
 
-def serve_memory_traced(prefix: str, argv: list[str]) -> None:
-    """Run ``python argv`` with ``tracemalloc`` on from the start; ``SIGUSR1``
-    and ``SIGUSR2`` each write a snapshot (``prefix-1.snapshot``, ``-2``)."""
+def serve_memory_traced(prefix: str, frames: int, argv: list[str]) -> None:
+    """Run ``python argv`` with ``tracemalloc`` on from the start (``frames``
+    deep); ``SIGUSR1`` and ``SIGUSR2`` each write a snapshot
+    (``prefix-1.snapshot``, ``-2``)."""
     import tracemalloc
 
-    tracemalloc.start(1)
+    tracemalloc.start(frames)
 
     def dump(number: int) -> Callable[..., None]:
         def write(*_: object) -> None:
@@ -451,21 +486,121 @@ def serve_memory_traced(prefix: str, argv: list[str]) -> None:
     _run_module(argv)
 
 
+# sys._debugmallocstats()'s lines read (pymalloc: objects of 512 bytes or less).
+_PYMALLOC = {
+    "# arenas allocated current": "arenas",
+    "# arenas highwater mark": "arenas_highwater",
+    "# bytes in allocated blocks": "pymalloc_used",
+    "# bytes in available blocks": "pymalloc_free",
+}
+
+
+def allocators() -> dict[str, int]:
+    """This process's allocators by their own count: pymalloc's arenas (1 MiB
+    each on 3.11) and the bytes of its blocks in use and free in them
+    (``sys._debugmallocstats``), glibc's heap in use and free and its mmapped
+    blocks (``mallinfo2``)."""
+    import ctypes
+
+    found: dict[str, int] = {}
+    with tempfile.TemporaryFile("w+") as out:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        for line in out:
+            name, _, value = line.partition("=")
+            key = _PYMALLOC.get(name.strip())
+            if key is not None:
+                found[key] = int(value.strip().replace(",", ""))
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (n, ctypes.c_size_t)
+            for n in [
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            ]
+        ]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = MallInfo2
+    info = libc.mallinfo2()
+    found.update(
+        malloc_heap=info.arena, malloc_used=info.uordblks, malloc_free=info.fordblks
+    )
+    found.update(malloc_mmapped=info.hblkhd)
+    return found
+
+
+def serve_malloc_stats(path: str, argv: list[str]) -> None:
+    """Run ``python argv``; ``SIGUSR1`` writes :func:`allocators` to ``path``."""
+
+    def write(*_: object) -> None:
+        Path(path + ".tmp").write_text(json.dumps(allocators()), "utf-8")
+        os.replace(path + ".tmp", path)
+
+    signal.signal(signal.SIGUSR1, write)
+    _run_module(argv)
+
+
+def read_allocators(pid: int, path: Path) -> dict[str, int]:
+    """Have the gateway write :func:`allocators`; read them."""
+    path.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(600):
+        if path.is_file():
+            found: dict[str, int] = json.loads(path.read_text("utf-8"))
+            return found
+        time.sleep(0.1)
+    raise RuntimeError(f"no allocator figures in {path}")
+
+
 def memory_growth(prefix: Path, top: int) -> list[str]:
     """Where the allocations still alive grew between the two snapshots: the
-    ``top`` lines by growth."""
+    ``top`` lines by growth, then the total traced at each; with
+    ``--trace-frames`` over 1, the ``top`` tracebacks by growth too."""
     import tracemalloc
 
     snapshots = [
         tracemalloc.Snapshot.load(str(prefix) + f"-{n}.snapshot") for n in (1, 2)
     ]
+
+    def where(frame: tracemalloc.Frame) -> str:
+        name = frame.filename.replace(str(run.ROOT) + "/", "")
+        return f"{name.split('site-packages/')[-1]}:{frame.lineno}"
+
     stats = snapshots[1].compare_to(snapshots[0], "lineno")
-    return [
+    lines = [
         f"{s.size_diff / 2**10:+9.1f} KiB {s.count_diff:+8d} blocks  "
-        f"{s.traceback[0].filename.split('site-packages/')[-1]}:"
-        f"{s.traceback[0].lineno}"
+        f"{where(s.traceback[0])}"
         for s in stats[:top]
     ]
+    totals = [sum(s.size for s in one.statistics("filename")) for one in snapshots]
+    lines.append(
+        f"traced in all: {totals[0] / 2**20:.1f} MiB after the warm-up, "
+        f"{totals[1] / 2**20:.1f} MiB at the end "
+        f"({(totals[1] - totals[0]) / 2**20:+.1f} MiB)"
+    )
+    if len(snapshots[1].traces) and len(snapshots[1].traces[0].traceback) > 1:
+        lines.append("-- by traceback (outermost frame first)")
+        for s in snapshots[1].compare_to(snapshots[0], "traceback")[:top]:
+            lines.append(f"{s.size_diff / 2**10:+9.1f} KiB {s.count_diff:+8d} blocks")
+            lines.extend(f"      {where(f)}" for f in s.traceback)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -473,8 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "--serve":
         serve_profiled(argv[1], argv[3:])
         return 0
+    if argv and argv[0] == "--serve-malloc":
+        serve_malloc_stats(argv[1], argv[3:])
+        return 0
     if argv and argv[0] == "--serve-memory":
-        serve_memory_traced(argv[1], argv[3:])
+        serve_memory_traced(argv[1], int(argv[2]), argv[4:])
         return 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks.served_cost")
     parser.add_argument(
@@ -498,6 +636,18 @@ def main(argv: list[str] | None = None) -> int:
         "one at the end; prints where the memory still held grew between them",
     )
     parser.add_argument(
+        "--malloc-stats",
+        action="store_true",
+        help="rss: beside each sample, the allocators' own figures (pymalloc's "
+        "arenas and blocks in use, glibc's heap in use and free)",
+    )
+    parser.add_argument(
+        "--trace-frames",
+        type=int,
+        default=1,
+        help="rss --trace-memory: frames kept per allocation (more: slower)",
+    )
+    parser.add_argument(
         "--observed",
         action="store_true",
         help="the gateway with metrics and tracing on (benchmarks.run.OBSERVED_ENV)",
@@ -505,7 +655,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = Path(args.output or tempfile.mkdtemp(prefix="served-cost-"))
     work.mkdir(parents=True, exist_ok=True)
-    stack = start(args.tool, work, args.observed, args.trace_memory)
+    stack = start(
+        args.tool,
+        work,
+        args.observed,
+        args.trace_memory,
+        args.trace_frames,
+        args.malloc_stats,
+    )
     try:
         if args.tool == "rss":
             measure_rss(args, stack, work)

@@ -77,6 +77,10 @@ class Cache(Generic[K, V]):
             self.misses += 1
         return found
 
+    def peek(self, key: K) -> V | None:
+        """What ``get`` answers, neither counted nor made the most recent."""
+        return self._entries.get(key)
+
     def put(self, key: K, value: V) -> V:
         """Keep ``value`` (unless it alone is too heavy); answer it."""
         weight = self.weigh(key, value)

@@ -53,23 +53,49 @@ ANSWER_MAX_ENTRY_BYTES = 1 * MiB
 ETAG_ENTRY_BYTES = 4 * KiB
 ETAG_MAX_BYTES = 1024 * ETAG_ENTRY_BYTES
 
+# schema.live.hub: the last state of each record changed in this process, by
+# (kind, provider, key): measured with tracemalloc 250-285 B per record (the
+# key's tuple and its two strings made per request, the cache's nodes and
+# weight; 283 B in the gateway under the bench's mix), up to 390 B with the
+# tables' room left by evictions; counted 400. 512 KiB: the last ~1,300
+# records, a bound the bench's mix reaches within its warm-up (5 % approvals
+# of fresh applications: ~2,000 in its first 40,000 requests).
+LIVE_STATE_BYTES = 400
+LIVE_STATES_MAX_BYTES = 512 * KiB
+
+# gateway.auth: verified tokens, by their text: measured with tracemalloc
+# (tokens of 332 characters, 5 claims) ~910 B for the Caller, its tuple and the
+# cache's nodes and weight, beside the token's text (49 B + a byte a character)
+# and the claims' text the Caller keeps (under 3/4 of the token's length:
+# base64); counted 1 KiB + twice the token's length. 20 MiB: ~10,000 tokens of
+# ~550 characters (the count-bounded map it replaced kept 10,000).
+VERIFIED_ENTRY_BYTES = 1 * KiB
+VERIFIED_MAX_BYTES = 20 * MiB
+
+# schema.ids.encode (a functools.lru_cache: bounded by count, see below).
+ENCODED_IDS = 8_192
+
 # All of them together, at most (the RSS a full set of caches adds; a run of
 # the mix over distinct records, ``python -m benchmarks.served_cost --tool rss``,
 # shows the RSS level off past warm-up):
 #   plans 4 MiB + operations 0.5 MiB + selections 0.5 MiB + documents 32 MiB
 #   + kept plan results 16 MiB + shared objects 16 MiB x 2 types (Application,
 #   Document) + mapped answers 16 MiB x 1 client (Mambu's document lists) +
-#   ETag cache 4 MiB x 2 kinds (applications, enrollments) = 109 MiB.
+#   ETag cache 4 MiB x 2 kinds (applications, enrollments) + verified tokens
+#   20 MiB + the live hub's states 0.5 MiB = 129.5 MiB.
 # Bounded by a count, not a Cache (each small), with their bytes:
-#   schema.ids.encode: 16,384 ids, ~370 B each (the key and the id, measured
-#   280 B with tracemalloc for the id and the cache's node, plus the key kept
-#   alive) = ~6 MiB;
-#   gateway.auth: VERIFIED_MAX = 10,000 verified tokens, ~2 KiB each (the token's
-#   text and its Caller; estimated, not measured) = ~20 MiB;
+#   schema.ids.encode: ENCODED_IDS = 8,192 ids, ~365 B each (the id, the key
+#   it keeps alive and the cache's node: measured with tracemalloc, uuid keys)
+#   = ~2.9 MiB. It was 16,384 (~5.7 MiB): more than the bench's ~10,000
+#   Apiture applications, one more per approval, so still filling after its
+#   warm-up (+205 KiB in 32,000 requests, traced); 8,192 is fewer than the
+#   applications its pages cover early. A miss costs ~0.2 us more than a hit.
+#   gateway.auth: a Cache now (VERIFIED_MAX_BYTES above, 20 MiB);
 #   adapters.apiture.mapping._summary_fields: 256 frozensets of field names, a
 #   few KiB in all;
-#   schema.live.hub.Live.remembered: the last state of 10,000 records, ~224 B
-#   each (the key string it keeps alive, the tuple, the ordered dict's node;
-#   measured with tracemalloc) = ~2.2 MiB. One is added per state change made
-#   here: on the bench's mix (5 % approvals, each of a fresh application) it is
-#   still filling at 200,000 requests, a slow rise of the RSS that stops there.
+#   schema.live.hub: a Cache now (LIVE_STATES_MAX_BYTES above, 512 KiB). It
+#   kept 10,000 records by count (~2.8 MiB, measured 283 B each in the
+#   gateway): on the bench's mix (5 % approvals, each of a fresh application)
+#   still filling at 200,000 requests (+457 KiB in 32,000 after the warm-up).
+# The bench's RSS past its warm-up, before and after these three: +6.5 MiB and
+# rising, +1.9 MiB and flat from 160,000 requests (benchmarks/README.md).

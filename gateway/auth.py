@@ -6,10 +6,11 @@ clock skew. Unsigned (``alg: none``) and forged tokens are refused. Roles come f
 ``roles`` (a list) or ``role``; the caller's own records are bound by the claims
 ``connectfi_customer_id``, ``apiture_contact``, ``mambu_client_key`` and ``email``.
 
-A verified token is remembered (by its exact text, at most ``VERIFIED_MAX``
-tokens) for ``VERIFIED_SECONDS`` and never past its expiry: a front end sends the
-same token with every request, and checking its signature each time cost a tenth
-of a one-record query. Refused tokens are not remembered.
+A verified token is remembered (by its exact text, in a :class:`caching.Cache`
+of ``caching.bounds.VERIFIED_MAX_BYTES``, each weighed by its length: a long
+token takes more room) for ``VERIFIED_SECONDS`` and never past its expiry: a
+front end sends the same token with every request, and checking its signature
+each time cost a tenth of a one-record query. Refused tokens are not remembered.
 
 With no authentication configured the gateway runs open, every caller an anonymous
 member of staff. That is allowed only while every provider is an embedded sandbox
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ import httpx
 import jwt
 from jwt.types import Options
 
+from caching import Cache, bounds
 from schema.context import Caller
 
 log = logging.getLogger("gateway.auth")
@@ -35,7 +36,11 @@ log = logging.getLogger("gateway.auth")
 ANONYMOUS = Caller()
 JWKS_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 VERIFIED_SECONDS = 60.0  # then the signature (and the JWKS key) is checked again
-VERIFIED_MAX = 10_000
+
+
+def _weigh_verified(token: str, remembered: object) -> int:
+    """The token's text and, at most as long again, the claims its Caller keeps."""
+    return bounds.VERIFIED_ENTRY_BYTES + 2 * len(token)
 
 
 class Unauthenticated(Exception):
@@ -57,10 +62,14 @@ class Authenticator:
     http: httpx.AsyncClient | None = None
     _keys: dict[str, Any] = field(default_factory=dict, repr=False)
     _fetched: float = field(default=0.0, repr=False)
+    verified_max_bytes: int = bounds.VERIFIED_MAX_BYTES
     # token -> (caller, its exp claim, when to verify it again (monotonic))
-    _verified: OrderedDict[str, tuple[Caller, float, float]] = field(
-        default_factory=OrderedDict, repr=False
-    )
+    _verified: Cache[str, tuple[Caller, float, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._verified = Cache(
+            self.verified_max_bytes, _weigh_verified, name="verified_tokens"
+        )
 
     @property
     def enabled(self) -> bool:
@@ -76,18 +85,13 @@ class Authenticator:
         if known is not None:
             caller, expires, recheck = known
             if time.time() <= expires + self.leeway and time.monotonic() < recheck:
-                self._verified.move_to_end(token)
                 return caller
-            del self._verified[token]
+            self._verified.pop(token)
         claims = await self._verify(token)
         caller = _caller_from(claims)
-        self._verified[token] = (
-            caller,
-            float(claims["exp"]),
-            time.monotonic() + VERIFIED_SECONDS,
+        self._verified.put(
+            token, (caller, float(claims["exp"]), time.monotonic() + VERIFIED_SECONDS)
         )
-        if len(self._verified) > VERIFIED_MAX:
-            self._verified.popitem(last=False)
         return caller
 
     async def caller_until(
@@ -98,7 +102,7 @@ class Authenticator:
         caller = await self.caller(authorization)
         if not self.enabled or authorization is None:
             return caller, None
-        known = self._verified.get(authorization[7:].strip())
+        known = self._verified.peek(authorization[7:].strip())
         return caller, (known[1] + self.leeway) if known else None
 
     async def _verify(self, token: str) -> dict[str, Any]:

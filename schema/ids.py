@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from adapters.model import Provider
 from adapters.transport import keys
+from caching import bounds
 
 TYPENAMES = frozenset({"Application", "Enrollment", "Document"})
 
@@ -41,11 +42,12 @@ def encode(typename: str, provider: Provider, key: str) -> str:
     ``name`` property, ``base64``'s two wrappers around ``binascii``): a page of
     fresh records makes one per item. Remembered by the provider's name: a key
     holding the member itself would hash it with ``Enum.__hash__`` (Python code,
-    about 2,300 instructions) on every look-up."""
+    about 2,300 instructions) on every look-up. At most ``bounds.ENCODED_IDS``
+    ids (their bytes: ``caching.bounds``)."""
     return encode_by_name(typename, provider._name_, key)
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=bounds.ENCODED_IDS)
 def encode_by_name(typename: str, provider: str, key: str) -> str:
     """``encode`` of the provider named ``provider`` (a member's ``_name_``)."""
     raw = f"{typename}:{provider}:{key}".encode()
