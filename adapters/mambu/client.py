@@ -138,7 +138,7 @@ class MambuClient:
     ) -> Mapping[Owner, Sequence[Document] | AdapterError]:
         """Every attachment of each owner: one listing per distinct owner,
         concurrently (bounded by ``max_concurrency``)."""
-        return await batches.each(list(dict.fromkeys(owners)), self._list_all)
+        return await batches.each(owners, self._list_all)
 
     async def get_documents(
         self, keys: Sequence[str]
