@@ -83,42 +83,21 @@ def start(
         stack.started.update(run.start_sandboxes(work, stack.sandboxes, 0.0, base))
         stack.population = run._population(work)
         serve = [*run.GATEWAY_CLI, "serve", f"--port={ports[4]}", "--workers=1"]
+        # The gateway's own module run under one of this module's wrappers.
+        wrapped = [sys.executable, "-m", "benchmarks.served_cost"]
+        gateway = ["--", *serve[1:]]
         if tool == "rss" and trace_memory:
-            serve = [
-                sys.executable,
-                "-m",
-                "benchmarks.served_cost",
-                "--serve-memory",
-                str(work / "memory"),
-                str(frames),
-                "--",
-                *serve[1:],
-            ]
+            serve = [*wrapped, "--serve-memory", str(work / "memory"), str(frames)]
+            serve += gateway
         elif tool == "rss" and malloc_stats:
-            serve = [
-                sys.executable,
-                "-m",
-                "benchmarks.served_cost",
-                "--serve-malloc",
-                str(work / "malloc.json"),
-                "--",
-                *serve[1:],
-            ]
+            serve = [*wrapped, "--serve-malloc", str(work / "malloc.json"), *gateway]
         elif tool in ("py-spy", "rss"):
             pass
         elif tool == "callgrind":
             out = work / "callgrind.out.%p"
             serve = [*VALGRIND, f"--callgrind-out-file={out}", *serve]
         else:
-            serve = [
-                sys.executable,
-                "-m",
-                "benchmarks.served_cost",
-                "--serve",
-                str(work / "profile.pstats"),
-                "--",
-                *serve[1:],
-            ]
+            serve = [*wrapped, "--serve", str(work / "profile.pstats"), *gateway]
         stack.started["ours"] = processes.start(
             "our gateway",
             serve,
@@ -540,9 +519,11 @@ def allocators() -> dict[str, int]:
     libc.mallinfo2.restype = MallInfo2
     info = libc.mallinfo2()
     found.update(
-        malloc_heap=info.arena, malloc_used=info.uordblks, malloc_free=info.fordblks
+        malloc_heap=info.arena,
+        malloc_used=info.uordblks,
+        malloc_free=info.fordblks,
+        malloc_mmapped=info.hblkhd,
     )
-    found.update(malloc_mmapped=info.hblkhd)
     return found
 
 
